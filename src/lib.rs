@@ -1,0 +1,11 @@
+//! shout: a cross-language conformance harness for the textbook's UDP/TCP uppercase protocol.
+//!
+//! # Layout
+//!
+//! - [`proto`]: the reference protocol: the uppercase rule (Python's `str.upper()` per
+//!   Unicode version) and the UDP/TCP exchanges on sockets the caller binds.
+//! - [`roles`]: the four roles as programs (`shout udp-server` …), drop-in equivalents of
+//!   the reference scripts.
+
+pub mod proto;
+pub mod roles;

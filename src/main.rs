@@ -1,0 +1,53 @@
+//! The `shout` binary: parse, dispatch, map errors to exit codes.
+
+mod cli;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use cli::{ClientArgs, Cli, Command, ServerArgs};
+use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::UdpServer(args) => roles::udp_server(&server_config(&args, 0.0), &mut io::stdout()),
+        Command::TcpServer(args) => {
+            roles::tcp_server(&server_config(&args.server, args.idle_timeout), &mut io::stdout())
+        }
+        Command::UdpClient(args) => {
+            roles::udp_client(&client_config(args), &mut io::stdin().lock(), &mut io::stdout())
+        }
+        Command::TcpClient(args) => {
+            roles::tcp_client(&client_config(args), &mut io::stdin().lock(), &mut io::stdout())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(RoleError { message, exit_code }) => {
+            let _ = io::stdout().flush();
+            eprintln!("shout: error: {message}");
+            ExitCode::from(exit_code)
+        }
+    }
+}
+
+fn seconds(s: f64) -> Option<Duration> {
+    (s > 0.0 && s.is_finite()).then(|| Duration::from_secs_f64(s))
+}
+
+fn server_config(args: &ServerArgs, idle_timeout: f64) -> ServerConfig {
+    ServerConfig {
+        port: args.port,
+        bind: args.bind,
+        unicode: args.unicode,
+        idle_timeout: seconds(idle_timeout).unwrap_or(Duration::from_secs(10)),
+    }
+}
+
+fn client_config(args: ClientArgs) -> ClientConfig {
+    ClientConfig { host: args.host, port: args.port, timeout: seconds(args.timeout) }
+}
