@@ -6,6 +6,9 @@
 //!   Unicode version) and the UDP/TCP exchanges on sockets the caller binds.
 //! - [`roles`]: the four roles as programs (`shout udp-server` …), drop-in equivalents of
 //!   the reference scripts.
+//! - [`run`]: child processes in their own groups with capped capture, and ports: leasing
+//!   them and seeing when a server has bound one.
 
 pub mod proto;
 pub mod roles;
+pub mod run;

@@ -8,3 +8,43 @@ pub use case::{upper_bytes, upper_str, UnicodeVersion};
 
 /// Where servers send their one-line diagnostics (stderr in the binaries, a buffer in tests).
 pub type Log = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The two transports the protocol runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// One datagram each way.
+    Udp,
+    /// One connection per exchange.
+    Tcp,
+}
+
+impl Transport {
+    /// Both transports, UDP first.
+    pub const ALL: [Transport; 2] = [Transport::Udp, Transport::Tcp];
+
+    /// `udp` or `tcp`: the one place a transport becomes a string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Transport {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "udp" => Ok(Transport::Udp),
+            "tcp" => Ok(Transport::Tcp),
+            other => Err(format!("unknown transport `{other}`: expected `udp` or `tcp`")),
+        }
+    }
+}

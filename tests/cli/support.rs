@@ -105,3 +105,163 @@ pub fn python3_interpreters() -> Vec<Python> {
     });
     found
 }
+
+use shout::proto::Transport;
+use shout::run::ports::{lease_port, PortLease};
+use shout::run::process::{Finished, Running, Spawn};
+use shout::run::ready::wait_until_bound;
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// Every wait in these tests is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The `shout` binary under test.
+pub fn shout_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_shout"))
+}
+
+/// The environment every reference script runs with: UTF-8 standard streams on every
+/// CPython 3 (3.6 would otherwise use ASCII under the C locale).
+pub fn python_env() -> Vec<(OsString, OsString)> {
+    vec![("LC_ALL".into(), "C.UTF-8".into()), ("PYTHONIOENCODING".into(), "utf-8".into())]
+}
+
+/// Which implementation plays a role.
+#[derive(Debug, Clone)]
+pub enum Side {
+    /// A reference script under this interpreter.
+    Python(Python),
+    /// `shout`'s own role, with this `--unicode` for servers.
+    Rust { unicode: String },
+}
+
+impl Side {
+    /// The reference under the default `python3`.
+    pub fn python() -> Side {
+        Side::Python(python3())
+    }
+
+    /// The Rust role, with the Unicode version of the default `python3`.
+    pub fn rust() -> Side {
+        Side::Rust { unicode: python3().unicode }
+    }
+
+    /// A short name for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Side::Python(p) => format!("python{}", p.version),
+            Side::Rust { .. } => "rust".into(),
+        }
+    }
+
+    fn argv(&self, transport: Transport, role: &str, args: &[String]) -> (Vec<OsString>, Vec<(OsString, OsString)>) {
+        match self {
+            Side::Python(p) => {
+                let script = format!("{}{}.py", transport.as_str().to_uppercase(), role);
+                let mut argv: Vec<OsString> = vec![p.path.clone().into(), reference(&script).into()];
+                argv.extend(args.iter().map(OsString::from));
+                (argv, python_env())
+            }
+            Side::Rust { unicode } => {
+                let mut argv: Vec<OsString> =
+                    vec![shout_bin().into(), format!("{}-{}", transport, role.to_lowercase()).into()];
+                argv.extend(args.iter().map(OsString::from));
+                if role == "Server" {
+                    argv.push("--unicode".into());
+                    argv.push(unicode.into());
+                }
+                (argv, Vec::new())
+            }
+        }
+    }
+}
+
+/// A server started on a leased port; killed (with its group) when dropped.
+pub struct Server {
+    /// The running process.
+    pub process: Option<Running>,
+    /// The port it listens on.
+    pub port: u16,
+    /// Its transport.
+    pub transport: Transport,
+    _lease: PortLease,
+}
+
+impl Server {
+    /// Starts `side`'s server and waits until the kernel shows it listening.
+    pub fn start(side: &Side, transport: Transport) -> Server {
+        Self::start_with(side, transport, &[])
+    }
+
+    /// Like [`Server::start`], with extra arguments after the port.
+    pub fn start_with(side: &Side, transport: Transport, extra: &[&str]) -> Server {
+        let lease = lease_port().expect("lease a port");
+        let port = lease.port();
+        let mut args = vec![port.to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let (argv, env) = side.argv(transport, "Server", &args);
+        let spec = Spawn { argv, env, stdin: None, capture_limit: 1 << 20, ..Spawn::default() };
+        let mut process = Running::spawn(&spec).expect("spawn server");
+        if let Err(e) = wait_until_bound(&mut process, transport, port, WAIT) {
+            let out = process.stop();
+            panic!(
+                "{} {transport} server never listened on {port}: {e}\nstderr: {}",
+                side.name(),
+                String::from_utf8_lossy(&out.stderr.bytes)
+            );
+        }
+        Server { process: Some(process), port, transport, _lease: lease }
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.process.as_mut().is_some_and(|p| p.exited().is_none())
+    }
+
+    /// Stops the server and returns what it printed.
+    pub fn stop(mut self) -> Finished {
+        self.process.take().expect("server").stop()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(p) = self.process.take() {
+            p.stop();
+        }
+    }
+}
+
+/// Runs `side`'s client against `127.0.0.1:port` with `stdin` and returns how it ended.
+pub fn run_client(side: &Side, transport: Transport, port: u16, stdin: &[u8]) -> Finished {
+    let (argv, env) = side.argv(transport, "Client", &["127.0.0.1".to_string(), port.to_string()]);
+    let spec = Spawn { argv, env, stdin: Some(stdin.to_vec()), capture_limit: 1 << 20, ..Spawn::default() };
+    Running::spawn(&spec).expect("spawn client").finish(WAIT)
+}
+
+/// Sends `request` as one datagram to `127.0.0.1:port`; the reply, or `None` after `wait`.
+pub fn udp_exchange(port: u16, request: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    s.send_to(request, ("127.0.0.1", port)).unwrap();
+    let mut buf = vec![0u8; 65536];
+    s.recv_from(&mut buf).ok().map(|(n, _)| buf[..n].to_vec())
+}
+
+/// Connects to `127.0.0.1:port`, writes `request`, and reads until the server closes
+/// (or `wait` passes); the bytes read, or the error that ended the read.
+pub fn tcp_exchange(port: u16, request: &[u8], wait: Duration) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(wait))?;
+    s.write_all(request)?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Escapes bytes for assertion messages.
+pub fn show(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}

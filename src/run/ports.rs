@@ -1,0 +1,201 @@
+//! Ports: leasing free ones that no other shout run will pick, and seeing when a
+//! server has bound one, from the kernel's socket tables rather than by probing it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::proto::Transport;
+
+/// The range leased ports come from: below Linux's ephemeral range (32768–60999), so a
+/// client's automatically chosen source port never takes a server's port.
+const RANGE: std::ops::Range<u16> = 20000..32000;
+
+/// A port reserved for this process until dropped: an exclusive `flock` on a file named
+/// after it keeps other shout runs away, and it was free for both UDP and TCP when taken.
+#[derive(Debug)]
+pub struct PortLease {
+    port: u16,
+    _lock: File,
+}
+
+impl PortLease {
+    /// The leased port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+fn lock_dir() -> PathBuf {
+    std::env::temp_dir().join("shout-ports")
+}
+
+/// Leases a port that is free on all IPv4 and IPv6 addresses for UDP and TCP.
+pub fn lease_port() -> io::Result<PortLease> {
+    let dir = lock_dir();
+    fs::create_dir_all(&dir)?;
+    let span = (RANGE.end - RANGE.start) as u64;
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+        ^ (std::process::id() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut x = seed | 1;
+    for _ in 0..span {
+        // xorshift: a cheap walk over the range in a per-process order.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = RANGE.start + (x % span) as u16;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{port}.lock")))?;
+        // SAFETY: flock on a file descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            continue;
+        }
+        if is_free(port) {
+            return Ok(PortLease { port, _lock: file });
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port in {}..{}", RANGE.start, RANGE.end)))
+}
+
+fn is_free(port: u16) -> bool {
+    use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok()
+        && TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok()
+        && bound_sockets(Transport::Udp, port).map(|v| v.is_empty()).unwrap_or(true)
+        && bound_sockets(Transport::Tcp, port).map(|v| v.is_empty()).unwrap_or(true)
+}
+
+/// A socket the kernel lists as bound (UDP) or listening (TCP) on a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundSocket {
+    /// The local port.
+    pub port: u16,
+    /// The socket's inode, to find its owner in `/proc/PID/fd`.
+    pub inode: u64,
+    /// Whether it came from the IPv6 table.
+    pub ipv6: bool,
+}
+
+/// The sockets bound to `port` (every port when `port` is 0) for `transport`, read from
+/// `/proc/net/{udp,udp6,tcp,tcp6}` (TCP: listening sockets only).
+pub fn bound_sockets(transport: Transport, port: u16) -> io::Result<Vec<BoundSocket>> {
+    let mut found = Vec::new();
+    for (file, ipv6) in match transport {
+        Transport::Udp => [("/proc/net/udp", false), ("/proc/net/udp6", true)],
+        Transport::Tcp => [("/proc/net/tcp", false), ("/proc/net/tcp6", true)],
+    } {
+        let text = match fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && ipv6 => continue,
+            Err(e) => return Err(e),
+        };
+        for line in text.lines().skip(1) {
+            if let Some(s) = parse_line(line, transport, ipv6) {
+                if port == 0 || s.port == port {
+                    found.push(s);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Parses one row: `sl local_address rem_address st … inode`.
+fn parse_line(line: &str, transport: Transport, ipv6: bool) -> Option<BoundSocket> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let local = fields.get(1)?;
+    let state = fields.get(3)?;
+    let inode = fields.get(9)?.parse().ok()?;
+    let port = u16::from_str_radix(local.rsplit(':').next()?, 16).ok()?;
+    let wanted = match transport {
+        Transport::Tcp => "0A", // TCP_LISTEN
+        Transport::Udp => "07", // TCP_CLOSE: an unconnected, bound UDP socket
+    };
+    (*state == wanted).then_some(BoundSocket { port, inode, ipv6 })
+}
+
+/// The socket inodes process `pid` holds open.
+pub fn socket_inodes(pid: u32) -> Vec<u64> {
+    let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| fs::read_link(e.path()).ok())
+        .filter_map(|target| {
+            let t = target.to_string_lossy();
+            t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect()
+}
+
+/// The processes in process group `pgid`, from `/proc/PID/stat`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    // Fields after the parenthesised command: state ppid pgrp …
+                    let rest = &s[s.rfind(')')? + 2..];
+                    rest.split_whitespace().nth(2)?.parse::<u32>().ok()
+                })
+                == Some(pgid)
+        })
+        .collect()
+}
+
+/// The ports for `transport` that some process of group `pgid` has bound (UDP) or is
+/// listening on (TCP), sorted.
+pub fn ports_bound_by_group(transport: Transport, pgid: u32) -> io::Result<Vec<u16>> {
+    let inodes: Vec<u64> = group_members(pgid).into_iter().flat_map(socket_inodes).collect();
+    if inodes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ports: Vec<u16> = bound_sockets(transport, 0)?
+        .into_iter()
+        .filter(|s| inodes.contains(&s.inode))
+        .map(|s| s.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_listening_tcp_row() {
+        let row = "   1: 00000000:2EE0 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0";
+        assert_eq!(
+            parse_line(row, Transport::Tcp, false),
+            Some(BoundSocket { port: 12000, inode: 4242, ipv6: false })
+        );
+        assert_eq!(parse_line(row, Transport::Udp, false), None);
+    }
+
+    #[test]
+    fn sees_a_bound_udp_socket_and_who_owns_it() {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = s.local_addr().unwrap().port();
+        let bound = bound_sockets(Transport::Udp, port).unwrap();
+        assert_eq!(bound.len(), 1);
+        assert!(socket_inodes(std::process::id()).contains(&bound[0].inode));
+    }
+
+    #[test]
+    fn two_leases_never_share_a_port() {
+        let a = lease_port().unwrap();
+        let b = lease_port().unwrap();
+        assert_ne!(a.port(), b.port());
+        assert!(RANGE.contains(&a.port()));
+    }
+}

@@ -1,0 +1,295 @@
+//! Child processes: each in its own process group, stdin null or a given byte string,
+//! stdout and stderr drained on their own threads into capped buffers, and the whole
+//! group killed on timeout, on drop, and on Ctrl-C. Nothing here decides verdicts.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a group gets between SIGTERM and SIGKILL.
+pub const GRACE: Duration = Duration::from_millis(200);
+
+/// What to start.
+#[derive(Debug, Clone, Default)]
+pub struct Spawn {
+    /// Program and arguments; never run through a shell.
+    pub argv: Vec<OsString>,
+    /// Working directory, if not the current one.
+    pub cwd: Option<PathBuf>,
+    /// Extra environment variables.
+    pub env: Vec<(OsString, OsString)>,
+    /// Bytes written to stdin before it is closed; `None` gives a null stdin.
+    pub stdin: Option<Vec<u8>>,
+    /// Most bytes kept of stdout and of stderr each; the rest is counted and dropped.
+    pub capture_limit: usize,
+}
+
+/// Output captured from one stream, capped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// The first `capture_limit` bytes.
+    pub bytes: Vec<u8>,
+    /// Every byte the stream produced, kept or not.
+    pub total: u64,
+}
+
+impl Captured {
+    /// Whether bytes were dropped.
+    pub fn truncated(&self) -> bool {
+        self.total > self.bytes.len() as u64
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Exit {
+    /// It exited with this status.
+    Code(i32),
+    /// A signal ended it (not one we sent on timeout).
+    Signal(i32),
+    /// It outlived its time and was killed.
+    TimedOut,
+}
+
+impl Exit {
+    fn from_status(status: ExitStatus) -> Exit {
+        match (status.code(), status.signal()) {
+            (Some(c), _) => Exit::Code(c),
+            (None, Some(s)) => Exit::Signal(s),
+            (None, None) => Exit::Code(-1),
+        }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exit status {c}"),
+            Exit::Signal(s) => write!(f, "killed by signal {s}"),
+            Exit::TimedOut => f.write_str("timed out"),
+        }
+    }
+}
+
+/// A finished process.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its standard output.
+    pub stdout: Captured,
+    /// Its standard error.
+    pub stderr: Captured,
+    /// From spawn to exit.
+    pub duration: Duration,
+}
+
+/// Process groups alive right now, so an interrupt can kill them all.
+fn live_groups() -> &'static Mutex<BTreeSet<i32>> {
+    static GROUPS: OnceLock<Mutex<BTreeSet<i32>>> = OnceLock::new();
+    GROUPS.get_or_init(|| Mutex::new(BTreeSet::new()))
+}
+
+/// Sends SIGKILL to every live group this process started (for Ctrl-C and fatal errors).
+pub fn kill_all() {
+    let groups: Vec<i32> = live_groups().lock().map(|g| g.iter().copied().collect()).unwrap_or_default();
+    for pgid in groups {
+        // SAFETY: kill(2) on a process group id we created.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+fn signal_group(pgid: i32, signal: i32) {
+    // SAFETY: kill(2) on a process group id we created.
+    unsafe { libc::kill(-pgid, signal) };
+}
+
+/// A running child and its process group.
+pub struct Running {
+    pgid: i32,
+    started: Instant,
+    exited: mpsc::Receiver<ExitStatus>,
+    status: Option<Exit>,
+    stdout: Option<JoinHandle<Captured>>,
+    stderr: Option<JoinHandle<Captured>>,
+    live_stdout: Arc<Mutex<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("pgid", &self.pgid).finish()
+    }
+}
+
+/// Reads `stream` to its end, keeping at most `limit` bytes (also mirrored into `live`
+/// when given, so callers can watch for a line while the process runs).
+fn drain(mut stream: impl Read + Send + 'static, limit: usize, live: Option<Arc<Mutex<Vec<u8>>>>) -> JoinHandle<Captured> {
+    std::thread::spawn(move || {
+        let mut out = Captured::default();
+        let mut buf = [0u8; 8192];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    out.total += n as u64;
+                    let room = limit.saturating_sub(out.bytes.len());
+                    let kept = &buf[..n.min(room)];
+                    out.bytes.extend_from_slice(kept);
+                    if let Some(live) = &live {
+                        if let Ok(mut l) = live.lock() {
+                            l.extend_from_slice(kept);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        out
+    })
+}
+
+impl Running {
+    /// Starts `spec` in a new process group.
+    pub fn spawn(spec: &Spawn) -> io::Result<Running> {
+        let (program, args) = spec
+            .argv
+            .split_first()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .process_group(0)
+            .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = &spec.cwd {
+            cmd.current_dir(dir);
+        }
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        let mut groups = live_groups().lock().unwrap_or_else(|p| p.into_inner());
+        let mut child = cmd.spawn()?;
+        let pgid = child.id() as i32;
+        groups.insert(pgid);
+        drop(groups);
+        if let (Some(mut stdin), Some(bytes)) = (child.stdin.take(), spec.stdin.clone()) {
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+        }
+        let live_stdout = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().map(|s| drain(s, spec.capture_limit, Some(Arc::clone(&live_stdout))));
+        let stderr = child.stderr.take().map(|s| drain(s, spec.capture_limit, None));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            if let Ok(status) = child.wait() {
+                let _ = tx.send(status);
+            }
+        });
+        Ok(Running { pgid, started: Instant::now(), exited: rx, status: None, stdout, stderr, live_stdout })
+    }
+
+    /// The process id of the leader, which is also the group id.
+    pub fn pid(&self) -> u32 {
+        self.pgid as u32
+    }
+
+    /// When it was started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// What it has printed on stdout so far (capped).
+    pub fn stdout_so_far(&self) -> Vec<u8> {
+        self.live_stdout.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Whether the leader has exited, without waiting.
+    pub fn exited(&mut self) -> Option<Exit> {
+        if self.status.is_none() {
+            if let Ok(status) = self.exited.try_recv() {
+                self.status = Some(Exit::from_status(status));
+            }
+        }
+        self.status
+    }
+
+    /// Waits for the leader to exit for up to `timeout`.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Exit> {
+        if self.status.is_none() {
+            if let Ok(status) = self.exited.recv_timeout(timeout) {
+                self.status = Some(Exit::from_status(status));
+            }
+        }
+        self.status
+    }
+
+    /// Ends the whole group: SIGTERM, up to [`GRACE`] to exit, then SIGKILL.
+    pub fn terminate(&mut self) {
+        if self.exited().is_none() {
+            signal_group(self.pgid, libc::SIGTERM);
+            if self.wait_timeout(GRACE).is_none() {
+                signal_group(self.pgid, libc::SIGKILL);
+                self.wait_timeout(Duration::from_secs(5));
+            }
+        }
+        // Whatever the leader left behind in its group goes too.
+        signal_group(self.pgid, libc::SIGKILL);
+    }
+
+    /// Waits up to `timeout` for the process to exit on its own (killing the group if it
+    /// does not), then collects its output.
+    pub fn finish(mut self, timeout: Duration) -> Finished {
+        let exit = match self.wait_timeout(timeout) {
+            Some(exit) => exit,
+            None => {
+                self.terminate();
+                Exit::TimedOut
+            }
+        };
+        self.finish_now(exit)
+    }
+
+    /// Kills the group now and collects the output; the exit is what the leader did
+    /// before, or `TimedOut` if it was still running.
+    pub fn stop(mut self) -> Finished {
+        let exit = self.exited().unwrap_or(Exit::TimedOut);
+        self.terminate();
+        self.finish_now(exit)
+    }
+
+    fn finish_now(&mut self, exit: Exit) -> Finished {
+        // Group members may still hold the pipes; they are dead after this.
+        signal_group(self.pgid, libc::SIGKILL);
+        let stdout = self.stdout.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let duration = self.started.elapsed();
+        self.forget();
+        Finished { exit, stdout, stderr, duration }
+    }
+
+    fn forget(&mut self) {
+        if let Ok(mut g) = live_groups().lock() {
+            g.remove(&self.pgid);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.stdout.is_some() || self.stderr.is_some() {
+            signal_group(self.pgid, libc::SIGKILL);
+            self.wait_timeout(Duration::from_secs(5));
+            self.forget();
+        }
+    }
+}
