@@ -1,3 +1,7 @@
 //! shout's integration tests: one binary, one module per area, real binaries and real reference scripts.
 
+mod pairings;
+mod robustness;
+mod roles;
 mod support;
+mod sweep;
