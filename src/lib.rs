@@ -9,6 +9,8 @@
 //! - [`run`]: child processes in their own groups with capped capture, and ports: leasing
 //!   them and seeing when a server has bound one.
 
+pub mod corpus;
 pub mod proto;
+pub mod registry;
 pub mod roles;
 pub mod run;

@@ -8,9 +8,9 @@
 //! module carries the mapping of every [`UnicodeVersion::supported`] version in
 //! a generated table (`case_data.rs`, from `tools/gen-case-table`).
 //!
-//! Lookups go through a per-version table built on first use: a bitset of
-//! 256-code-point blocks that hold any mapping, then a binary search over
-//! arithmetic ranges. ASCII never reaches the table.
+//! Lookups go through a per-version table built on first use: the 256-code-point
+//! block of a char selects the few arithmetic ranges that touch it (none for
+//! most blocks), then a binary search among those. ASCII never reaches the table.
 
 use std::fmt;
 use std::str::FromStr;
@@ -204,10 +204,11 @@ const BLOCKS: usize = 0x110000 >> 8;
 
 /// One version's mapping, ready for lookups.
 struct Table {
-    /// Bit `b` is set when block `b` (code points `b << 8 ..`) has any mapping.
-    blocks: [u64; BLOCKS / 64],
     /// Non-overlapping, sorted by `first`.
     entries: Vec<Entry>,
+    /// Per 256-code-point block `b`, the slice `entries[start..end]` of the
+    /// entries that touch it; empty for blocks without any mapping.
+    blocks: Box<[(u16, u16)]>,
 }
 
 impl Table {
@@ -238,23 +239,27 @@ impl Table {
             )
             .collect();
         entries.sort_by_key(|e| e.first);
-        let mut blocks = [0u64; BLOCKS / 64];
-        for e in &entries {
-            for b in (e.first >> 8)..=(e.last >> 8) {
-                blocks[(b >> 6) as usize] |= 1 << (b & 63);
-            }
-        }
-        Table { blocks, entries }
+        assert!(entries.len() <= usize::from(u16::MAX));
+        let blocks = (0..BLOCKS as u32)
+            .map(|b| {
+                let (low, high) = (b << 8, (b << 8) | 0xFF);
+                let start = entries.partition_point(|e| e.last < low);
+                let end = entries.partition_point(|e| e.first <= high);
+                (start as u16, end.max(start) as u16)
+            })
+            .collect();
+        Table { entries, blocks }
     }
 
     #[inline]
     fn get(&self, cp: u32) -> Option<To> {
-        let b = cp >> 8;
-        if self.blocks[(b >> 6) as usize] & (1 << (b & 63)) == 0 {
+        let (start, end) = *self.blocks.get((cp >> 8) as usize)?;
+        if start == end {
             return None;
         }
-        let i = self.entries.partition_point(|e| e.first <= cp);
-        let e = self.entries.get(i.checked_sub(1)?)?;
+        let near = &self.entries[usize::from(start)..usize::from(end)];
+        let i = near.partition_point(|e| e.first <= cp);
+        let e = near.get(i.checked_sub(1)?)?;
         (cp <= e.last && (cp - e.first) & e.mask == 0).then_some(e.to)
     }
 
@@ -568,6 +573,30 @@ mod tests {
         bytes.extend_from_slice(b"\xed\xa0\x80x"); // an encoded surrogate is invalid
         assert_eq!(upper_bytes(&bytes, d), b"SS\xed\xa0\x80X");
         assert_eq!(upper_bytes(b"", d), b"");
+    }
+
+    #[test]
+    fn matches_rust_std_for_the_toolchains_unicode_version() {
+        // Rust's `char::to_uppercase` applies the same rule (unconditional
+        // SpecialCasing, else the simple mapping) with the toolchain's data.
+        let (major, minor, update) = char::UNICODE_VERSION;
+        let std_version = UnicodeVersion {
+            major,
+            minor,
+            update,
+        };
+        if !std_version.is_supported() {
+            return;
+        }
+        let mut ours = String::new();
+        let mut std = String::new();
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            ours.clear();
+            upper_char(c, std_version).push_to(&mut ours);
+            std.clear();
+            std.extend(c.to_uppercase());
+            assert_eq!(ours, std, "U+{:04X} under {std_version}", u32::from(c));
+        }
     }
 
     #[test]

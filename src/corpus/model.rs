@@ -1,0 +1,326 @@
+//! Cases: what is sent, how, and what kind of promise it tests.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use crate::proto::case::{changed_between, UnicodeVersion};
+use crate::proto::Transport;
+use crate::registry::Role;
+
+/// The corpus file, embedded.
+const CASES: &str = include_str!("cases.toml");
+
+/// What a case is about; `core` must pass, the others are reported per category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Plain text every implementation must get right.
+    Core,
+    /// Case mapping beyond ASCII, including version-sensitive characters.
+    Unicode,
+    /// Buffer boundaries, empty lines, control characters.
+    Edge,
+    /// Inputs no client sends: invalid UTF-8, oversize datagrams, split writes, silence.
+    Robustness,
+}
+
+impl Category {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Core => "core",
+            Category::Unicode => "unicode",
+            Category::Edge => "edge",
+            Category::Robustness => "robustness",
+        }
+    }
+}
+
+/// How a case reaches the implementation under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A line typed into a client (without its `\n`); a server probe sends these bytes.
+    Line(String),
+    /// Bytes written straight to a server, one write each.
+    Raw(Vec<Vec<u8>>),
+    /// A TCP connection that never sends anything.
+    Silent,
+}
+
+/// Which checks a case takes part in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    /// Client × server pairings, and probes of both sides.
+    Everywhere,
+    /// Only probes of servers (no client can send it).
+    ServerProbe,
+}
+
+/// One case of the corpus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// `[a-z0-9-]+`, unique.
+    pub name: String,
+    /// What it is about.
+    pub category: Category,
+    /// What is sent.
+    pub input: Input,
+    /// The transports it applies to.
+    pub transports: Vec<Transport>,
+    /// A sentence for reports.
+    pub note: Option<String>,
+}
+
+impl Case {
+    /// Where this case is used.
+    pub fn applies(&self) -> Applies {
+        match self.input {
+            Input::Line(_) => Applies::Everywhere,
+            Input::Raw(_) | Input::Silent => Applies::ServerProbe,
+        }
+    }
+
+    /// Whether the case runs over `transport` with the harness probing `probed` (or in a
+    /// pairing when `probed` is `None`).
+    pub fn applies_to(&self, transport: Transport, probed: Option<Role>) -> bool {
+        self.transports.contains(&transport)
+            && match (self.applies(), probed) {
+                (Applies::Everywhere, _) => true,
+                (Applies::ServerProbe, Some(Role::Server)) => true,
+                (Applies::ServerProbe, _) => false,
+            }
+    }
+
+    /// The bytes a server receives in total.
+    pub fn request_bytes(&self) -> Vec<u8> {
+        match &self.input {
+            Input::Line(l) => l.as_bytes().to_vec(),
+            Input::Raw(writes) => writes.concat(),
+            Input::Silent => Vec::new(),
+        }
+    }
+}
+
+/// The corpus file is wrong (a bug in shout, or in a user's own corpus).
+#[derive(Debug, thiserror::Error)]
+#[error("cases.toml{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct CorpusError {
+    /// The 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCorpus {
+    case: Vec<toml::Spanned<RawCase>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: String,
+    category: Category,
+    #[serde(default)]
+    line: Option<RawLine>,
+    #[serde(default)]
+    raw: Option<Vec<String>>,
+    #[serde(default)]
+    silent: bool,
+    #[serde(default)]
+    transport: Option<Transport>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawLine {
+    Text(String),
+    Repeat {
+        #[serde(default)]
+        prefix: String,
+        repeat: String,
+        count: usize,
+    },
+}
+
+/// Decodes `\xNN`, `\n`, `\r`, `\t`, `\0` and `\\` in a literal string.
+fn unescape(s: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'x') => {
+                let hex = s.get(i + 2..i + 4).ok_or("`\\x` needs two hex digits")?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape `\\x{hex}`"))?);
+                i += 4;
+            }
+            Some(&c @ (b'n' | b'r' | b't' | b'0' | b'\\')) => {
+                out.push(match c {
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'0' => 0,
+                    _ => b'\\',
+                });
+                i += 2;
+            }
+            _ => return Err("unknown escape: use \\xNN, \\n, \\r, \\t, \\0 or \\\\".into()),
+        }
+    }
+    Ok(out)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Parses a corpus text (the embedded one unless testing).
+fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
+    let raw: RawCorpus = toml::from_str(text).map_err(|e| CorpusError {
+        line: e.span().map(|s| line_of(text, s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    let mut names = BTreeSet::new();
+    let mut cases = Vec::new();
+    for spanned in raw.case {
+        let line = Some(line_of(text, spanned.span().start));
+        let err = |message: String| CorpusError { line, message };
+        let r = spanned.into_inner();
+        if !crate::registry::valid_name(&r.name) {
+            return Err(err(format!("case name `{}` must match [a-z0-9-]+", r.name)));
+        }
+        if !names.insert(r.name.clone()) {
+            return Err(err(format!("case name `{}` is used twice", r.name)));
+        }
+        let input = match (r.line, r.raw, r.silent) {
+            (Some(RawLine::Text(t)), None, false) => Input::Line(t),
+            (Some(RawLine::Repeat { prefix, repeat, count }), None, false) => {
+                Input::Line(format!("{prefix}{}", repeat.repeat(count)))
+            }
+            (None, Some(writes), false) => Input::Raw(
+                writes.iter().map(|w| unescape(w)).collect::<Result<_, _>>().map_err(|m| err(format!("case `{}`: {m}", r.name)))?,
+            ),
+            (None, None, true) => Input::Silent,
+            _ => return Err(err(format!("case `{}` needs exactly one of `line`, `raw`, `silent = true`", r.name))),
+        };
+        if let Input::Line(l) = &input {
+            if l.contains('\n') {
+                return Err(err(format!("case `{}`: a line cannot contain \\n", r.name)));
+            }
+        }
+        let transports = match (r.transport, &input) {
+            (_, Input::Silent) => vec![Transport::Tcp],
+            (Some(t), _) => vec![t],
+            (None, _) => Transport::ALL.to_vec(),
+        };
+        cases.push(Case { name: r.name, category: r.category, input, transports, note: r.note });
+    }
+    Ok(cases)
+}
+
+/// The generated `unicode` cases: for each step between consecutive supported Unicode
+/// versions, the characters whose uppercase changed, in lines that fit every buffer.
+fn version_cases() -> Vec<Case> {
+    let versions = UnicodeVersion::supported();
+    let mut out = Vec::new();
+    for pair in versions.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let chars = changed_between(a, b);
+        let mut line = String::new();
+        let mut part = 0;
+        let flush = |line: &mut String, part: &mut usize, out: &mut Vec<Case>, last: bool| {
+            if line.is_empty() {
+                return;
+            }
+            *part += 1;
+            let suffix = if last && *part == 1 { String::new() } else { format!("-{part}") };
+            out.push(Case {
+                name: format!("unicode-{}-{}-to-{}-{}{suffix}", a.major, a.minor, b.major, b.minor),
+                category: Category::Unicode,
+                input: Input::Line(std::mem::take(line)),
+                transports: Transport::ALL.to_vec(),
+                note: Some(format!("characters whose uppercase changed between Unicode {a} and {b}")),
+            });
+        };
+        for c in chars {
+            // Uppercasing at most triples a character; stay well under 1024 bytes either way.
+            if line.len() + c.len_utf8() + 1 > 300 {
+                flush(&mut line, &mut part, &mut out, false);
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push(c);
+        }
+        flush(&mut line, &mut part, &mut out, true);
+    }
+    out
+}
+
+/// The whole corpus: the embedded file's cases, then the generated ones.
+pub fn load() -> Result<Vec<Case>, CorpusError> {
+    let mut cases = parse(CASES)?;
+    cases.extend(version_cases());
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_corpus_loads_with_every_category() {
+        let cases = load().unwrap();
+        for cat in [Category::Core, Category::Unicode, Category::Edge, Category::Robustness] {
+            assert!(cases.iter().any(|c| c.category == cat), "no {cat:?} case");
+        }
+        let names: BTreeSet<_> = cases.iter().map(|c| &c.name).collect();
+        assert_eq!(names.len(), cases.len(), "duplicate names");
+    }
+
+    #[test]
+    fn generated_cases_cover_every_version_sensitive_character() {
+        let text: String = version_cases()
+            .iter()
+            .map(|c| match &c.input {
+                Input::Line(l) => l.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        for c in crate::proto::case::version_sensitive_chars() {
+            assert!(text.contains(c), "U+{:04X} missing", c as u32);
+        }
+        assert!(version_cases().iter().all(|c| c.request_bytes().len() <= 300));
+    }
+
+    #[test]
+    fn buffer_cases_have_the_sizes_their_names_promise() {
+        let cases = load().unwrap();
+        let len = |n: &str| cases.iter().find(|c| c.name == n).unwrap().request_bytes().len();
+        assert_eq!(len("tcp-buffer-exact"), 1024);
+        assert_eq!(len("tcp-buffer-plus-one"), 1025);
+        assert_eq!(len("udp-buffer-plus-one"), 2049);
+        assert_eq!(len("tcp-split-character"), 1025);
+        assert_eq!(len("udp-split-character"), 2049);
+    }
+
+    #[test]
+    fn escapes_and_errors_in_raw_bytes() {
+        assert_eq!(unescape(r"a\xff\n\\").unwrap(), b"a\xff\n\\");
+        assert!(unescape(r"\q").is_err());
+        let e = parse("[[case]]\nname = \"x\"\ncategory = \"core\"\n").unwrap_err();
+        assert!(e.message.contains("exactly one"), "{e}");
+        let e = parse("[[case]]\nname = \"x\"\ncategory = \"nope\"\nline = \"a\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+    }
+}

@@ -1,0 +1,10 @@
+//! Implementations as validated data: the built-in `python` (reference scripts) and
+//! `rust` (shout's own roles), plus implementations declared in TOML manifests.
+
+mod builtin;
+mod manifest;
+mod model;
+
+pub use builtin::{builtins, probe_python, PythonInfo};
+pub use manifest::{load_manifest, ManifestError};
+pub use model::{valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};

@@ -1,0 +1,130 @@
+//! The registry's types: an implementation, its roles and their command templates.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::proto::Transport;
+
+/// Which end of the exchange a program plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Prompts, sends a line, prints the reply.
+    Client,
+    /// Answers requests with their uppercase.
+    Server,
+}
+
+impl Role {
+    /// `client` or `server`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+}
+
+/// A transport and a role: `udp-server`, `tcp-client`, …
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleKey {
+    /// The transport.
+    pub transport: Transport,
+    /// The role.
+    pub role: Role,
+}
+
+impl RoleKey {
+    /// All four, in manifest order.
+    pub const ALL: [RoleKey; 4] = [
+        RoleKey { transport: Transport::Udp, role: Role::Server },
+        RoleKey { transport: Transport::Udp, role: Role::Client },
+        RoleKey { transport: Transport::Tcp, role: Role::Server },
+        RoleKey { transport: Transport::Tcp, role: Role::Client },
+    ];
+}
+
+impl std::fmt::Display for RoleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.transport, self.role.as_str())
+    }
+}
+
+/// A command line with `{host}` and `{port}` placeholders, already split into argv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTemplate {
+    /// The argv words, placeholders unexpanded.
+    pub words: Vec<String>,
+}
+
+impl CommandTemplate {
+    /// Splits `line` like a POSIX shell would (quotes, backslashes), without running one.
+    pub fn parse(line: &str) -> Result<CommandTemplate, String> {
+        let words = shlex::split(line).ok_or_else(|| format!("unbalanced quotes in `{line}`"))?;
+        if words.is_empty() {
+            return Err("the command is empty".into());
+        }
+        Ok(CommandTemplate { words })
+    }
+
+    /// The argv with `{host}` and `{port}` substituted.
+    pub fn render(&self, host: &str, port: u16) -> Vec<String> {
+        self.words.iter().map(|w| w.replace("{host}", host).replace("{port}", &port.to_string())).collect()
+    }
+
+    /// The command as one shell-quoted line, for reproduce commands.
+    pub fn display(&self) -> String {
+        shlex::try_join(self.words.iter().map(String::as_str)).unwrap_or_else(|_| self.words.join(" "))
+    }
+}
+
+/// How a client's stdout is compared.
+#[derive(Debug, Clone)]
+pub enum ClientOutput {
+    /// The whole stdout must equal the reference client's.
+    Reference,
+    /// Only the reply, extracted by the regex's first group, must equal the reference's.
+    Pattern(regex::bytes::Regex),
+}
+
+/// Where an implementation was declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Built into shout.
+    Builtin,
+    /// Declared in this manifest file.
+    Manifest(PathBuf),
+}
+
+/// One implementation: its name, how to build it, and the command for each role it has.
+#[derive(Debug, Clone)]
+pub struct Implementation {
+    /// `[a-z0-9-]+`, unique in a run.
+    pub name: String,
+    /// Free text shown in reports.
+    pub language: String,
+    /// Working directory for its commands.
+    pub dir: Option<PathBuf>,
+    /// Run once before anything else; a failure is a verdict for each of its units.
+    pub build: Option<CommandTemplate>,
+    /// Extra environment for every command.
+    pub env: BTreeMap<String, String>,
+    /// The commands, one per role it implements.
+    pub roles: BTreeMap<RoleKey, CommandTemplate>,
+    /// How its clients' stdout is compared.
+    pub client_output: ClientOutput,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
+impl Implementation {
+    /// The command for `key`, if it implements that role.
+    pub fn role(&self, key: RoleKey) -> Option<&CommandTemplate> {
+        self.roles.get(&key)
+    }
+}
+
+/// Checks a name against `[a-z0-9-]+`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
