@@ -2,14 +2,28 @@
 //! Python reference servers and a bare std-socket "ceiling", over UDP and TCP, with 1 and
 //! 16 closed-loop clients, plus a silent TCP client next to 1 measuring client.
 //!
-//! Run with `cargo bench --bench servers`. Loopback only. Environment:
+//! Run with `cargo bench --bench servers`. Loopback only. See docs/BENCHMARKS.md.
 //!
-//! - `SHOUT_BENCH_SECONDS`: measuring time per scenario (default 2; a 0.3 s warm-up precedes it).
-//! - `SHOUT_BENCH_ONLY`: run only the scenarios whose name contains this text (e.g. `udp`).
-//! - `SHOUT_BENCH_BIN`: a `shout` binary to measure instead of this crate's (to compare a
-//!   prototype built elsewhere).
+//! Environment:
 //!
-//! Under `cargo test --all-targets` (no `--bench` argument) it does nothing, so tests stay quick.
+//! - `SHOUT_BENCH_SECONDS`: measuring time per scenario (default 2), after a 0.3 s warm-up.
+//! - `SHOUT_BENCH_ONLY`: run only the scenarios whose name contains this text (`udp`, `x16`).
+//! - `SHOUT_BENCH_PLACEMENT`: `shared` or `split`, to run one CPU placement (default both).
+//! - `SHOUT_BENCH_BIN`: a `shout` binary to measure as `rust` instead of this crate's.
+//! - `SHOUT_BENCH_ALT_BIN`: a second `shout` binary (a prototype built elsewhere), measured
+//!   as `alt` in the same run, interleaved with the others.
+//!
+//! Fairness on a small, shared machine:
+//!
+//! - Each scenario runs under two CPU placements, because where the scheduler happens to put
+//!   client and server otherwise decides the result more than the server does: `shared` pins
+//!   clients and server to one CPU (every exchange pays the whole CPU cost of both ends),
+//!   `split` pins the server to a second CPU and the clients to the first (the server has a
+//!   CPU of its own; each exchange pays a cross-CPU wake-up).
+//! - The servers compared in a scenario run side by side and are measured in interleaved
+//!   rounds (the order rotating), so load from elsewhere on the machine falls on all alike.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it does nothing.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -23,16 +37,20 @@ use std::time::{Duration, Instant};
 
 use shout::proto::Transport;
 use shout::run::ports::{group_members, lease_port, PortLease};
-use shout::run::process::{Running, Spawn};
+use shout::run::process::{kill_all, Running, Spawn};
 use shout::run::ready::wait_until_bound;
 
-/// Warm-up before each measurement.
+/// Warm-up of each server before its first round.
 const WARMUP: Duration = Duration::from_millis(300);
-/// Default measuring time per scenario.
+/// Default measuring time per scenario (split into `ROUNDS` slices).
 const DEFAULT_SECONDS: f64 = 2.0;
+/// Interleaved rounds per scenario.
+const ROUNDS: u32 = 4;
+/// Un-counted run-in before each slice, so a slice starts in the steady state.
+const RUN_IN: Duration = Duration::from_millis(30);
 /// Longest wait for one exchange (connect, reply); a timeout counts as a failure.
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(200);
-/// Most requests one client thread makes in one measurement, whatever the time.
+/// Most requests one client thread makes in one slice, whatever the time.
 const MAX_REQUESTS_PER_CLIENT: u64 = 5_000_000;
 /// Longest wait for a server to bind its port.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,22 +58,31 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TEXT: &str = "hello world, 안녕";
 /// The concurrency levels measured.
 const CONCURRENCY: [usize; 2] = [1, 16];
+/// Set in the environment of the bench's own binary re-run as the `ceiling-proc` server.
+const CEILING_CHILD_ENV: &str = "SHOUT_BENCH_CEILING_CHILD";
 
 /// Which server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Impl {
+    /// The bare server on a thread of this process.
     Ceiling,
+    /// The same bare server in a process of its own (as the Rust server is).
+    CeilingProc,
+    /// `shout udp-server` / `shout tcp-server`.
     Rust,
+    /// The same from `SHOUT_BENCH_ALT_BIN`.
+    Alt,
+    /// `reference/UDPServer.py` / `reference/TCPServer.py`.
     Reference,
 }
 
 impl Impl {
-    const ALL: [Impl; 3] = [Impl::Ceiling, Impl::Rust, Impl::Reference];
-
     fn name(self) -> &'static str {
         match self {
             Impl::Ceiling => "ceiling",
+            Impl::CeilingProc => "ceiling-proc",
             Impl::Rust => "rust",
+            Impl::Alt => "alt",
             Impl::Reference => "reference",
         }
     }
@@ -65,7 +92,10 @@ impl Impl {
 struct Config {
     measure: Duration,
     only: Option<String>,
+    placements: Vec<Placement>,
     rust_bin: PathBuf,
+    alt_bin: Option<PathBuf>,
+    self_exe: PathBuf,
     root: PathBuf,
 }
 
@@ -78,27 +108,68 @@ impl Config {
                 .ok()
                 .filter(|v| v.is_finite() && *v > 0.0 && *v <= 600.0)
                 .ok_or_else(|| {
-                    format!(
-                        "SHOUT_BENCH_SECONDS must be a number of seconds in (0, 600], not `{s}`"
-                    )
+                    format!("SHOUT_BENCH_SECONDS must be seconds in (0, 600], not `{s}`")
                 })?,
             Err(_) => DEFAULT_SECONDS,
         };
-        let rust_bin = match std::env::var_os("SHOUT_BENCH_BIN") {
-            Some(p) => PathBuf::from(p),
-            None => PathBuf::from(env!("CARGO_BIN_EXE_shout")),
+        let binary = |var: &str| -> Result<Option<PathBuf>, String> {
+            match std::env::var_os(var) {
+                Some(p) if PathBuf::from(&p).is_file() => Ok(Some(PathBuf::from(p))),
+                Some(p) => Err(format!("{var}: no file at {}", PathBuf::from(p).display())),
+                None => Ok(None),
+            }
         };
-        if !rust_bin.is_file() {
-            return Err(format!("no shout binary at {}", rust_bin.display()));
+        let rust_bin = binary("SHOUT_BENCH_BIN")?
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_shout")));
+        let alt_bin = binary("SHOUT_BENCH_ALT_BIN")?;
+        let self_exe = std::env::current_exe()
+            .map_err(|e| format!("cannot find the bench's own executable: {e}"))?;
+
+        let cpus = allowed_cpus();
+        let first = *cpus.first().ok_or("no CPU is allowed for this process")?;
+        let mut placements = vec![Placement {
+            name: "shared",
+            all: cpus.clone(),
+            server: first,
+            clients: first,
+        }];
+        if let Some(&second) = cpus.get(1) {
+            placements.push(Placement {
+                name: "split",
+                all: cpus.clone(),
+                server: second,
+                clients: first,
+            });
+        }
+        if let Ok(wanted) = std::env::var("SHOUT_BENCH_PLACEMENT") {
+            placements.retain(|p| p.name == wanted.trim());
+            if placements.is_empty() {
+                return Err(format!(
+                    "SHOUT_BENCH_PLACEMENT must be `shared` or `split` (split needs 2 CPUs), not `{wanted}`"
+                ));
+            }
         }
         Ok(Config {
             measure: Duration::from_secs_f64(seconds),
             only: std::env::var("SHOUT_BENCH_ONLY")
                 .ok()
                 .filter(|s| !s.is_empty()),
+            placements,
             rust_bin,
+            alt_bin,
+            self_exe,
             root: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         })
+    }
+
+    /// The servers compared in the plain scenarios, in their first round's order.
+    fn impls(&self) -> Vec<Impl> {
+        let mut all = vec![Impl::Ceiling, Impl::CeilingProc, Impl::Rust];
+        if self.alt_bin.is_some() {
+            all.push(Impl::Alt);
+        }
+        all.push(Impl::Reference);
+        all
     }
 
     fn wants(&self, scenario: &str) -> bool {
@@ -110,40 +181,50 @@ impl Config {
 }
 
 // ---------------------------------------------------------------------------------------
-// Servers
+// CPU placement
 
-/// The in-process ceiling: the bare minimum a server of this protocol must do.
-struct Ceiling {
-    stop: Arc<AtomicBool>,
-    transport: Transport,
-    port: u16,
-    thread: Option<JoinHandle<()>>,
+/// Which CPU the server and the clients run on.
+#[derive(Debug, Clone)]
+struct Placement {
+    name: &'static str,
+    /// Every CPU this process may use (restored after pinning the spawning thread).
+    all: Vec<usize>,
+    server: usize,
+    clients: usize,
 }
 
-impl Ceiling {
-    fn start(transport: Transport, port: u16) -> io::Result<Ceiling> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = match transport {
-            Transport::Udp => {
-                let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port))?;
-                // A backstop so the thread always notices `stop`, even if the wake-up is lost.
-                socket.set_read_timeout(Some(Duration::from_millis(100)))?;
-                std::thread::spawn(move || ceiling_udp(&socket, &flag))
-            }
-            Transport::Tcp => {
-                let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))?;
-                std::thread::spawn(move || ceiling_tcp(&listener, &flag))
-            }
-        };
-        Ok(Ceiling {
-            stop,
-            transport,
-            port,
-            thread: Some(thread),
-        })
+/// The CPUs this process may run on, ascending.
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
     }
 }
+
+/// Pins the calling thread (and whatever it spawns or forks from now on) to `cpus`.
+fn pin_current_thread(cpus: &[usize]) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        for &c in cpus {
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The ceiling
 
 /// recv_from 2048, ASCII uppercase, send_to: one thread.
 fn ceiling_udp(socket: &UdpSocket, stop: &AtomicBool) {
@@ -170,12 +251,51 @@ fn ceiling_tcp(listener: &TcpListener, stop: &AtomicBool) {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        // A bound on a silent peer (none is sent here); not on the measured path.
+        // A bound on a silent peer (none is sent to the ceiling); costs one setsockopt.
         let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
         if let Ok(n) = stream.read(&mut buf) {
             buf[..n].make_ascii_uppercase();
             let _ = stream.write_all(&buf[..n]);
         }
+    }
+}
+
+/// The in-process ceiling server, stopped and joined when dropped.
+struct Ceiling {
+    stop: Arc<AtomicBool>,
+    transport: Transport,
+    port: u16,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ceiling {
+    fn start(transport: Transport, port: u16, cpu: usize) -> io::Result<Ceiling> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = match transport {
+            Transport::Udp => {
+                let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port))?;
+                // A backstop so the thread always notices `stop`, even if the wake-up is lost.
+                socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+                std::thread::spawn(move || {
+                    let _ = pin_current_thread(&[cpu]);
+                    ceiling_udp(&socket, &flag)
+                })
+            }
+            Transport::Tcp => {
+                let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))?;
+                std::thread::spawn(move || {
+                    let _ = pin_current_thread(&[cpu]);
+                    ceiling_tcp(&listener, &flag)
+                })
+            }
+        };
+        Ok(Ceiling {
+            stop,
+            transport,
+            port,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -200,6 +320,32 @@ impl Drop for Ceiling {
     }
 }
 
+/// The bench's binary re-run as the `ceiling-proc` server: `udp:PORT` or `tcp:PORT`.
+/// Serves until killed (its process group is killed with the others).
+fn ceiling_child(spec: &str) -> Result<(), String> {
+    let (transport, port) = spec
+        .split_once(':')
+        .and_then(|(t, p)| Some((t.parse::<Transport>().ok()?, p.parse::<u16>().ok()?)))
+        .ok_or_else(|| format!("{CEILING_CHILD_ENV}: expected `udp:PORT` or `tcp:PORT`"))?;
+    let never = AtomicBool::new(false);
+    match transport {
+        Transport::Udp => {
+            let socket =
+                UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).map_err(|e| e.to_string())?;
+            ceiling_udp(&socket, &never);
+        }
+        Transport::Tcp => {
+            let listener =
+                TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).map_err(|e| e.to_string())?;
+            ceiling_tcp(&listener, &never);
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers
+
 enum ServerKind {
     Process(Running),
     Ceiling(Ceiling),
@@ -216,60 +362,78 @@ struct Server {
 impl Server {
     fn start(
         config: &Config,
+        placement: &Placement,
         which: Impl,
         transport: Transport,
         pgids: &mut Vec<u32>,
     ) -> Result<Server, String> {
         let lease = lease_port().map_err(|e| format!("cannot lease a port: {e}"))?;
         let port = lease.port();
-        let kind = match which {
-            Impl::Ceiling => ServerKind::Ceiling(
-                Ceiling::start(transport, port)
-                    .map_err(|e| format!("ceiling {transport} server: {e}"))?,
-            ),
-            Impl::Rust | Impl::Reference => {
-                let argv: Vec<OsString> = match which {
-                    Impl::Rust => vec![
-                        config.rust_bin.clone().into(),
-                        format!("{transport}-server").into(),
-                        port.to_string().into(),
-                    ],
-                    _ => {
-                        let script = match transport {
-                            Transport::Udp => "UDPServer.py",
-                            Transport::Tcp => "TCPServer.py",
-                        };
-                        vec![
-                            "python3".into(),
-                            config.root.join("reference").join(script).into(),
-                            port.to_string().into(),
-                        ]
-                    }
+        let shout = |bin: &PathBuf| -> Vec<OsString> {
+            vec![
+                bin.into(),
+                format!("{transport}-server").into(),
+                port.to_string().into(),
+            ]
+        };
+        let mut env: Vec<(OsString, OsString)> = vec![("LC_ALL".into(), "C.UTF-8".into())];
+        let argv: Vec<OsString> = match which {
+            Impl::Ceiling => {
+                let ceiling = Ceiling::start(transport, port, placement.server)
+                    .map_err(|e| format!("ceiling {transport} server: {e}"))?;
+                return Ok(Server {
+                    port,
+                    kind: ServerKind::Ceiling(ceiling),
+                    _lease: lease,
+                });
+            }
+            Impl::CeilingProc => {
+                env.push((
+                    CEILING_CHILD_ENV.into(),
+                    format!("{transport}:{port}").into(),
+                ));
+                vec![config.self_exe.clone().into()]
+            }
+            Impl::Rust => shout(&config.rust_bin),
+            Impl::Alt => shout(config.alt_bin.as_ref().ok_or("no SHOUT_BENCH_ALT_BIN")?),
+            Impl::Reference => {
+                let script = match transport {
+                    Transport::Udp => "UDPServer.py",
+                    Transport::Tcp => "TCPServer.py",
                 };
-                let spec = Spawn {
-                    argv,
-                    cwd: Some(config.root.clone()),
-                    env: vec![("LC_ALL".into(), "C.UTF-8".into())],
-                    stdin: None,
-                    capture_limit: 64 * 1024,
-                };
-                let mut running = Running::spawn(&spec)
-                    .map_err(|e| format!("cannot start {}: {e}", which.name()))?;
-                pgids.push(running.pid());
-                if let Err(e) = wait_until_bound(&mut running, transport, port, READY_TIMEOUT) {
-                    let out = running.stop();
-                    return Err(format!(
-                        "{} {transport} server: {e}; stderr: {}",
-                        which.name(),
-                        String::from_utf8_lossy(&out.stderr.bytes).trim()
-                    ));
-                }
-                ServerKind::Process(running)
+                vec![
+                    "python3".into(),
+                    config.root.join("reference").join(script).into(),
+                    port.to_string().into(),
+                ]
             }
         };
+        let spec = Spawn {
+            argv,
+            cwd: Some(config.root.clone()),
+            env,
+            stdin: None,
+            capture_limit: 64 * 1024,
+        };
+        // The child inherits the spawning thread's CPU affinity, for all its threads.
+        pin_current_thread(&[placement.server])
+            .map_err(|e| format!("cannot pin to CPU {}: {e}", placement.server))?;
+        let spawned = Running::spawn(&spec);
+        pin_current_thread(&placement.all)
+            .map_err(|e| format!("cannot restore the CPU affinity: {e}"))?;
+        let mut running = spawned.map_err(|e| format!("cannot start {}: {e}", which.name()))?;
+        pgids.push(running.pid());
+        if let Err(e) = wait_until_bound(&mut running, transport, port, READY_TIMEOUT) {
+            let out = running.stop();
+            return Err(format!(
+                "{} {transport} server: {e}; stderr: {}",
+                which.name(),
+                String::from_utf8_lossy(&out.stderr.bytes).trim()
+            ));
+        }
         Ok(Server {
             port,
-            kind,
+            kind: ServerKind::Process(running),
             _lease: lease,
         })
     }
@@ -278,7 +442,7 @@ impl Server {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
-    /// Stops the server; complains if a process died on its own during the measurement.
+    /// Stops the server; says so if a process died on its own during the measurement.
     fn stop(self) -> Option<String> {
         match self.kind {
             ServerKind::Process(mut running) => {
@@ -286,7 +450,7 @@ impl Server {
                 let out = running.stop();
                 died.map(|exit| {
                     format!(
-                        "server exited during the run ({exit}); stderr: {}",
+                        "the server exited during the run ({exit}); stderr: {}",
                         String::from_utf8_lossy(&out.stderr.bytes).trim()
                     )
                 })
@@ -302,26 +466,40 @@ impl Server {
 // ---------------------------------------------------------------------------------------
 // Clients
 
-/// One closed-loop client's results inside the measuring window.
+/// Exchanges counted in measuring windows (one client's or several merged).
 #[derive(Default)]
-struct ClientResult {
+struct Sample {
     ok: u64,
     failed: u64,
+    /// Of the successful exchanges.
     latencies_ns: Vec<u64>,
-}
-
-/// A measurement over all clients.
-struct Stats {
-    ok: u64,
-    failed: u64,
     seconds: f64,
-    p50_us: Option<f64>,
-    p99_us: Option<f64>,
 }
 
-impl Stats {
+impl Sample {
+    fn merge(&mut self, other: Sample) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.latencies_ns.extend(other.latencies_ns);
+        self.seconds += other.seconds;
+    }
+
     fn rps(&self) -> f64 {
-        self.ok as f64 / self.seconds
+        if self.seconds > 0.0 {
+            self.ok as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// The `p`th percentile latency in µs (sorts the latencies).
+    fn percentile_us(&mut self, p: usize) -> Option<f64> {
+        let v = &mut self.latencies_ns;
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        Some(v[(v.len() * p / 100).min(v.len() - 1)] as f64 / 1e3)
     }
 }
 
@@ -330,7 +508,7 @@ fn make_request(client: usize, seq: u64, request: &mut Vec<u8>, expected: &mut V
     request.clear();
     expected.clear();
     let _ = write!(request, "{REQUEST_TEXT} #{client}-{seq}");
-    // The text has no lowercase outside ASCII (Hangul has no case), so the reply is exact.
+    // The text has no lowercase outside ASCII (Hangul has no case), so this is the reply.
     expected.extend_from_slice(request);
     expected.make_ascii_uppercase();
 }
@@ -342,19 +520,25 @@ fn udp_exchange(socket: &UdpSocket, request: &[u8], expected: &[u8], buf: &mut [
         return false;
     }
     let deadline = Instant::now() + REQUEST_TIMEOUT;
-    loop {
+    let mut shortened = false;
+    let ok = loop {
         match socket.recv(buf) {
-            Ok(n) if &buf[..n] == expected => return true,
+            Ok(n) if &buf[..n] == expected => break true,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(_) => break false,
         }
-        // A stale or wrong reply: wait for the right one, until the deadline.
+        // A stale or wrong reply: wait for the right one until the deadline.
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || socket.set_read_timeout(Some(left)).is_err() {
-            return false;
+            break false;
         }
+        shortened = true;
+    };
+    if shortened {
+        let _ = socket.set_read_timeout(Some(REQUEST_TIMEOUT));
     }
+    ok
 }
 
 /// One TCP exchange: connect, one write, read to the server's close, compare.
@@ -384,29 +568,30 @@ fn tcp_exchange(addr: SocketAddr, request: &[u8], expected: &[u8], buf: &mut [u8
     }
 }
 
+/// One closed-loop client: exchanges until `end`, counting those started after `from`.
 fn client_loop(
     transport: Transport,
     addr: SocketAddr,
     client: usize,
-    warm_end: Instant,
+    from: Instant,
     end: Instant,
-) -> ClientResult {
-    let mut result = ClientResult::default();
+) -> Sample {
+    let mut sample = Sample::default();
     let mut request = Vec::with_capacity(64);
     let mut expected = Vec::with_capacity(64);
     let mut buf = [0u8; 2048];
     let udp = match transport {
         Transport::Udp => {
-            let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|s| {
+            let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|s| {
                 s.connect(addr)?;
                 s.set_read_timeout(Some(REQUEST_TIMEOUT))?;
                 Ok(s)
             });
-            match s {
+            match socket {
                 Ok(s) => Some(s),
                 Err(_) => {
-                    result.failed += 1;
-                    return result;
+                    sample.failed += 1;
+                    return sample;
                 }
             }
         }
@@ -419,119 +604,340 @@ fn client_loop(
         }
         make_request(client, seq, &mut request, &mut expected);
         let ok = match &udp {
-            Some(socket) => {
-                let ok = udp_exchange(socket, &request, &expected, &mut buf);
-                if !ok {
-                    // Restore the plain timeout a stale-reply wait may have shortened.
-                    let _ = socket.set_read_timeout(Some(REQUEST_TIMEOUT));
-                }
-                ok
-            }
+            Some(socket) => udp_exchange(socket, &request, &expected, &mut buf),
             None => tcp_exchange(addr, &request, &expected, &mut buf),
         };
-        if started < warm_end {
+        if started < from {
             continue;
         }
         if ok {
-            result.ok += 1;
-            result
+            sample.ok += 1;
+            sample
                 .latencies_ns
                 .push(started.elapsed().as_nanos() as u64);
         } else {
-            result.failed += 1;
+            sample.failed += 1;
         }
     }
-    result
+    sample
 }
 
-/// Runs `clients` closed-loop clients against `addr` for the warm-up plus `measure`.
-fn measure(transport: Transport, addr: SocketAddr, clients: usize, measure: Duration) -> Stats {
-    let start = Instant::now();
-    let warm_end = start + WARMUP;
-    let end = warm_end + measure;
-    let results: Vec<ClientResult> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..clients)
-            .map(|c| scope.spawn(move || client_loop(transport, addr, c, warm_end, end)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut latencies: Vec<u64> = Vec::new();
-    let (mut ok, mut failed) = (0, 0);
-    for r in results {
-        ok += r.ok;
-        failed += r.failed;
-        latencies.extend(r.latencies_ns);
-    }
-    latencies.sort_unstable();
-    let pct = |p: usize| -> Option<f64> {
-        (!latencies.is_empty())
-            .then(|| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)] as f64 / 1e3)
+/// Runs `clients` closed-loop clients on CPU `cpu` against `addr`: `run_in` un-counted,
+/// then `window` counted.
+fn measure(
+    transport: Transport,
+    addr: SocketAddr,
+    clients: usize,
+    cpu: usize,
+    run_in: Duration,
+    window: Duration,
+) -> Sample {
+    let from = Instant::now() + run_in;
+    let end = from + window;
+    let mut total = Sample {
+        seconds: window.as_secs_f64(),
+        ..Sample::default()
     };
-    Stats {
-        ok,
-        failed,
-        seconds: measure.as_secs_f64(),
-        p50_us: pct(50),
-        p99_us: pct(99),
-    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                scope.spawn(move || {
+                    let _ = pin_current_thread(&[cpu]);
+                    client_loop(transport, addr, c, from, end)
+                })
+            })
+            .collect();
+        for h in handles {
+            let mut s = h.join().unwrap_or_default();
+            s.seconds = 0.0;
+            total.merge(s);
+        }
+    });
+    total
 }
 
 // ---------------------------------------------------------------------------------------
 // The run
 
 struct Row {
+    placement: &'static str,
     scenario: String,
-    stats: Stats,
+    sample: Sample,
+    p50_us: Option<f64>,
+    p99_us: Option<f64>,
     note: Option<String>,
 }
 
-fn run_plain(
-    config: &Config,
-    transport: Transport,
+/// A server in a scenario and what was measured of it.
+struct Contender {
     which: Impl,
-    clients: usize,
-    pgids: &mut Vec<u32>,
-) -> Result<Row, String> {
-    let scenario = format!("{transport} {} x{clients}", which.name());
-    eprintln!("bench: {scenario} ...");
-    let server = Server::start(config, which, transport, pgids)?;
-    let stats = measure(transport, server.addr(), clients, config.measure);
-    let note = server.stop();
-    Ok(Row {
-        scenario,
-        stats,
-        note,
-    })
+    scenario: String,
+    server: Server,
+    sample: Sample,
 }
 
-/// One server: 1 client alone, then 1 client while a silent client holds a connection.
-fn run_silent(config: &Config, which: Impl, pgids: &mut Vec<u32>) -> Result<(Row, Row), String> {
-    let base = format!("tcp {} x1 (silent baseline)", which.name());
-    let with = format!("tcp {} x1 + 1 silent", which.name());
-    eprintln!("bench: {with} ...");
-    let server = Server::start(config, which, Transport::Tcp, pgids)?;
-    let before = measure(Transport::Tcp, server.addr(), 1, config.measure);
-    // Connects and sends nothing; held open for the whole measurement.
-    let silent = TcpStream::connect_timeout(&server.addr(), Duration::from_secs(1))
-        .map_err(|e| format!("silent client cannot connect: {e}"))?;
-    let after = measure(Transport::Tcp, server.addr(), 1, config.measure);
-    drop(silent);
-    let note = server.stop();
-    Ok((
-        Row {
-            scenario: base,
-            stats: before,
-            note: None,
-        },
-        Row {
-            scenario: with,
-            stats: after,
+struct Runner<'a> {
+    config: &'a Config,
+    rows: Vec<Row>,
+    errors: Vec<String>,
+    pgids: Vec<u32>,
+}
+
+impl Runner<'_> {
+    /// Starts one server per `(impl, scenario name)` that the filter wants.
+    fn start_all(
+        &mut self,
+        placement: &Placement,
+        transport: Transport,
+        wanted: Vec<(Impl, String)>,
+    ) -> Vec<Contender> {
+        let mut contenders = Vec::new();
+        for (which, scenario) in wanted {
+            if !self.config.wants(&scenario) {
+                continue;
+            }
+            match Server::start(self.config, placement, which, transport, &mut self.pgids) {
+                Ok(server) => contenders.push(Contender {
+                    which,
+                    scenario,
+                    server,
+                    sample: Sample::default(),
+                }),
+                Err(e) => self
+                    .errors
+                    .push(format!("[{}] {scenario}: {e}", placement.name)),
+            }
+        }
+        contenders
+    }
+
+    /// Measures every contender for the configured time, in `ROUNDS` interleaved slices
+    /// whose order rotates, after an optional warm-up of each.
+    fn rounds(
+        &self,
+        placement: &Placement,
+        transport: Transport,
+        clients: usize,
+        contenders: &mut [Contender],
+        warm_up: bool,
+    ) {
+        let cpu = placement.clients;
+        if warm_up {
+            for c in contenders.iter() {
+                measure(
+                    transport,
+                    c.server.addr(),
+                    clients,
+                    cpu,
+                    WARMUP,
+                    Duration::ZERO,
+                );
+            }
+        }
+        let slice = self.config.measure / ROUNDS;
+        let n = contenders.len();
+        for round in 0..ROUNDS as usize {
+            for k in 0..n {
+                let c = &mut contenders[(k + round) % n];
+                let s = measure(transport, c.server.addr(), clients, cpu, RUN_IN, slice);
+                c.sample.merge(s);
+            }
+        }
+    }
+
+    /// Stops the servers and keeps their results.
+    fn finish(&mut self, placement: &Placement, contenders: Vec<Contender>) {
+        for c in contenders {
+            let note = c.server.stop();
+            self.push(placement, c.scenario, c.sample, note);
+        }
+    }
+
+    fn push(
+        &mut self,
+        placement: &Placement,
+        scenario: String,
+        mut sample: Sample,
+        note: Option<String>,
+    ) {
+        let (p50_us, p99_us) = (sample.percentile_us(50), sample.percentile_us(99));
+        sample.latencies_ns = Vec::new();
+        self.rows.push(Row {
+            placement: placement.name,
+            scenario,
+            sample,
+            p50_us,
+            p99_us,
             note,
-        },
-    ))
+        });
+    }
+
+    /// Every server for one transport and concurrency, side by side.
+    fn plain(&mut self, placement: &Placement, transport: Transport, clients: usize) {
+        let wanted: Vec<(Impl, String)> = self
+            .config
+            .impls()
+            .into_iter()
+            .map(|w| (w, format!("{transport} {} x{clients}", w.name())))
+            .collect();
+        if !wanted.iter().any(|(_, s)| self.config.wants(s)) {
+            return;
+        }
+        eprintln!("bench: [{}] {transport} x{clients} ...", placement.name);
+        let mut contenders = self.start_all(placement, transport, wanted);
+        self.rounds(placement, transport, clients, &mut contenders, true);
+        self.finish(placement, contenders);
+    }
+
+    /// One TCP client alone, then the same while a silent client holds a connection.
+    fn silent(&mut self, placement: &Placement) {
+        let impls: Vec<Impl> = self
+            .config
+            .impls()
+            .into_iter()
+            .filter(|w| matches!(w, Impl::Rust | Impl::Alt | Impl::Reference))
+            .collect();
+        let wanted: Vec<(Impl, String)> = impls
+            .iter()
+            .map(|w| (*w, format!("tcp {} x1 + 1 silent", w.name())))
+            .collect();
+        if !wanted.iter().any(|(_, s)| self.config.wants(s)) {
+            return;
+        }
+        eprintln!("bench: [{}] tcp x1 + 1 silent ...", placement.name);
+        let mut contenders = self.start_all(placement, Transport::Tcp, wanted);
+        for c in contenders.iter_mut() {
+            c.scenario = format!("tcp {} x1 (silent baseline)", c.which.name());
+        }
+        self.rounds(placement, Transport::Tcp, 1, &mut contenders, true);
+        let mut silent = Vec::new();
+        let mut with = Vec::new();
+        for mut c in contenders {
+            // Connects and sends nothing; held open while the server is measured again.
+            match TcpStream::connect_timeout(&c.server.addr(), Duration::from_secs(1)) {
+                Ok(s) => silent.push(s),
+                Err(e) => {
+                    self.errors.push(format!(
+                        "[{}] tcp {} silent client: {e}",
+                        placement.name,
+                        c.which.name()
+                    ));
+                    continue;
+                }
+            }
+            let baseline = std::mem::take(&mut c.sample);
+            self.push(placement, c.scenario.clone(), baseline, None);
+            c.scenario = format!("tcp {} x1 + 1 silent", c.which.name());
+            with.push(c);
+        }
+        self.rounds(placement, Transport::Tcp, 1, &mut with, false);
+        drop(silent);
+        self.finish(placement, with);
+    }
+
+    fn find(&self, placement: &str, scenario: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.placement == placement && r.scenario == scenario)
+    }
+
+    fn report(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\n{:.1} s per scenario ({ROUNDS} interleaved rounds) after a {:.1} s warm-up; \
+             request timeout {} ms; {} CPUs",
+            self.config.measure.as_secs_f64(),
+            WARMUP.as_secs_f64(),
+            REQUEST_TIMEOUT.as_millis(),
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0)
+        );
+        let alt = self.config.alt_bin.is_some();
+        for p in &self.config.placements {
+            if !self.rows.iter().any(|r| r.placement == p.name) {
+                continue;
+            }
+            let how = if p.server == p.clients {
+                format!("server and clients on CPU {}", p.server)
+            } else {
+                format!("server on CPU {}, clients on CPU {}", p.server, p.clients)
+            };
+            let _ = writeln!(out, "\n### Placement `{}`: {how}\n", p.name);
+            let _ = writeln!(out, "| scenario | req/s | p50 µs | p99 µs | failed |");
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+            for r in self.rows.iter().filter(|r| r.placement == p.name) {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.0} | {} | {} | {} |",
+                    r.scenario,
+                    r.sample.rps(),
+                    fmt_us(r.p50_us),
+                    fmt_us(r.p99_us),
+                    r.sample.failed
+                );
+            }
+            let _ = write!(
+                out,
+                "\n| req/s ratio | rust/ceiling | rust/ceiling-proc | rust/reference |"
+            );
+            let _ = writeln!(out, "{}", if alt { " alt/rust |" } else { "" });
+            let _ = write!(out, "|---|---:|---:|---:|");
+            let _ = writeln!(out, "{}", if alt { "---:|" } else { "" });
+            for transport in Transport::ALL {
+                for clients in CONCURRENCY {
+                    let row = |w: Impl| {
+                        self.find(p.name, &format!("{transport} {} x{clients}", w.name()))
+                    };
+                    let rust = row(Impl::Rust);
+                    if rust.is_none() {
+                        continue;
+                    }
+                    let _ = write!(
+                        out,
+                        "| {transport} ×{clients} | {} | {} | {} |",
+                        ratio(rust, row(Impl::Ceiling)),
+                        ratio(rust, row(Impl::CeilingProc)),
+                        ratio(rust, row(Impl::Reference))
+                    );
+                    if alt {
+                        let _ = write!(out, " {} |", ratio(row(Impl::Alt), rust));
+                    }
+                    let _ = writeln!(out);
+                }
+            }
+            let mut header = false;
+            for which in [Impl::Rust, Impl::Alt, Impl::Reference] {
+                let name = which.name();
+                let base = self.find(p.name, &format!("tcp {name} x1 (silent baseline)"));
+                let with = self.find(p.name, &format!("tcp {name} x1 + 1 silent"));
+                if let (Some(b), Some(w)) = (base, with) {
+                    if !header {
+                        let _ = writeln!(
+                            out,
+                            "\n| tcp ×1, 1 silent client | req/s before | req/s with | with/before |"
+                        );
+                        let _ = writeln!(out, "|---|---:|---:|---:|");
+                        header = true;
+                    }
+                    let _ = writeln!(
+                        out,
+                        "| {name} | {:.0} | {:.0} | {} |",
+                        b.sample.rps(),
+                        w.sample.rps(),
+                        ratio(Some(w), Some(b))
+                    );
+                }
+            }
+        }
+        for r in &self.rows {
+            if let Some(note) = &r.note {
+                let _ = writeln!(out, "\nnote: [{}] {}: {note}", r.placement, r.scenario);
+            }
+        }
+        out
+    }
 }
 
 fn fmt_us(v: Option<f64>) -> String {
@@ -540,15 +946,35 @@ fn fmt_us(v: Option<f64>) -> String {
 
 fn ratio(a: Option<&Row>, b: Option<&Row>) -> String {
     match (a, b) {
-        (Some(a), Some(b)) if b.stats.rps() > 0.0 => {
-            format!("{:.2}", a.stats.rps() / b.stats.rps())
+        (Some(a), Some(b)) if b.sample.rps() > 0.0 => {
+            format!("{:.2}", a.sample.rps() / b.sample.rps())
         }
-        (Some(_), Some(_)) => "∞ (denominator 0 req/s)".into(),
+        (Some(_), Some(_)) => "∞ (0 req/s below)".into(),
         _ => "-".into(),
     }
 }
 
+/// On Ctrl-C or SIGTERM, kill every server group first (they are not in our group).
+fn kill_servers_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                kill_all();
+                std::process::exit(128 + sig);
+            }
+        });
+    }
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var(CEILING_CHILD_ENV) {
+        if let Err(e) = ceiling_child(&spec) {
+            eprintln!("servers: ceiling-proc: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     if !std::env::args().any(|a| a == "--bench") {
         println!("servers: a benchmark; run it with `cargo bench --bench servers`");
         return;
@@ -560,119 +986,42 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut pgids = Vec::new();
-    let mut rows: Vec<Row> = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    for transport in Transport::ALL {
-        for clients in CONCURRENCY {
-            for which in Impl::ALL {
-                if !config.wants(&format!("{transport} {} x{clients}", which.name())) {
-                    continue;
-                }
-                match run_plain(&config, transport, which, clients, &mut pgids) {
-                    Ok(row) => rows.push(row),
-                    Err(e) => errors.push(e),
-                }
+    kill_servers_on_signals();
+    let mut runner = Runner {
+        config: &config,
+        rows: Vec::new(),
+        errors: Vec::new(),
+        pgids: Vec::new(),
+    };
+    for placement in &config.placements {
+        for transport in Transport::ALL {
+            for clients in CONCURRENCY {
+                runner.plain(placement, transport, clients);
             }
         }
+        runner.silent(placement);
     }
-    for which in [Impl::Rust, Impl::Reference] {
-        if !config.wants(&format!("tcp {} x1 + 1 silent", which.name())) {
-            continue;
-        }
-        match run_silent(&config, which, &mut pgids) {
-            Ok((a, b)) => rows.extend([a, b]),
-            Err(e) => errors.push(e),
-        }
-    }
-
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\n{:.1} s per measurement after a {:.1} s warm-up; request timeout {} ms; {} CPUs\n",
-        config.measure.as_secs_f64(),
-        WARMUP.as_secs_f64(),
-        REQUEST_TIMEOUT.as_millis(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
-    );
-    let _ = writeln!(out, "| scenario | req/s | p50 µs | p99 µs | failed |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for r in &rows {
-        let _ = writeln!(
-            out,
-            "| {} | {:.0} | {} | {} | {} |",
-            r.scenario,
-            r.stats.rps(),
-            fmt_us(r.stats.p50_us),
-            fmt_us(r.stats.p99_us),
-            r.stats.failed
-        );
-    }
-    let find = |name: String| rows.iter().find(|r| r.scenario == name);
-    let _ = writeln!(
-        out,
-        "\n| transport × clients | rust/ceiling | rust/reference |"
-    );
-    let _ = writeln!(out, "|---|---:|---:|");
-    for transport in Transport::ALL {
-        for clients in CONCURRENCY {
-            let rust = find(format!("{transport} rust x{clients}"));
-            if rust.is_none() {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "| {transport} ×{clients} | {} | {} |",
-                ratio(rust, find(format!("{transport} ceiling x{clients}"))),
-                ratio(rust, find(format!("{transport} reference x{clients}")))
-            );
-        }
-    }
-    let mut silent_header = false;
-    for which in [Impl::Rust, Impl::Reference] {
-        let base = find(format!("tcp {} x1 (silent baseline)", which.name()));
-        let with = find(format!("tcp {} x1 + 1 silent", which.name()));
-        if let (Some(b), Some(w)) = (base, with) {
-            if !silent_header {
-                let _ = writeln!(
-                    out,
-                    "\n| tcp ×1 with 1 silent client | req/s before | req/s with | with/before |"
-                );
-                let _ = writeln!(out, "|---|---:|---:|---:|");
-                silent_header = true;
-            }
-            let _ = writeln!(
-                out,
-                "| {} | {:.0} | {:.0} | {} |",
-                which.name(),
-                b.stats.rps(),
-                w.stats.rps(),
-                ratio(Some(w), Some(b))
-            );
-        }
-    }
-    for r in &rows {
-        if let Some(note) = &r.note {
-            let _ = writeln!(out, "\nnote: {}: {note}", r.scenario);
-        }
-    }
-    print!("{out}");
+    print!("{}", runner.report());
 
     // Every server process group must be gone.
-    let lingering: Vec<u32> = pgids
+    let lingering: Vec<u32> = runner
+        .pgids
         .iter()
         .copied()
         .filter(|&g| !group_members(g).is_empty())
         .collect();
     if lingering.is_empty() {
-        println!("\nall {} server process groups are gone", pgids.len());
+        println!(
+            "\nall {} server process groups are gone",
+            runner.pgids.len()
+        );
     } else {
-        errors.push(format!("process groups still alive: {lingering:?}"));
+        runner
+            .errors
+            .push(format!("process groups still alive: {lingering:?}"));
     }
-    if !errors.is_empty() {
-        for e in &errors {
+    if !runner.errors.is_empty() {
+        for e in &runner.errors {
             eprintln!("servers: error: {e}");
         }
         std::process::exit(1);

@@ -27,6 +27,76 @@ pub enum Command {
     UdpClient(ClientArgs),
     /// TCP client, a drop-in for reference/TCPClient.py.
     TcpClient(ClientArgs),
+    /// Run the conformance matrix: every client × every server × every case, plus probes.
+    Matrix(MatrixArgs),
+    /// Check one candidate command against the reference and Rust counterparts.
+    Check(CheckArgs),
+}
+
+/// Options shared by `matrix` and `check`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only this transport.
+    #[arg(long, value_name = "udp|tcp")]
+    pub transport: Option<shout::proto::Transport>,
+    /// Only cases whose name matches this glob (repeatable).
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub cases: Vec<String>,
+    /// Run the reference under this interpreter (repeatable; default: python3).
+    #[arg(long = "python", value_name = "PATH")]
+    pub pythons: Vec<std::path::PathBuf>,
+    /// Lanes run at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Seconds each unit may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub timeout: f64,
+    /// Seconds the whole run may take; units not started by then are skipped.
+    #[arg(long, value_name = "SECONDS")]
+    pub run_timeout: Option<f64>,
+    /// Report format (`terminal` or `json`).
+    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
+    pub format: String,
+    /// Where the report goes (`-` for stdout).
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub output: String,
+}
+
+/// `shout matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Add implementations from this TOML manifest (repeatable).
+    #[arg(long = "manifest", value_name = "FILE")]
+    pub manifests: Vec<std::path::PathBuf>,
+    /// Only units with this implementation on one side (repeatable).
+    #[arg(long = "only", value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Only this exact unit id (repeatable), with the reference units it is judged by.
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Only this shard: count:K/N or hash:K/N.
+    #[arg(long, value_name = "SPEC")]
+    pub partition: Option<shout::plan::Partition>,
+    /// Print the unit ids and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// The common run options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `shout check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The candidate server command, with {port}.
+    #[arg(long, value_name = "CMD", conflicts_with = "client", required_unless_present = "client")]
+    pub server: Option<String>,
+    /// The candidate client command, with {host} and {port}.
+    #[arg(long, value_name = "CMD")]
+    pub client: Option<String>,
+    /// The common run options (--transport is required).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Arguments every server takes.

@@ -10,7 +10,12 @@
 //!   them and seeing when a server has bound one.
 
 pub mod corpus;
+pub mod harness;
+pub mod plan;
 pub mod proto;
 pub mod registry;
+pub mod report;
+pub mod results;
 pub mod roles;
 pub mod run;
+pub mod verdict;

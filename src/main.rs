@@ -1,6 +1,7 @@
 //! The `shout` binary: parse, dispatch, map errors to exit codes.
 
 mod cli;
+mod commands;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ fn main() -> ExitCode {
         Command::TcpClient(args) => {
             roles::tcp_client(&client_config(args), &mut io::stdin().lock(), &mut io::stdout())
         }
+        Command::Matrix(args) => return harness_exit(commands::matrix(args)),
+        Command::Check(args) => return harness_exit(commands::check(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,6 +34,16 @@ fn main() -> ExitCode {
             let _ = io::stdout().flush();
             eprintln!("shout: error: {message}");
             ExitCode::from(exit_code)
+        }
+    }
+}
+
+fn harness_exit(result: Result<u8, String>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("shout: error: {message}");
+            ExitCode::from(2)
         }
     }
 }

@@ -1,0 +1,178 @@
+//! The pipeline in one place: registry → corpus → plan → run → verdict → results.
+//! Binaries and the `cargo test` matrix call this; it prints nothing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::corpus::{self, Case};
+use crate::plan::{self, Filters, Partition, Unit};
+use crate::registry::{self, Implementation, PythonInfo};
+use crate::results::{corpus_fingerprint, Results};
+use crate::run::execute::{self, Axis, Event, RunOptions};
+use crate::verdict;
+
+/// A problem with the setup, not with an implementation: exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// A manifest is unusable.
+    #[error(transparent)]
+    Manifest(#[from] registry::ManifestError),
+    /// The corpus is unusable.
+    #[error(transparent)]
+    Corpus(#[from] corpus::CorpusError),
+    /// An interpreter is missing or unusable.
+    #[error("{0}")]
+    Python(String),
+    /// Anything else in the environment.
+    #[error("{0}")]
+    Environment(String),
+    /// The filters select nothing.
+    #[error("no unit matches the filters{0}")]
+    Empty(String),
+}
+
+/// Everything a run is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Manifests to load.
+    pub manifests: Vec<PathBuf>,
+    /// Extra implementations (for `shout check`).
+    pub extra: Vec<Implementation>,
+    /// Interpreters for the reference; empty means `python3`.
+    pub pythons: Vec<PathBuf>,
+    /// What to keep.
+    pub filters: Filters,
+    /// This shard only.
+    pub partition: Option<Partition>,
+    /// The arguments that reproduce this configuration (`--manifest …`, `--python …`).
+    pub reproduce_args: Vec<String>,
+    /// For `shout check`: the command that reruns it, to which `--case NAME` is added.
+    pub reproduce_check: Option<Vec<String>>,
+}
+
+/// A planned run.
+#[derive(Debug)]
+pub struct Prepared {
+    /// One per interpreter.
+    pub axes: Vec<Axis>,
+    /// The units, sorted.
+    pub units: Vec<Unit>,
+    /// The corpus fingerprint.
+    pub corpus: String,
+    /// What judging needs.
+    pub context: verdict::Context,
+    partition: Option<Partition>,
+    reproduce_args: Vec<String>,
+    reproduce_check: Option<Vec<String>>,
+    _scratch: tempfile::TempDir,
+}
+
+/// Loads everything and plans the units.
+pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
+    let pythons: Vec<PathBuf> = if config.pythons.is_empty() { vec!["python3".into()] } else { config.pythons.clone() };
+    let mut infos: Vec<PythonInfo> = Vec::new();
+    for p in &pythons {
+        let resolved = if p.components().count() == 1 {
+            which::which(p).map_err(|_| {
+                HarnessError::Python(format!(
+                    "`{}` is not on PATH: install CPython 3 (apt-get install python3) or pass --python PATH",
+                    p.display()
+                ))
+            })?
+        } else {
+            p.clone()
+        };
+        infos.push(registry::probe_python(&resolved).map_err(HarnessError::Python)?);
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("shout-")
+        .tempdir()
+        .map_err(|e| HarnessError::Environment(format!("cannot create a scratch folder: {e}")))?;
+    let exe = std::env::var_os("SHOUT_BIN")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .ok_or_else(|| HarnessError::Environment("cannot find the shout executable".into()))?;
+    let reserved = vec!["python".to_string(), "rust".to_string(), plan::PROBE.to_string()];
+    let mut declared: Vec<Implementation> = Vec::new();
+    for m in &config.manifests {
+        let taken: Vec<String> = reserved.iter().cloned().chain(declared.iter().map(|i| i.name.clone())).collect();
+        declared.extend(registry::load_manifest(m, &taken)?);
+    }
+    declared.extend(config.extra.iter().cloned());
+    let several = infos.len() > 1;
+    let mut axes = Vec::new();
+    let mut python_ctx = BTreeMap::new();
+    for info in &infos {
+        let label = several.then(|| format!("py{}", info.version));
+        let mut implementations = registry::builtins(info, &exe, &scratch.path().join(format!("reference-{}", info.version)))
+            .map_err(|e| HarnessError::Environment(format!("cannot write the reference scripts: {e}")))?;
+        implementations.extend(declared.iter().cloned());
+        python_ctx.insert(label.clone(), (info.version.clone(), info.unicode));
+        axes.push(Axis { label, implementations });
+    }
+    let cases: Vec<Arc<Case>> = corpus::load()?.into_iter().map(Arc::new).collect();
+    for name in &config.filters.only {
+        if !axes[0].implementations.iter().any(|i| &i.name == name) {
+            let known: Vec<&str> = axes[0].implementations.iter().map(|i| i.name.as_str()).collect();
+            return Err(HarnessError::Empty(format!(": --only {name} names no implementation (known: {})", known.join(", "))));
+        }
+    }
+    let mut units = Vec::new();
+    for axis in &axes {
+        units.extend(plan::build(axis.label.as_deref(), &axis.implementations, &cases, &config.filters));
+    }
+    units.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(p) = &config.partition {
+        units = p.apply(units);
+    }
+    let non_reference = units.iter().any(|u| {
+        ![u.client.name(), u.server.name()].iter().all(|n| *n == registry::REFERENCE || *n == plan::PROBE)
+    });
+    if units.is_empty() || (!non_reference && !config.filters.ids.is_empty()) {
+        return Err(HarnessError::Empty(String::from(": see `shout matrix --list`")));
+    }
+    let client_output = axes[0].implementations.iter().map(|i| (i.name.clone(), i.client_output.clone())).collect();
+    Ok(Prepared {
+        axes,
+        units,
+        corpus: corpus_fingerprint(&cases),
+        context: verdict::Context { python: python_ctx, client_output },
+        partition: config.partition,
+        reproduce_args: config.reproduce_args.clone(),
+        reproduce_check: config.reproduce_check.clone(),
+        _scratch: scratch,
+    })
+}
+
+impl Prepared {
+    /// The command that reruns just `unit`.
+    pub fn reproduce(&self, unit: &Unit) -> String {
+        let mut words = vec!["shout".to_string()];
+        if let Some(check) = &self.reproduce_check {
+            words.extend(check.iter().cloned());
+            words.extend(["--case".to_string(), unit.case.name.clone()]);
+        } else {
+            words.push("matrix".to_string());
+            words.extend(self.reproduce_args.iter().cloned());
+            words.push("--id".into());
+            words.push(unit.id.clone());
+        }
+        shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+    }
+
+    /// Runs, judges and assembles the results.
+    pub fn run(&self, options: &RunOptions, on_event: &(dyn Fn(Event) + Sync)) -> Results {
+        let started = Instant::now();
+        let executed = execute::execute(&self.axes, self.units.clone(), options, on_event);
+        let judged = verdict::judge(&executed, &self.context);
+        Results::assemble(
+            &judged,
+            self.corpus.clone(),
+            self.partition.map(|p| p.to_string()),
+            started.elapsed().as_secs_f64(),
+            &|u| self.reproduce(u),
+        )
+    }
+}

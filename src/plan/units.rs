@@ -1,0 +1,203 @@
+//! Units and their canonical ids: `udp::python-client::rust-server::korean`.
+
+use std::sync::Arc;
+
+use crate::corpus::Case;
+use crate::proto::Transport;
+use crate::registry::{Implementation, Role, RoleKey};
+
+/// The name the harness goes by when it plays a side itself.
+pub const PROBE: &str = "probe";
+
+/// Who plays one side of a unit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    /// An implementation from the registry, by name.
+    Impl(String),
+    /// The harness itself.
+    Probe,
+}
+
+impl Side {
+    /// The implementation's name, or `probe`.
+    pub fn name(&self) -> &str {
+        match self {
+            Side::Impl(n) => n,
+            Side::Probe => PROBE,
+        }
+    }
+}
+
+/// What a unit checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnitKind {
+    /// A real client against a real server, through the harness's relay.
+    Pairing,
+    /// The harness as the client, probing a server.
+    ServerProbe,
+    /// The harness as the server, probing a client.
+    ClientProbe,
+}
+
+/// One unit of work with its canonical id.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// `[axis::]transport::client-client::server-server::case`, or with `probe` on one side.
+    pub id: String,
+    /// The Python-version axis label (`py3.13`), when the run has several.
+    pub axis: Option<String>,
+    /// The transport.
+    pub transport: Transport,
+    /// The client side.
+    pub client: Side,
+    /// The server side.
+    pub server: Side,
+    /// What is checked.
+    pub kind: UnitKind,
+    /// The case.
+    pub case: Arc<Case>,
+}
+
+/// The user's narrowing of the plan.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Only these transports (empty: both).
+    pub transports: Vec<Transport>,
+    /// Only units where one side is one of these implementations (empty: all).
+    pub only: Vec<String>,
+    /// Only cases whose name matches one of these glob patterns (`*`, `?`); empty: all.
+    pub cases: Vec<String>,
+    /// Only these exact unit ids (plus the reference units they are judged by); empty: all.
+    pub ids: Vec<String>,
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+impl Filters {
+    fn case_selected(&self, case: &Case) -> bool {
+        self.cases.is_empty() || self.cases.iter().any(|p| glob(p, &case.name))
+    }
+
+    /// The reference's own units always stay: they are the expectations.
+    fn sides_selected(&self, client: &Side, server: &Side) -> bool {
+        let reference = |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
+        (reference(client) && reference(server))
+            || self.only.is_empty()
+            || self.only.iter().any(|n| n == client.name() || n == server.name())
+    }
+}
+
+fn unit_id(axis: Option<&str>, transport: Transport, client: &Side, server: &Side, case: &str) -> String {
+    let prefix = axis.map(|a| format!("{a}::")).unwrap_or_default();
+    format!("{prefix}{transport}::{}-client::{}-server::{case}", client.name(), server.name())
+}
+
+/// Every unit for `implementations` × `cases`, filtered, sorted by id.
+///
+/// Pairings for every client × server with a common transport; a server probe for every
+/// server; a client probe for every client. The reference (`python`) takes part like
+/// any other implementation: its own units are the expectations the others are judged by.
+pub fn build(axis: Option<&str>, implementations: &[Implementation], cases: &[Arc<Case>], filters: &Filters) -> Vec<Unit> {
+    let mut units = Vec::new();
+    for transport in Transport::ALL {
+        if !filters.transports.is_empty() && !filters.transports.contains(&transport) {
+            continue;
+        }
+        let with = |role| -> Vec<Side> {
+            implementations
+                .iter()
+                .filter(|i| i.role(RoleKey { transport, role }).is_some())
+                .map(|i| Side::Impl(i.name.clone()))
+                .collect()
+        };
+        let clients = with(Role::Client);
+        let servers = with(Role::Server);
+        let mut push = |client: &Side, server: &Side, kind: UnitKind, case: &Arc<Case>| {
+            let id = unit_id(axis, transport, client, server, &case.name);
+            let keep = if filters.ids.is_empty() {
+                filters.sides_selected(client, server)
+            } else {
+                // An exact id keeps that unit and the reference units of its case.
+                let reference = |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
+                filters.ids.contains(&id)
+                    || (reference(client)
+                        && reference(server)
+                        && filters.ids.iter().any(|i| i.ends_with(&format!("::{}", case.name))))
+            };
+            if keep {
+                units.push(Unit {
+                    id,
+                    axis: axis.map(str::to_string),
+                    transport,
+                    client: client.clone(),
+                    server: server.clone(),
+                    kind,
+                    case: Arc::clone(case),
+                });
+            }
+        };
+        for case in cases.iter().filter(|c| filters.case_selected(c)) {
+            if case.applies_to(transport, None) {
+                for c in &clients {
+                    for s in &servers {
+                        push(c, s, UnitKind::Pairing, case);
+                    }
+                }
+            }
+            if case.applies_to(transport, Some(Role::Client)) {
+                for c in &clients {
+                    push(c, &Side::Probe, UnitKind::ClientProbe, case);
+                }
+            }
+            if case.applies_to(transport, Some(Role::Server)) {
+                for s in &servers {
+                    push(&Side::Probe, s, UnitKind::ServerProbe, case);
+                }
+            }
+        }
+    }
+    units.sort_by(|a, b| a.id.cmp(&b.id));
+    units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob("uni*", "unicode-9-0"));
+        assert!(glob("*buffer*", "tcp-buffer-exact"));
+        assert!(glob("hell?", "hello"));
+        assert!(!glob("hell?", "hell"));
+        assert!(!glob("a*b", "acbd"));
+    }
+
+    #[test]
+    fn ids_have_the_documented_shape() {
+        let id = unit_id(None, Transport::Udp, &Side::Impl("python".into()), &Side::Impl("rust".into()), "korean");
+        assert_eq!(id, "udp::python-client::rust-server::korean");
+        let id = unit_id(Some("py3.13"), Transport::Tcp, &Side::Probe, &Side::Impl("rust".into()), "x");
+        assert_eq!(id, "py3.13::tcp::probe-client::rust-server::x");
+    }
+}

@@ -1,0 +1,144 @@
+//! The terminal report: a matrix per transport, then every failure explained.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::results::{Results, UnitResult};
+use crate::verdict::Verdict;
+
+fn escape(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                ' ' => out.push('·'),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() > max {
+        format!("{}… ({} chars)", s.chars().take(max).collect::<String>(), s.chars().count())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Per (axis, transport): client rows × server columns → (passed, counted, failed).
+type Grid = BTreeMap<(Option<String>, String), BTreeMap<(String, String), (usize, usize, usize)>>;
+
+/// Counts cells: passed and judged (info and skip are not counted) per client × server.
+pub fn grid(results: &Results) -> Grid {
+    let mut g: Grid = BTreeMap::new();
+    for r in &results.results {
+        let cell = g
+            .entry((r.axis.clone(), r.transport.to_string()))
+            .or_default()
+            .entry((r.client.clone(), r.server.clone()))
+            .or_default();
+        match r.verdict {
+            Verdict::Pass | Verdict::Xfail => {
+                cell.0 += 1;
+                cell.1 += 1;
+            }
+            Verdict::Fail | Verdict::Xpass => {
+                cell.1 += 1;
+                cell.2 += 1;
+            }
+            Verdict::Info | Verdict::Skip => {}
+        }
+    }
+    g
+}
+
+/// Writes the matrices and the failures.
+pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
+    for ((axis, transport), cells) in grid(results) {
+        let clients: Vec<&String> = {
+            let mut v: Vec<&String> = cells.keys().map(|(c, _)| c).collect();
+            v.dedup();
+            v
+        };
+        let mut servers: Vec<&String> = cells.keys().map(|(_, s)| s).collect();
+        servers.sort();
+        servers.dedup();
+        let title = match &axis {
+            Some(a) => format!("{a} {transport}"),
+            None => transport.to_uppercase(),
+        };
+        writeln!(out, "\n{title}: client ↓ × server →  (passed/judged)")?;
+        let width = clients.iter().map(|c| c.len()).max().unwrap_or(6).max(8) + 2;
+        write!(out, "{:width$}", "")?;
+        for s in &servers {
+            write!(out, "{:>14}", s)?;
+        }
+        writeln!(out)?;
+        for c in clients {
+            write!(out, "{:width$}", c)?;
+            for s in &servers {
+                match cells.get(&(c.clone(), (*s).clone())) {
+                    Some((p, n, f)) => {
+                        let mark = if *f > 0 { "✗" } else { "✓" };
+                        write!(out, "{:>14}", format!("{mark} {p}/{n}"))?;
+                    }
+                    None => write!(out, "{:>14}", "-")?,
+                }
+            }
+            writeln!(out)?;
+        }
+    }
+    let failures: Vec<&UnitResult> = results.results.iter().filter(|r| r.verdict.is_failure()).collect();
+    if !failures.is_empty() {
+        writeln!(out, "\nFAILURES ({})", failures.len())?;
+    }
+    for r in &failures {
+        write_failure(r, out)?;
+    }
+    let s = &results.summary;
+    writeln!(
+        out,
+        "\n{} units: {} passed, {} failed, {} info, {} skipped{}{} in {:.1} s",
+        s.total,
+        s.passed,
+        s.failed,
+        s.info,
+        s.skipped,
+        if s.xfail > 0 { format!(", {} xfail", s.xfail) } else { String::new() },
+        if s.xpass > 0 { format!(", {} xpass", s.xpass) } else { String::new() },
+        s.wall_seconds
+    )
+}
+
+/// Writes one failure: id, category, input, expected, actual, diagnosis, reproduce.
+pub fn write_failure(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "\n✗ {} [{}]{}", r.id, r.category.as_str(), r.fault.map(|f| format!(" — fault: {}", f.as_str())).unwrap_or_default())?;
+    if let Some(d) = &r.diagnosis {
+        writeln!(out, "  diagnosis: {d}")?;
+    }
+    writeln!(out, "  input:     {}", clip(&escape(&r.input), 120))?;
+    if let (Some(e), Some(a)) = (&r.expected, &r.actual) {
+        let at = e.iter().zip(a.iter()).position(|(x, y)| x != y).unwrap_or(e.len().min(a.len()));
+        writeln!(out, "  expected:  {}", clip(&escape(e), 120))?;
+        writeln!(out, "  actual:    {}", clip(&escape(a), 120))?;
+        let lead = escape(&a[..at.min(a.len())]).chars().count().min(120);
+        writeln!(out, "             {}^ first difference at byte {at}", " ".repeat(lead))?;
+    } else if let Some(e) = &r.expected {
+        writeln!(out, "  expected:  {}", clip(&escape(e), 120))?;
+        writeln!(out, "  actual:    (nothing)")?;
+    }
+    if let Some(m) = &r.minimal_input {
+        writeln!(out, "  smallest input showing it: {}", escape(m.as_bytes()))?;
+    }
+    writeln!(out, "  reproduce: {}", r.reproduce)
+}

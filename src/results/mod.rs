@@ -1,0 +1,210 @@
+//! Results: the versioned, serialisable record of a run, which every reporter reads
+//! (and which shards merge). Built from judged units; never starts a process.
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::Category;
+use crate::plan::UnitKind;
+use crate::proto::Transport;
+use crate::run::wire::{bytes_text, Transcript};
+use crate::verdict::{Fault, Judged, Verdict};
+
+/// The JSON schema's version; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Counts by verdict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Units in all.
+    pub total: usize,
+    /// `pass`.
+    pub passed: usize,
+    /// `fail`.
+    pub failed: usize,
+    /// `info`.
+    pub info: usize,
+    /// `skip`.
+    pub skipped: usize,
+    /// `xfail`.
+    #[serde(default)]
+    pub xfail: usize,
+    /// `xpass`.
+    #[serde(default)]
+    pub xpass: usize,
+    /// Wall time of the run.
+    pub wall_seconds: f64,
+}
+
+/// One unit's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    /// The canonical id.
+    pub id: String,
+    /// The Python axis label, when several.
+    pub axis: Option<String>,
+    /// The transport.
+    pub transport: Transport,
+    /// The client's name (`probe` for the harness).
+    pub client: String,
+    /// The server's name (`probe` for the harness).
+    pub server: String,
+    /// `pairing`, `server-probe` or `client-probe`.
+    pub kind: String,
+    /// The case's name.
+    pub case: String,
+    /// The case's category.
+    pub category: Category,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// For failures: the side at fault.
+    pub fault: Option<Fault>,
+    /// The case's input (escaped bytes).
+    #[serde(with = "bytes_text")]
+    pub input: Vec<u8>,
+    /// What the reference did.
+    #[serde(with = "opt_bytes")]
+    pub expected: Option<Vec<u8>>,
+    /// What this unit did.
+    #[serde(with = "opt_bytes")]
+    pub actual: Option<Vec<u8>>,
+    /// The bytes each side sent.
+    pub wire: Transcript,
+    /// One sentence.
+    pub diagnosis: Option<String>,
+    /// The smallest input that still shows the difference.
+    pub minimal_input: Option<String>,
+    /// One command that reruns just this unit.
+    pub reproduce: String,
+    /// Wall time of the unit.
+    pub duration_ms: u64,
+}
+
+/// A whole run (or a merge of shards).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The shout version that produced it.
+    pub shout_version: String,
+    /// A fingerprint of the corpus (FNV-1a over case names and inputs).
+    pub corpus: String,
+    /// The shard, when partitioned.
+    pub partition: Option<String>,
+    /// Counts.
+    pub summary: Summary,
+    /// Every unit, sorted by id.
+    pub results: Vec<UnitResult>,
+}
+
+mod opt_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&super::bytes_text::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| super::bytes_text::decode(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+fn kind_name(k: UnitKind) -> &'static str {
+    match k {
+        UnitKind::Pairing => "pairing",
+        UnitKind::ServerProbe => "server-probe",
+        UnitKind::ClientProbe => "client-probe",
+    }
+}
+
+impl Summary {
+    /// Counts `results`.
+    pub fn count(results: &[UnitResult], wall_seconds: f64) -> Summary {
+        let mut s = Summary { total: results.len(), wall_seconds, ..Summary::default() };
+        for r in results {
+            match r.verdict {
+                Verdict::Pass => s.passed += 1,
+                Verdict::Fail => s.failed += 1,
+                Verdict::Info => s.info += 1,
+                Verdict::Skip => s.skipped += 1,
+                Verdict::Xfail => s.xfail += 1,
+                Verdict::Xpass => s.xpass += 1,
+            }
+        }
+        s
+    }
+}
+
+impl Results {
+    /// Builds results from judged units; `reproduce` gives each unit's command.
+    pub fn assemble(
+        judged: &[Judged],
+        corpus: String,
+        partition: Option<String>,
+        wall_seconds: f64,
+        reproduce: &dyn Fn(&crate::plan::Unit) -> String,
+    ) -> Results {
+        let mut results: Vec<UnitResult> = judged
+            .iter()
+            .map(|j| {
+                let u = &j.executed.unit;
+                let wire = match &j.executed.observation {
+                    crate::run::observe::Observation::Pairing { wire, .. }
+                    | crate::run::observe::Observation::ServerProbe { wire, .. } => wire.clone(),
+                    _ => Transcript::default(),
+                };
+                UnitResult {
+                    id: u.id.clone(),
+                    axis: u.axis.clone(),
+                    transport: u.transport,
+                    client: u.client.name().to_string(),
+                    server: u.server.name().to_string(),
+                    kind: kind_name(u.kind).to_string(),
+                    case: u.case.name.clone(),
+                    category: u.case.category,
+                    verdict: j.verdict,
+                    fault: j.fault,
+                    input: u.case.request_bytes(),
+                    expected: j.expected.clone(),
+                    actual: j.actual.clone(),
+                    wire,
+                    diagnosis: j.diagnosis.clone(),
+                    minimal_input: j.minimal.clone(),
+                    reproduce: reproduce(u),
+                    duration_ms: j.executed.duration_ms,
+                }
+            })
+            .collect();
+        results.sort_by(|a, b| a.id.cmp(&b.id));
+        let summary = Summary::count(&results, wall_seconds);
+        Results {
+            schema_version: SCHEMA_VERSION,
+            shout_version: env!("CARGO_PKG_VERSION").to_string(),
+            corpus,
+            partition,
+            summary,
+            results,
+        }
+    }
+
+    /// 0 when nothing failed, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.results.iter().any(|r| r.verdict.is_failure()))
+    }
+}
+
+/// A fingerprint of a corpus: FNV-1a over names and request bytes.
+pub fn corpus_fingerprint(cases: &[std::sync::Arc<crate::corpus::Case>]) -> String {
+    let mut text = Vec::new();
+    for c in cases {
+        text.extend_from_slice(c.name.as_bytes());
+        text.push(0);
+        text.extend_from_slice(&c.request_bytes());
+        text.push(0);
+    }
+    format!("{:016x}", crate::plan::fnv1a(&text))
+}

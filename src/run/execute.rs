@@ -1,0 +1,595 @@
+//! Executing a plan: builds first, then the reference's own units (the expectations),
+//! then everyone else, in lanes that each own one server instance. Emits events and
+//! returns observations; it never prints and never judges.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::observe::{NotRunReason, Observation, ProcessOutcome, Reply, ServerAfter};
+use super::ports::{lease_port, PortLease};
+use super::process::{Exit, Running, Spawn};
+use super::ready::wait_until_bound;
+use super::relay::Relay;
+use super::wire::{Peer, Transcript, WireEvent};
+use crate::corpus::Input;
+use crate::plan::{Side, Unit, UnitKind};
+use crate::proto::Transport;
+use crate::registry::{Implementation, Role, RoleKey};
+
+pub use crate::registry::REFERENCE;
+
+/// The reply the harness sends when it plays the server: not derived from any input.
+pub const MARKER: &str = "SHOUT MARKER ⚑ Ünïcödé 42";
+
+/// The request a server must answer after each probe, and its answer.
+const HEALTH: (&[u8], &[u8]) = (b"still there?", b"STILL THERE?");
+
+/// How long a server that may be crashing gets to finish dying before the next unit.
+const DYING: Duration = Duration::from_millis(150);
+
+/// One Python-version axis: its label (when a run has several) and its implementations.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// `py3.13`, or `None` for a single-interpreter run.
+    pub label: Option<String>,
+    /// Every implementation, with the built-ins set up for this axis's interpreter.
+    pub implementations: Vec<Implementation>,
+}
+
+/// How units are run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Per-unit time limit for clients and for replies.
+    pub timeout: Duration,
+    /// Time allowed for a server to start listening.
+    pub start_timeout: Duration,
+    /// Whole-run limit; units not started by then are not run.
+    pub run_timeout: Option<Duration>,
+    /// Lanes run at once.
+    pub jobs: usize,
+    /// Most bytes kept per stream.
+    pub capture_limit: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: Duration::from_secs(3),
+            start_timeout: Duration::from_secs(10),
+            run_timeout: None,
+            jobs: 2,
+            capture_limit: 64 * 1024,
+        }
+    }
+}
+
+/// Progress, for reporters.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Building an implementation.
+    Building(&'a str),
+    /// A unit finished.
+    UnitDone {
+        /// The unit.
+        unit: &'a Unit,
+        /// Units finished so far.
+        done: usize,
+        /// Units in the run.
+        total: usize,
+    },
+}
+
+/// A unit and what was observed.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The unit.
+    pub unit: Unit,
+    /// What happened.
+    pub observation: Observation,
+    /// Wall time of the unit.
+    pub duration_ms: u64,
+}
+
+/// Is this side the reference, or the harness?
+fn is_reference_or_probe(side: &Side) -> bool {
+    match side {
+        Side::Impl(n) => n == REFERENCE,
+        Side::Probe => true,
+    }
+}
+
+struct Context<'a> {
+    axes: &'a [Axis],
+    options: &'a RunOptions,
+    build_failures: BTreeMap<(usize, String), String>,
+    deadline: Option<Instant>,
+    done: Mutex<usize>,
+    total: usize,
+    on_event: &'a (dyn Fn(Event) + Sync),
+}
+
+impl Context<'_> {
+    fn axis_of(&self, unit: &Unit) -> usize {
+        self.axes.iter().position(|a| a.label == unit.axis).unwrap_or(0)
+    }
+
+    fn implementation(&self, axis: usize, name: &str) -> &Implementation {
+        self.axes[axis].implementations.iter().find(|i| i.name == name).expect("plan names only registered implementations")
+    }
+
+    fn spawn_spec(&self, axis: usize, name: &str, key: RoleKey, port: u16, stdin: Option<Vec<u8>>) -> Spawn {
+        let imp = self.implementation(axis, name);
+        let argv = imp.role(key).expect("plan uses only implemented roles").render("127.0.0.1", port);
+        Spawn {
+            argv: argv.into_iter().map(OsString::from).collect(),
+            cwd: imp.dir.clone(),
+            env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            stdin,
+            capture_limit: self.options.capture_limit,
+        }
+    }
+}
+
+/// Runs every build command once; failures are kept, keyed by (axis, name).
+fn build_all(axes: &[Axis], options: &RunOptions, on_event: &(dyn Fn(Event) + Sync)) -> BTreeMap<(usize, String), String> {
+    let mut failures = BTreeMap::new();
+    let mut built: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for (ai, axis) in axes.iter().enumerate() {
+        for imp in &axis.implementations {
+            let Some(build) = &imp.build else { continue };
+            let outcome = built.entry(imp.name.clone()).or_insert_with(|| {
+                on_event(Event::Building(&imp.name));
+                let spec = Spawn {
+                    argv: build.render("127.0.0.1", 0).into_iter().map(OsString::from).collect(),
+                    cwd: imp.dir.clone(),
+                    env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                    stdin: None,
+                    capture_limit: options.capture_limit,
+                };
+                match Running::spawn(&spec) {
+                    Err(e) => Some(format!("`{}` could not start: {e}", build.display())),
+                    Ok(r) => {
+                        let f = r.finish(Duration::from_secs(600));
+                        (f.exit != Exit::Code(0)).then(|| {
+                            format!(
+                                "`{}` failed ({}): {}",
+                                build.display(),
+                                f.exit,
+                                String::from_utf8_lossy(&f.stderr.bytes).trim()
+                            )
+                        })
+                    }
+                }
+            });
+            if let Some(msg) = outcome {
+                failures.insert((ai, imp.name.clone()), msg.clone());
+            }
+        }
+    }
+    failures
+}
+
+/// Runs `units` and returns one observation per unit, in the units' order.
+pub fn execute(axes: &[Axis], units: Vec<Unit>, options: &RunOptions, on_event: &(dyn Fn(Event) + Sync)) -> Vec<Executed> {
+    let build_failures = build_all(axes, options, on_event);
+    let ctx = Context {
+        axes,
+        options,
+        build_failures,
+        deadline: options.run_timeout.map(|t| Instant::now() + t),
+        done: Mutex::new(0),
+        total: units.len(),
+        on_event,
+    };
+    let results: Mutex<Vec<Option<Executed>>> = Mutex::new(vec![None; units.len()]);
+    let (first, second): (Vec<usize>, Vec<usize>) =
+        (0..units.len()).partition(|&i| is_reference_or_probe(&units[i].client) && is_reference_or_probe(&units[i].server));
+    for phase in [first, second] {
+        let lanes = make_lanes(&units, phase, options.jobs);
+        let queue = Mutex::new(lanes);
+        std::thread::scope(|scope| {
+            for _ in 0..options.jobs.max(1) {
+                scope.spawn(|| loop {
+                    let lane = queue.lock().ok().and_then(|mut q| q.pop());
+                    let Some(lane) = lane else { break };
+                    run_lane(&ctx, &units, &lane, &results);
+                });
+            }
+        });
+    }
+    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+}
+
+/// Groups unit indices by (axis, transport, server), splitting large groups so that every
+/// job has work; sorted so the largest lane is popped first.
+fn make_lanes(units: &[Unit], indices: Vec<usize>, jobs: usize) -> Vec<Vec<usize>> {
+    let mut groups: BTreeMap<(Option<String>, Transport, Side), Vec<usize>> = BTreeMap::new();
+    for i in indices {
+        let u = &units[i];
+        groups.entry((u.axis.clone(), u.transport, u.server.clone())).or_default().push(i);
+    }
+    let mut lanes: Vec<Vec<usize>> = groups.into_values().collect();
+    while lanes.len() < jobs.max(1) * 2 {
+        lanes.sort_by_key(|l| l.len());
+        match lanes.last() {
+            Some(l) if l.len() >= 8 => {
+                let mut big = lanes.pop().unwrap_or_default();
+                let tail = big.split_off(big.len() / 2);
+                lanes.push(big);
+                lanes.push(tail);
+            }
+            _ => break,
+        }
+    }
+    lanes.sort_by_key(|l| l.len());
+    lanes
+}
+
+/// A server instance owned by a lane.
+struct Instance {
+    process: Running,
+    port: u16,
+    _lease: PortLease,
+}
+
+/// Starts `unit`'s server.
+fn start_server(ctx: &Context, axis: usize, name: &str, transport: Transport) -> Result<Instance, NotRunReason> {
+    let lease = lease_port().map_err(|e| NotRunReason::ServerNotReady(format!("no free port: {e}")))?;
+    let port = lease.port();
+    let spec = ctx.spawn_spec(axis, name, RoleKey { transport, role: Role::Server }, port, None);
+    let mut process = Running::spawn(&spec)
+        .map_err(|e| NotRunReason::SpawnFailed(format!("cannot start `{}`: {e}", spec.argv[0].to_string_lossy())))?;
+    match wait_until_bound(&mut process, transport, port, ctx.options.start_timeout) {
+        Ok(()) => Ok(Instance { process, port, _lease: lease }),
+        Err(e) => {
+            let out = process.stop();
+            let stderr = String::from_utf8_lossy(&out.stderr.bytes);
+            let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+            Err(NotRunReason::ServerNotReady(format!(
+                "{e} (port {port}){}",
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; stderr: {}", tail.into_iter().rev().collect::<Vec<_>>().join(" | "))
+                }
+            )))
+        }
+    }
+}
+
+fn stderr_tail(f: &super::process::Finished) -> String {
+    let text = String::from_utf8_lossy(&f.stderr.bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(6)..].join("\n")
+}
+
+fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<Option<Executed>>>) {
+    let mut instance: Option<Instance> = None;
+    let mut start_failure: Option<NotRunReason> = None;
+    let mut last: Option<usize> = None;
+    let mut local: Vec<(usize, Executed)> = Vec::new();
+    for &i in lane {
+        let unit = &units[i];
+        let axis = ctx.axis_of(unit);
+        let started = Instant::now();
+        let observation = 'obs: {
+            if ctx.deadline.is_some_and(|d| Instant::now() > d) {
+                break 'obs Observation::NotRun { reason: NotRunReason::RunTimedOut };
+            }
+            for side in [&unit.client, &unit.server] {
+                if let Side::Impl(name) = side {
+                    if let Some(msg) = ctx.build_failures.get(&(axis, name.clone())) {
+                        break 'obs Observation::NotRun { reason: NotRunReason::BuildFailed(msg.clone()) };
+                    }
+                }
+            }
+            if let Side::Impl(server_name) = &unit.server {
+                // A server that died after the previous unit is noted there and restarted.
+                if let Some(inst) = instance.as_mut() {
+                    if let Some(exit) = inst.process.exited() {
+                        let dead = instance.take().map(|d| d.process.stop());
+                        if let (Some(prev), Some(out)) = (last, dead) {
+                            note_exit(&mut local, prev, exit, stderr_tail(&out));
+                        }
+                    }
+                }
+                if instance.is_none() {
+                    if let Some(reason) = &start_failure {
+                        break 'obs Observation::NotRun { reason: reason.clone() };
+                    }
+                    match start_server(ctx, axis, server_name, unit.transport) {
+                        Ok(inst) => instance = Some(inst),
+                        Err(reason) => {
+                            start_failure = Some(reason.clone());
+                            break 'obs Observation::NotRun { reason };
+                        }
+                    }
+                }
+            }
+            let server = instance.as_mut();
+            match unit.kind {
+                UnitKind::Pairing => pairing(ctx, axis, unit, server.expect("pairing has a server")),
+                UnitKind::ServerProbe => server_probe(ctx, unit, server.expect("server probe has a server")),
+                UnitKind::ClientProbe => client_probe(ctx, axis, unit),
+            }
+        };
+        let executed = Executed { unit: unit.clone(), observation, duration_ms: started.elapsed().as_millis() as u64 };
+        local.push((i, executed));
+        last = Some(local.len() - 1);
+        let done = {
+            let mut d = ctx.done.lock().unwrap_or_else(|p| p.into_inner());
+            *d += 1;
+            *d
+        };
+        (ctx.on_event)(Event::UnitDone { unit, done, total: ctx.total });
+    }
+    // The last unit's server: give a dying one a moment to be seen.
+    if let (Some(mut inst), Some(prev)) = (instance.take(), last) {
+        if let Some(exit) = inst.process.wait_timeout(Duration::from_millis(50)) {
+            let out = inst.process.stop();
+            note_exit(&mut local, prev, exit, stderr_tail(&out));
+        } else {
+            inst.process.stop();
+        }
+    }
+    let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
+    for (i, e) in local {
+        all[i] = Some(e);
+    }
+}
+
+fn note_exit(local: &mut [(usize, Executed)], at: usize, exit: Exit, tail: String) {
+    if let Some((_, e)) = local.get_mut(at) {
+        match &mut e.observation {
+            Observation::Pairing { server, .. } | Observation::ServerProbe { server, .. } => {
+                if server.exited.is_none() {
+                    server.exited = Some(exit);
+                    server.stderr_tail = tail;
+                }
+            }
+            Observation::ClientProbe { .. } | Observation::NotRun { .. } => {}
+        }
+    }
+}
+
+fn line_of(unit: &Unit) -> Vec<u8> {
+    match &unit.case.input {
+        Input::Line(l) => format!("{l}\n").into_bytes(),
+        Input::Raw(_) | Input::Silent => Vec::new(),
+    }
+}
+
+fn after(instance: &mut Instance) -> ServerAfter {
+    ServerAfter { exited: instance.process.exited(), answers: None, stderr_tail: String::new() }
+}
+
+fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Observation {
+    let relay = match Relay::start(unit.transport, server.port, ctx.options.capture_limit) {
+        Ok(r) => r,
+        Err(e) => return Observation::NotRun { reason: NotRunReason::SpawnFailed(format!("relay: {e}")) },
+    };
+    let client = unit.client.name();
+    let spec = ctx.spawn_spec(axis, client, RoleKey { transport: unit.transport, role: Role::Client }, relay.port(), Some(line_of(unit)));
+    let finished = match Running::spawn(&spec) {
+        Ok(r) => r.finish(ctx.options.timeout),
+        Err(e) => {
+            relay.stop();
+            return Observation::NotRun {
+                reason: NotRunReason::SpawnFailed(format!("cannot start `{}`: {e}", spec.argv[0].to_string_lossy())),
+            };
+        }
+    };
+    let wire = relay.stop();
+    let troubled = finished.exit != Exit::Code(0)
+        || wire.sent_by(Peer::Server).is_empty()
+        || wire.has(Peer::Server, "reset");
+    if troubled {
+        // A server that is dying must be seen dead now, not blamed on the next unit.
+        server.process.wait_timeout(DYING);
+    }
+    Observation::Pairing { client: ProcessOutcome::from(finished), wire, server: after(server) }
+}
+
+/// Sends `writes` to the server as the harness-client; returns the reply and transcript.
+fn probe_exchange(transport: Transport, port: u16, writes: &[Vec<u8>], timeout: Duration) -> (Reply, Transcript) {
+    let started = Instant::now();
+    let mut events = Vec::new();
+    let mut note = |from, bytes: &[u8], what: &str| {
+        events.push(WireEvent { from, at_ms: started.elapsed().as_millis() as u64, bytes: bytes.to_vec(), what: what.into() })
+    };
+    let reply = match transport {
+        Transport::Udp => {
+            let mut other_port = false;
+            let result = (|| -> io::Result<Reply> {
+                let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+                s.set_read_timeout(Some(timeout))?;
+                for w in writes {
+                    s.send_to(w, (Ipv4Addr::LOCALHOST, port))?;
+                }
+                let mut buf = vec![0u8; 65536];
+                match s.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        other_port = from.port() != port;
+                        Ok(Reply::Bytes { bytes: buf[..n].to_vec(), reset: false })
+                    }
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(Reply::Nothing),
+                    Err(_) => Ok(Reply::Refused),
+                }
+            })();
+            for w in writes {
+                note(Peer::Client, w, "data");
+            }
+            let reply = result.unwrap_or(Reply::Refused);
+            if let Reply::Bytes { bytes, .. } = &reply {
+                note(Peer::Server, bytes, if other_port { "data-from-other-port" } else { "data" });
+            }
+            reply
+        }
+        Transport::Tcp => {
+            let mut s = match TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout) {
+                Ok(s) => s,
+                Err(_) => return (Reply::Refused, Transcript { events }),
+            };
+            let _ = s.set_read_timeout(Some(timeout));
+            for (k, w) in writes.iter().enumerate() {
+                if k > 0 {
+                    // Separate writes must arrive as separate segments.
+                    std::thread::sleep(Duration::from_millis(30));
+                }
+                if s.write_all(w).is_err() {
+                    break;
+                }
+                note(Peer::Client, w, "data");
+            }
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            let reply = loop {
+                match s.read(&mut buf) {
+                    Ok(0) => {
+                        note(Peer::Server, b"", "close");
+                        break Reply::Bytes { bytes: got, reset: false };
+                    }
+                    Ok(n) => {
+                        note(Peer::Server, &buf[..n], "data");
+                        got.extend_from_slice(&buf[..n]);
+                        if got.len() > 1 << 20 {
+                            break Reply::Bytes { bytes: got, reset: false };
+                        }
+                    }
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        break if got.is_empty() { Reply::Nothing } else { Reply::Bytes { bytes: got, reset: false } };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        note(Peer::Server, b"", "reset");
+                        break if got.is_empty() { Reply::Refused } else { Reply::Bytes { bytes: got, reset: true } };
+                    }
+                }
+            };
+            let _ = s.shutdown(Shutdown::Both);
+            reply
+        }
+    };
+    (reply, Transcript { events })
+}
+
+/// Whether the server answers a well-formed request correctly right now.
+fn healthy(transport: Transport, port: u16, timeout: Duration) -> bool {
+    let (reply, _) = probe_exchange(transport, port, &[HEALTH.0.to_vec()], timeout);
+    matches!(reply, Reply::Bytes { bytes, .. } if bytes == HEALTH.1)
+}
+
+fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observation {
+    let timeout = ctx.options.timeout;
+    let (reply, wire, answers_while) = match &unit.case.input {
+        Input::Silent => {
+            let silent = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port));
+            let answers = healthy(unit.transport, server.port, timeout);
+            drop(silent);
+            (Reply::Nothing, Transcript::default(), Some(answers))
+        }
+        Input::Line(l) => {
+            let (r, w) = probe_exchange(unit.transport, server.port, &[l.as_bytes().to_vec()], timeout);
+            (r, w, None)
+        }
+        Input::Raw(writes) => {
+            let (r, w) = probe_exchange(unit.transport, server.port, writes, timeout);
+            (r, w, None)
+        }
+    };
+    let answers_with_newline = match (&reply, &unit.case.input, unit.transport) {
+        (Reply::Nothing, Input::Line(l), Transport::Tcp) => {
+            let (r, _) = probe_exchange(Transport::Tcp, server.port, &[format!("{l}\n").into_bytes()], timeout);
+            Some(matches!(r, Reply::Bytes { ref bytes, .. } if !bytes.is_empty()))
+        }
+        _ => None,
+    };
+    let mut state = after(server);
+    let troubled = !matches!(&reply, Reply::Bytes { bytes, reset: false } if !bytes.is_empty());
+    if state.exited.is_none() && troubled {
+        // Give a crashing server a moment to be seen dead rather than merely slow.
+        state.exited = server.process.wait_timeout(DYING);
+    }
+    state.answers = Some(match answers_while {
+        Some(a) => a,
+        None => state.exited.is_none() && healthy(unit.transport, server.port, timeout),
+    });
+    if state.exited.is_none() {
+        state.exited = server.process.exited();
+    }
+    Observation::ServerProbe { reply, wire, server: state, answers_with_newline }
+}
+
+fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
+    let stop = Arc::new(AtomicBool::new(false));
+    let received: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let timeout = ctx.options.timeout;
+    let (port, handle) = match unit.transport {
+        Transport::Udp => {
+            let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
+                return Observation::NotRun { reason: NotRunReason::SpawnFailed("cannot bind a UDP socket".into()) };
+            };
+            let _ = s.set_read_timeout(Some(Duration::from_millis(5)));
+            let port = s.local_addr().map(|a| a.port()).unwrap_or(0);
+            let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&received));
+            let h = std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop2.load(Ordering::SeqCst) {
+                    if let Ok((n, from)) = s.recv_from(&mut buf) {
+                        if let Ok(mut r) = rec2.lock() {
+                            r.extend_from_slice(&buf[..n]);
+                        }
+                        let _ = s.send_to(MARKER.as_bytes(), from);
+                    }
+                }
+            });
+            (port, h)
+        }
+        Transport::Tcp => {
+            let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
+                return Observation::NotRun { reason: NotRunReason::SpawnFailed("cannot bind a TCP socket".into()) };
+            };
+            let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
+            let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&received));
+            let h = std::thread::spawn(move || {
+                while let Ok((mut s, _)) = l.accept() {
+                    if stop2.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let _ = s.set_read_timeout(Some(timeout));
+                    let mut buf = [0u8; 65536];
+                    // One read, like the reference server.
+                    if let Ok(n) = s.read(&mut buf) {
+                        if let Ok(mut r) = rec2.lock() {
+                            r.extend_from_slice(&buf[..n]);
+                        }
+                        let _ = s.write_all(MARKER.as_bytes());
+                    }
+                }
+            });
+            (port, h)
+        }
+    };
+    let spec = ctx.spawn_spec(axis, unit.client.name(), RoleKey { transport: unit.transport, role: Role::Client }, port, Some(line_of(unit)));
+    let finished = Running::spawn(&spec).map(|r| r.finish(timeout));
+    stop.store(true, Ordering::SeqCst);
+    if unit.transport == Transport::Tcp {
+        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, port));
+    }
+    let _ = handle.join();
+    match finished {
+        Ok(f) => Observation::ClientProbe {
+            client: ProcessOutcome::from(f),
+            received: received.lock().map(|r| r.clone()).unwrap_or_default(),
+            marker: MARKER.as_bytes().to_vec(),
+        },
+        Err(e) => Observation::NotRun {
+            reason: NotRunReason::SpawnFailed(format!("cannot start `{}`: {e}", spec.argv[0].to_string_lossy())),
+        },
+    }
+}

@@ -1,0 +1,122 @@
+//! Observations: what happened in one unit, before any judgement.
+
+use serde::{Deserialize, Serialize};
+
+use super::process::{Exit, Finished};
+use super::wire::Transcript;
+
+/// How a process ended and what it printed (stdout capped, stderr's tail).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessOutcome {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its stdout (capped).
+    #[serde(with = "crate::run::wire::bytes_text")]
+    pub stdout: Vec<u8>,
+    /// How many stdout bytes it produced in all.
+    pub stdout_total: u64,
+    /// The last lines of its stderr.
+    pub stderr_tail: String,
+    /// Its lifetime in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl From<Finished> for ProcessOutcome {
+    fn from(f: Finished) -> Self {
+        let text = String::from_utf8_lossy(&f.stderr.bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(6)..].join("\n");
+        ProcessOutcome {
+            exit: f.exit,
+            stdout: f.stdout.bytes.clone(),
+            stdout_total: f.stdout.total,
+            stderr_tail: tail,
+            duration_ms: f.duration.as_millis() as u64,
+        }
+    }
+}
+
+/// What a server did after a unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerAfter {
+    /// The server process had exited by the end of the unit (it is restarted for the next).
+    pub exited: Option<Exit>,
+    /// Whether it answered a well-formed request right after the unit (server probes).
+    pub answers: Option<bool>,
+    /// Its stderr tail, when it exited.
+    pub stderr_tail: String,
+}
+
+/// A server's answer to a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reply {
+    /// These bytes, then (TCP) a clean close.
+    Bytes {
+        /// The reply.
+        #[serde(with = "crate::run::wire::bytes_text")]
+        bytes: Vec<u8>,
+        /// TCP: the server reset the connection instead of closing it.
+        reset: bool,
+    },
+    /// Nothing within the timeout (TCP: nor a close).
+    Nothing,
+    /// The connection was refused or reset before any reply.
+    Refused,
+}
+
+/// What happened in one unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Observation {
+    /// A client ran against a server through the relay.
+    Pairing {
+        /// The client's run.
+        client: ProcessOutcome,
+        /// The bytes each side sent.
+        wire: Transcript,
+        /// The server afterwards.
+        server: ServerAfter,
+    },
+    /// The harness probed a server.
+    ServerProbe {
+        /// What the server answered.
+        reply: Reply,
+        /// What the harness sent and received.
+        wire: Transcript,
+        /// The server afterwards.
+        server: ServerAfter,
+        /// TCP, when no reply came: whether the same line followed by `\n` got one.
+        answers_with_newline: Option<bool>,
+    },
+    /// The harness played the server for a client.
+    ClientProbe {
+        /// The client's run.
+        client: ProcessOutcome,
+        /// The bytes the client sent.
+        #[serde(with = "crate::run::wire::bytes_text")]
+        received: Vec<u8>,
+        /// The reply the harness sent (not derived from the input).
+        #[serde(with = "crate::run::wire::bytes_text")]
+        marker: Vec<u8>,
+    },
+    /// The unit could not run.
+    NotRun {
+        /// Why, in one sentence.
+        reason: NotRunReason,
+    },
+}
+
+/// Why a unit did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum NotRunReason {
+    /// The implementation's build failed.
+    BuildFailed(String),
+    /// The server never listened.
+    ServerNotReady(String),
+    /// A program could not be started (missing toolchain, bad path).
+    SpawnFailed(String),
+    /// The run's overall time limit passed first.
+    RunTimedOut,
+}

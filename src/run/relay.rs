@@ -1,0 +1,204 @@
+//! The transparent relay between a client and a server: it forwards every byte both
+//! ways and records them, so a verdict can say who put what on the wire.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::wire::{Peer, Transcript, WireEvent};
+use crate::proto::Transport;
+
+/// How often relay threads look at the stop flag while idle.
+const TICK: Duration = Duration::from_millis(5);
+
+#[derive(Clone)]
+struct Recorder {
+    started: Instant,
+    events: Arc<Mutex<Vec<WireEvent>>>,
+    limit: usize,
+}
+
+impl Recorder {
+    fn record(&self, from: Peer, bytes: &[u8], what: &str) {
+        if let Ok(mut e) = self.events.lock() {
+            let kept: usize = e.iter().map(|x| x.bytes.len()).sum();
+            let room = self.limit.saturating_sub(kept);
+            e.push(WireEvent {
+                from,
+                at_ms: self.started.elapsed().as_millis() as u64,
+                bytes: bytes[..bytes.len().min(room)].to_vec(),
+                what: what.to_string(),
+            });
+        }
+    }
+}
+
+/// A running relay; [`Relay::stop`] ends it and returns the transcript.
+pub struct Relay {
+    port: u16,
+    transport: Transport,
+    stop: Arc<AtomicBool>,
+    recorder: Recorder,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Relay {
+    /// Starts a relay on `127.0.0.1:0` that forwards to `127.0.0.1:server_port`.
+    pub fn start(transport: Transport, server_port: u16, limit: usize) -> io::Result<Relay> {
+        let recorder = Recorder { started: Instant::now(), events: Arc::default(), limit };
+        let stop = Arc::new(AtomicBool::new(false));
+        let server: SocketAddr = (Ipv4Addr::LOCALHOST, server_port).into();
+        let (port, threads) = match transport {
+            Transport::Udp => udp(server, recorder.clone(), Arc::clone(&stop))?,
+            Transport::Tcp => tcp(server, recorder.clone(), Arc::clone(&stop))?,
+        };
+        Ok(Relay { port, transport, stop, recorder, threads })
+    }
+
+    /// The port clients should be pointed at.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops forwarding and returns everything recorded.
+    pub fn stop(self) -> Transcript {
+        self.stop.store(true, Ordering::SeqCst);
+        if self.transport == Transport::Tcp {
+            // Wakes the acceptor blocked in accept().
+            let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+        }
+        for t in self.threads {
+            let _ = t.join();
+        }
+        let events = self.recorder.events.lock().map(|e| e.clone()).unwrap_or_default();
+        Transcript { events }
+    }
+}
+
+fn udp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
+    let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
+    let back = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
+    front.set_read_timeout(Some(TICK))?;
+    back.set_read_timeout(Some(TICK))?;
+    let port = front.local_addr()?.port();
+    let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+    let forward = {
+        let (front, back, rec, stop, client) = (Arc::clone(&front), Arc::clone(&back), rec.clone(), Arc::clone(&stop), Arc::clone(&client));
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !stop.load(Ordering::SeqCst) {
+                if let Ok((n, from)) = front.recv_from(&mut buf) {
+                    rec.record(Peer::Client, &buf[..n], "data");
+                    if let Ok(mut c) = client.lock() {
+                        *c = Some(from);
+                    }
+                    let _ = back.send_to(&buf[..n], server);
+                }
+            }
+        })
+    };
+    let backward = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        while !stop.load(Ordering::SeqCst) {
+            if let Ok((n, from)) = back.recv_from(&mut buf) {
+                let what = if from == server { "data" } else { "data-from-other-port" };
+                rec.record(Peer::Server, &buf[..n], what);
+                if let Some(c) = client.lock().ok().and_then(|c| *c) {
+                    let _ = front.send_to(&buf[..n], c);
+                }
+            }
+        }
+    });
+    Ok((port, vec![forward, backward]))
+}
+
+/// Copies `from` → `to` until EOF or reset, recording as `peer`; mirrors the ending.
+fn pump(mut from: TcpStream, mut to: TcpStream, peer: Peer, rec: Recorder, stop: Arc<AtomicBool>) {
+    let _ = from.set_read_timeout(Some(TICK));
+    let mut buf = [0u8; 65536];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => {
+                rec.record(peer, b"", "close");
+                let _ = to.shutdown(Shutdown::Write);
+                return;
+            }
+            Ok(n) => {
+                rec.record(peer, &buf[..n], "data");
+                if to.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
+            Err(_) => {
+                rec.record(peer, b"", "reset");
+                // Pass the reset on: linger 0 makes close send RST.
+                let _ = set_linger_zero(&to);
+                let _ = to.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+    }
+}
+
+fn set_linger_zero(stream: &TcpStream) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: setsockopt on a valid socket with a correctly sized struct.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn tcp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let port = listener.local_addr()?.port();
+    let acceptor = std::thread::spawn(move || {
+        let mut pumps = Vec::new();
+        loop {
+            let accepted = listener.accept();
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            match accepted {
+                Ok((client, _)) => {
+                    let Ok(upstream) = TcpStream::connect_timeout(&server, Duration::from_secs(2)) else {
+                        rec.record(Peer::Server, b"", "refused");
+                        continue;
+                    };
+                    let (c2, u2) = match (client.try_clone(), upstream.try_clone()) {
+                        (Ok(c), Ok(u)) => (c, u),
+                        _ => continue,
+                    };
+                    let (r1, s1) = (rec.clone(), Arc::clone(&stop));
+                    let (r2, s2) = (rec.clone(), Arc::clone(&stop));
+                    pumps.push(std::thread::spawn(move || pump(client, upstream, Peer::Client, r1, s1)));
+                    pumps.push(std::thread::spawn(move || pump(u2, c2, Peer::Server, r2, s2)));
+                }
+                Err(_) => std::thread::sleep(TICK),
+            }
+        }
+        for p in pumps {
+            let _ = p.join();
+        }
+    });
+    Ok((port, vec![acceptor]))
+}
