@@ -89,7 +89,12 @@ pub struct MatrixArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The candidate server command, with {port}.
-    #[arg(long, value_name = "CMD", conflicts_with = "client", required_unless_present = "client")]
+    #[arg(
+        long,
+        value_name = "CMD",
+        conflicts_with = "client",
+        required_unless_present = "client"
+    )]
     pub server: Option<String>,
     /// The candidate client command, with {host} and {port}.
     #[arg(long, value_name = "CMD")]

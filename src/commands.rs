@@ -30,9 +30,16 @@ fn kill_children_on_interrupt() -> Result<(), String> {
 
 fn options(run: &RunArgs) -> Result<RunOptions, String> {
     if !(run.timeout > 0.0 && run.timeout.is_finite()) {
-        return Err(format!("--timeout {} must be a positive number of seconds", run.timeout));
+        return Err(format!(
+            "--timeout {} must be a positive number of seconds",
+            run.timeout
+        ));
     }
-    let jobs = run.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let jobs = run.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     if jobs == 0 {
         return Err("--jobs must be at least 1".into());
     }
@@ -48,8 +55,10 @@ fn progress(total: usize) -> Box<dyn Fn(Event) + Sync> {
     if io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         Box::new(move |e| match e {
             Event::Building(name) => bar.set_message(format!("building {name}")),
@@ -82,9 +91,12 @@ fn emit(results: &Results, run: &RunArgs) -> Result<(), String> {
     }
     .map_err(|e| format!("cannot render the report: {e}"))?;
     if run.output == "-" {
-        io::stdout().write_all(&buf).map_err(|e| format!("cannot write to stdout: {e}"))
+        io::stdout()
+            .write_all(&buf)
+            .map_err(|e| format!("cannot write to stdout: {e}"))
     } else {
-        std::fs::write(&run.output, &buf).map_err(|e| format!("cannot write {}: {e}", run.output))?;
+        std::fs::write(&run.output, &buf)
+            .map_err(|e| format!("cannot write {}: {e}", run.output))?;
         if run.format != "terminal" {
             // Keep the human summary on the terminal when the report goes to a file.
             let mut text = Vec::new();
@@ -146,11 +158,18 @@ pub fn matrix(args: MatrixArgs) -> Result<u8, String> {
 
 /// `shout check`.
 pub fn check(args: CheckArgs) -> Result<u8, String> {
-    let transport = args.run.transport.ok_or("`shout check` needs --transport udp or --transport tcp")?;
+    let transport = args
+        .run
+        .transport
+        .ok_or("`shout check` needs --transport udp or --transport tcp")?;
     let (role, line) = match (&args.server, &args.client) {
         (Some(s), None) => (Role::Server, s),
         (None, Some(c)) => (Role::Client, c),
-        _ => return Err("give exactly one of --server 'CMD {port}' or --client 'CMD {host} {port}'".into()),
+        _ => {
+            return Err(
+                "give exactly one of --server 'CMD {port}' or --client 'CMD {host} {port}'".into(),
+            )
+        }
     };
     let template = CommandTemplate::parse(line).map_err(|e| format!("--{}: {e}", role.as_str()))?;
     if role == Role::Server && !template.words.iter().any(|w| w.contains("{port}")) {

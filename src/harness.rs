@@ -71,7 +71,11 @@ pub struct Prepared {
 
 /// Loads everything and plans the units.
 pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
-    let pythons: Vec<PathBuf> = if config.pythons.is_empty() { vec!["python3".into()] } else { config.pythons.clone() };
+    let pythons: Vec<PathBuf> = if config.pythons.is_empty() {
+        vec!["python3".into()]
+    } else {
+        config.pythons.clone()
+    };
     let mut infos: Vec<PythonInfo> = Vec::new();
     for p in &pythons {
         let resolved = if p.components().count() == 1 {
@@ -94,10 +98,18 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         .map(PathBuf::from)
         .or_else(|| std::env::current_exe().ok())
         .ok_or_else(|| HarnessError::Environment("cannot find the shout executable".into()))?;
-    let reserved = vec!["python".to_string(), "rust".to_string(), plan::PROBE.to_string()];
+    let reserved = [
+        "python".to_string(),
+        "rust".to_string(),
+        plan::PROBE.to_string(),
+    ];
     let mut declared: Vec<Implementation> = Vec::new();
     for m in &config.manifests {
-        let taken: Vec<String> = reserved.iter().cloned().chain(declared.iter().map(|i| i.name.clone())).collect();
+        let taken: Vec<String> = reserved
+            .iter()
+            .cloned()
+            .chain(declared.iter().map(|i| i.name.clone()))
+            .collect();
         declared.extend(registry::load_manifest(m, &taken)?);
     }
     declared.extend(config.extra.iter().cloned());
@@ -106,39 +118,71 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
     let mut python_ctx = BTreeMap::new();
     for info in &infos {
         let label = several.then(|| format!("py{}", info.version));
-        let mut implementations = registry::builtins(info, &exe, &scratch.path().join(format!("reference-{}", info.version)))
-            .map_err(|e| HarnessError::Environment(format!("cannot write the reference scripts: {e}")))?;
+        let mut implementations = registry::builtins(
+            info,
+            &exe,
+            &scratch.path().join(format!("reference-{}", info.version)),
+        )
+        .map_err(|e| {
+            HarnessError::Environment(format!("cannot write the reference scripts: {e}"))
+        })?;
         implementations.extend(declared.iter().cloned());
         python_ctx.insert(label.clone(), (info.version.clone(), info.unicode));
-        axes.push(Axis { label, implementations });
+        axes.push(Axis {
+            label,
+            implementations,
+        });
     }
     let cases: Vec<Arc<Case>> = corpus::load()?.into_iter().map(Arc::new).collect();
     for name in &config.filters.only {
         if !axes[0].implementations.iter().any(|i| &i.name == name) {
-            let known: Vec<&str> = axes[0].implementations.iter().map(|i| i.name.as_str()).collect();
-            return Err(HarnessError::Empty(format!(": --only {name} names no implementation (known: {})", known.join(", "))));
+            let known: Vec<&str> = axes[0]
+                .implementations
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect();
+            return Err(HarnessError::Empty(format!(
+                ": --only {name} names no implementation (known: {})",
+                known.join(", ")
+            )));
         }
     }
     let mut units = Vec::new();
     for axis in &axes {
-        units.extend(plan::build(axis.label.as_deref(), &axis.implementations, &cases, &config.filters));
+        units.extend(plan::build(
+            axis.label.as_deref(),
+            &axis.implementations,
+            &cases,
+            &config.filters,
+        ));
     }
     units.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(p) = &config.partition {
         units = p.apply(units);
     }
     let non_reference = units.iter().any(|u| {
-        ![u.client.name(), u.server.name()].iter().all(|n| *n == registry::REFERENCE || *n == plan::PROBE)
+        ![u.client.name(), u.server.name()]
+            .iter()
+            .all(|n| *n == registry::REFERENCE || *n == plan::PROBE)
     });
     if units.is_empty() || (!non_reference && !config.filters.ids.is_empty()) {
-        return Err(HarnessError::Empty(String::from(": see `shout matrix --list`")));
+        return Err(HarnessError::Empty(String::from(
+            ": see `shout matrix --list`",
+        )));
     }
-    let client_output = axes[0].implementations.iter().map(|i| (i.name.clone(), i.client_output.clone())).collect();
+    let client_output = axes[0]
+        .implementations
+        .iter()
+        .map(|i| (i.name.clone(), i.client_output.clone()))
+        .collect();
     Ok(Prepared {
         axes,
         units,
         corpus: corpus_fingerprint(&cases),
-        context: verdict::Context { python: python_ctx, client_output },
+        context: verdict::Context {
+            python: python_ctx,
+            client_output,
+        },
         partition: config.partition,
         reproduce_args: config.reproduce_args.clone(),
         reproduce_check: config.reproduce_check.clone(),

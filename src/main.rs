@@ -9,22 +9,29 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use cli::{ClientArgs, Cli, Command, ServerArgs};
+use cli::{Cli, ClientArgs, Command, ServerArgs};
 use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::UdpServer(args) => roles::udp_server(&server_config(&args, 0.0), &mut io::stdout()),
-        Command::TcpServer(args) => {
-            roles::tcp_server(&server_config(&args.server, args.idle_timeout), &mut io::stdout())
+        Command::UdpServer(args) => {
+            roles::udp_server(&server_config(&args, 0.0), &mut io::stdout())
         }
-        Command::UdpClient(args) => {
-            roles::udp_client(&client_config(args), &mut io::stdin().lock(), &mut io::stdout())
-        }
-        Command::TcpClient(args) => {
-            roles::tcp_client(&client_config(args), &mut io::stdin().lock(), &mut io::stdout())
-        }
+        Command::TcpServer(args) => roles::tcp_server(
+            &server_config(&args.server, args.idle_timeout),
+            &mut io::stdout(),
+        ),
+        Command::UdpClient(args) => roles::udp_client(
+            &client_config(args),
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+        ),
+        Command::TcpClient(args) => roles::tcp_client(
+            &client_config(args),
+            &mut io::stdin().lock(),
+            &mut io::stdout(),
+        ),
         Command::Matrix(args) => return harness_exit(commands::matrix(args)),
         Command::Check(args) => return harness_exit(commands::check(args)),
     };
@@ -62,5 +69,9 @@ fn server_config(args: &ServerArgs, idle_timeout: f64) -> ServerConfig {
 }
 
 fn client_config(args: ClientArgs) -> ClientConfig {
-    ClientConfig { host: args.host, port: args.port, timeout: seconds(args.timeout) }
+    ClientConfig {
+        host: args.host,
+        port: args.port,
+        timeout: seconds(args.timeout),
+    }
 }

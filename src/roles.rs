@@ -34,7 +34,10 @@ pub struct RoleError {
 
 impl RoleError {
     fn new(exit_code: u8, message: impl Into<String>) -> Self {
-        RoleError { message: message.into(), exit_code }
+        RoleError {
+            message: message.into(),
+            exit_code,
+        }
     }
 }
 
@@ -53,7 +56,10 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     fn address(&self) -> SocketAddr {
-        SocketAddr::new(self.bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), self.port)
+        SocketAddr::new(
+            self.bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            self.port,
+        )
     }
 }
 
@@ -63,10 +69,15 @@ fn bind_error(transport: &str, addr: SocketAddr, e: io::Error) -> RoleError {
             "the port is in use (another server?): stop that server or pass another PORT"
         }
         io::ErrorKind::AddrNotAvailable => "no interface has that address: pass another --bind",
-        io::ErrorKind::PermissionDenied => "ports below 1024 need privileges: pass a PORT of 1024 or more",
+        io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need privileges: pass a PORT of 1024 or more"
+        }
         _ => "check PORT and --bind",
     };
-    RoleError::new(2, format!("cannot listen on {transport} {addr}: {e}; {hint}"))
+    RoleError::new(
+        2,
+        format!("cannot listen on {transport} {addr}: {e}; {hint}"),
+    )
 }
 
 fn stderr_log() -> Log {
@@ -139,7 +150,12 @@ impl ClientConfig {
     fn resolve(&self) -> Result<SocketAddr, RoleError> {
         let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
             .to_socket_addrs()
-            .map_err(|e| RoleError::new(1, format!("cannot resolve server host `{}`: {e}", self.host)))?
+            .map_err(|e| {
+                RoleError::new(
+                    1,
+                    format!("cannot resolve server host `{}`: {e}", self.host),
+                )
+            })?
             .collect();
         addrs
             .iter()
@@ -161,7 +177,10 @@ fn prompt_line(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<String, R
         .read_until(b'\n', &mut line)
         .map_err(|e| RoleError::new(1, format!("cannot read stdin: {e}")))?;
     if line.is_empty() {
-        return Err(RoleError::new(1, "end of input before a line was typed; nothing sent"));
+        return Err(RoleError::new(
+            1,
+            "end of input before a line was typed; nothing sent",
+        ));
     }
     if line.last() == Some(&b'\n') {
         line.pop();
@@ -193,12 +212,19 @@ fn reply_error(e: io::Error, config: &ClientConfig) -> RoleError {
                 config.timeout.map(|t| t.as_secs_f64()).unwrap_or(0.0)
             ),
         ),
-        _ => RoleError::new(1, format!("exchange with {}:{} failed: {e}", config.host, config.port)),
+        _ => RoleError::new(
+            1,
+            format!("exchange with {}:{} failed: {e}", config.host, config.port),
+        ),
     }
 }
 
 /// `shout udp-client`: prompt, read a line, send it in one datagram, print the reply.
-pub fn udp_client(config: &ClientConfig, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), RoleError> {
+pub fn udp_client(
+    config: &ClientConfig,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), RoleError> {
     let line = prompt_line(input, out)?;
     let server = config.resolve()?;
     let local: SocketAddr = if server.is_ipv4() {
@@ -206,7 +232,8 @@ pub fn udp_client(config: &ClientConfig, input: &mut dyn BufRead, out: &mut dyn 
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let socket = UdpSocket::bind(local).map_err(|e| RoleError::new(2, format!("cannot open a UDP socket: {e}")))?;
+    let socket = UdpSocket::bind(local)
+        .map_err(|e| RoleError::new(2, format!("cannot open a UDP socket: {e}")))?;
     let reply = proto::udp::request(&socket, server, line.as_bytes(), config.timeout)
         .map_err(|e| reply_error(e, config))?;
     let text = decode_reply(reply)?;
@@ -216,10 +243,20 @@ pub fn udp_client(config: &ClientConfig, input: &mut dyn BufRead, out: &mut dyn 
 }
 
 /// `shout tcp-client`: connect, prompt, read a line, send it, print `From Server: ` and the reply.
-pub fn tcp_client(config: &ClientConfig, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), RoleError> {
+pub fn tcp_client(
+    config: &ClientConfig,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), RoleError> {
     let server = config.resolve()?;
     let mut stream = TcpStream::connect(server).map_err(|e| {
-        RoleError::new(1, format!("cannot connect to {}:{} ({server}): {e}; is the server running?", config.host, config.port))
+        RoleError::new(
+            1,
+            format!(
+                "cannot connect to {}:{} ({server}): {e}; is the server running?",
+                config.host, config.port
+            ),
+        )
     })?;
     let line = prompt_line(input, out)?;
     let reply = proto::tcp::request(&mut stream, line.as_bytes(), config.timeout)

@@ -12,7 +12,9 @@ use crate::registry::Role;
 const CASES: &str = include_str!("cases.toml");
 
 /// What a case is about; `core` must pass, the others are reported per category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// Plain text every implementation must get right.
@@ -161,7 +163,9 @@ fn unescape(s: &str) -> Result<Vec<u8>, String> {
         match bytes.get(i + 1) {
             Some(b'x') => {
                 let hex = s.get(i + 2..i + 4).ok_or("`\\x` needs two hex digits")?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape `\\x{hex}`"))?);
+                out.push(
+                    u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape `\\x{hex}`"))?,
+                );
                 i += 4;
             }
             Some(&c @ (b'n' | b'r' | b't' | b'0' | b'\\')) => {
@@ -181,7 +185,11 @@ fn unescape(s: &str) -> Result<Vec<u8>, String> {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses a corpus text (the embedded one unless testing).
@@ -204,14 +212,29 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
         }
         let input = match (r.line, r.raw, r.silent) {
             (Some(RawLine::Text(t)), None, false) => Input::Line(t),
-            (Some(RawLine::Repeat { prefix, repeat, count }), None, false) => {
-                Input::Line(format!("{prefix}{}", repeat.repeat(count)))
-            }
+            (
+                Some(RawLine::Repeat {
+                    prefix,
+                    repeat,
+                    count,
+                }),
+                None,
+                false,
+            ) => Input::Line(format!("{prefix}{}", repeat.repeat(count))),
             (None, Some(writes), false) => Input::Raw(
-                writes.iter().map(|w| unescape(w)).collect::<Result<_, _>>().map_err(|m| err(format!("case `{}`: {m}", r.name)))?,
+                writes
+                    .iter()
+                    .map(|w| unescape(w))
+                    .collect::<Result<_, _>>()
+                    .map_err(|m| err(format!("case `{}`: {m}", r.name)))?,
             ),
             (None, None, true) => Input::Silent,
-            _ => return Err(err(format!("case `{}` needs exactly one of `line`, `raw`, `silent = true`", r.name))),
+            _ => {
+                return Err(err(format!(
+                    "case `{}` needs exactly one of `line`, `raw`, `silent = true`",
+                    r.name
+                )))
+            }
         };
         if let Input::Line(l) = &input {
             if l.contains('\n') {
@@ -223,7 +246,13 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
             (Some(t), _) => vec![t],
             (None, _) => Transport::ALL.to_vec(),
         };
-        cases.push(Case { name: r.name, category: r.category, input, transports, note: r.note });
+        cases.push(Case {
+            name: r.name,
+            category: r.category,
+            input,
+            transports,
+            note: r.note,
+        });
     }
     Ok(cases)
 }
@@ -243,13 +272,22 @@ fn version_cases() -> Vec<Case> {
                 return;
             }
             *part += 1;
-            let suffix = if last && *part == 1 { String::new() } else { format!("-{part}") };
+            let suffix = if last && *part == 1 {
+                String::new()
+            } else {
+                format!("-{part}")
+            };
             out.push(Case {
-                name: format!("unicode-{}-{}-to-{}-{}{suffix}", a.major, a.minor, b.major, b.minor),
+                name: format!(
+                    "unicode-{}-{}-to-{}-{}{suffix}",
+                    a.major, a.minor, b.major, b.minor
+                ),
                 category: Category::Unicode,
                 input: Input::Line(std::mem::take(line)),
                 transports: Transport::ALL.to_vec(),
-                note: Some(format!("characters whose uppercase changed between Unicode {a} and {b}")),
+                note: Some(format!(
+                    "characters whose uppercase changed between Unicode {a} and {b}"
+                )),
             });
         };
         for c in chars {
@@ -281,7 +319,12 @@ mod tests {
     #[test]
     fn the_embedded_corpus_loads_with_every_category() {
         let cases = load().unwrap();
-        for cat in [Category::Core, Category::Unicode, Category::Edge, Category::Robustness] {
+        for cat in [
+            Category::Core,
+            Category::Unicode,
+            Category::Edge,
+            Category::Robustness,
+        ] {
             assert!(cases.iter().any(|c| c.category == cat), "no {cat:?} case");
         }
         let names: BTreeSet<_> = cases.iter().map(|c| &c.name).collect();
@@ -300,13 +343,22 @@ mod tests {
         for c in crate::proto::case::version_sensitive_chars() {
             assert!(text.contains(c), "U+{:04X} missing", c as u32);
         }
-        assert!(version_cases().iter().all(|c| c.request_bytes().len() <= 300));
+        assert!(version_cases()
+            .iter()
+            .all(|c| c.request_bytes().len() <= 300));
     }
 
     #[test]
     fn buffer_cases_have_the_sizes_their_names_promise() {
         let cases = load().unwrap();
-        let len = |n: &str| cases.iter().find(|c| c.name == n).unwrap().request_bytes().len();
+        let len = |n: &str| {
+            cases
+                .iter()
+                .find(|c| c.name == n)
+                .unwrap()
+                .request_bytes()
+                .len()
+        };
         assert_eq!(len("tcp-buffer-exact"), 1024);
         assert_eq!(len("tcp-buffer-plus-one"), 1025);
         assert_eq!(len("udp-buffer-plus-one"), 2049);

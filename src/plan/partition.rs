@@ -29,7 +29,9 @@ pub enum Partition {
 
 /// A `--partition` value that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid partition `{given}`: {reason}; expected `count:K/N` or `hash:K/N` with 1 <= K <= N")]
+#[error(
+    "invalid partition `{given}`: {reason}; expected `count:K/N` or `hash:K/N` with 1 <= K <= N"
+)]
 pub struct PartitionError {
     given: String,
     reason: String,
@@ -38,7 +40,10 @@ pub struct PartitionError {
 impl FromStr for Partition {
     type Err = PartitionError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason: &str| PartitionError { given: s.to_string(), reason: reason.into() };
+        let err = |reason: &str| PartitionError {
+            given: s.to_string(),
+            reason: reason.into(),
+        };
         let (kind, rest) = s.split_once(':').ok_or_else(|| err("missing `:`"))?;
         let (k, n) = rest.split_once('/').ok_or_else(|| err("missing `/`"))?;
         let shard: u64 = k.parse().map_err(|_| err("K is not a number"))?;
@@ -84,7 +89,12 @@ impl Partition {
 
     /// Keeps this shard's units.
     pub fn apply(&self, units: Vec<Unit>) -> Vec<Unit> {
-        units.into_iter().enumerate().filter(|(i, u)| self.contains(*i, &u.id)).map(|(_, u)| u).collect()
+        units
+            .into_iter()
+            .enumerate()
+            .filter(|(i, u)| self.contains(*i, &u.id))
+            .map(|(_, u)| u)
+            .collect()
     }
 }
 
@@ -94,8 +104,14 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        assert_eq!("count:1/2".parse::<Partition>().unwrap(), Partition::Count { shard: 1, total: 2 });
-        assert_eq!("hash:3/3".parse::<Partition>().unwrap().to_string(), "hash:3/3");
+        assert_eq!(
+            "count:1/2".parse::<Partition>().unwrap(),
+            Partition::Count { shard: 1, total: 2 }
+        );
+        assert_eq!(
+            "hash:3/3".parse::<Partition>().unwrap().to_string(),
+            "hash:3/3"
+        );
         for bad in ["count:0/2", "count:3/2", "hash:1", "slice:1/2", "count:a/2"] {
             assert!(bad.parse::<Partition>().is_err(), "{bad}");
         }
@@ -103,7 +119,9 @@ mod tests {
 
     #[test]
     fn shards_cover_every_unit_exactly_once() {
-        let ids: Vec<String> = (0..100).map(|i| format!("udp::a-client::b-server::case-{i}")).collect();
+        let ids: Vec<String> = (0..100)
+            .map(|i| format!("udp::a-client::b-server::case-{i}"))
+            .collect();
         for kind in ["count", "hash"] {
             let mut seen = vec![0; ids.len()];
             for k in 1..=3 {

@@ -100,16 +100,30 @@ impl Filters {
 
     /// The reference's own units always stay: they are the expectations.
     fn sides_selected(&self, client: &Side, server: &Side) -> bool {
-        let reference = |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
+        let reference =
+            |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
         (reference(client) && reference(server))
             || self.only.is_empty()
-            || self.only.iter().any(|n| n == client.name() || n == server.name())
+            || self
+                .only
+                .iter()
+                .any(|n| n == client.name() || n == server.name())
     }
 }
 
-fn unit_id(axis: Option<&str>, transport: Transport, client: &Side, server: &Side, case: &str) -> String {
+fn unit_id(
+    axis: Option<&str>,
+    transport: Transport,
+    client: &Side,
+    server: &Side,
+    case: &str,
+) -> String {
     let prefix = axis.map(|a| format!("{a}::")).unwrap_or_default();
-    format!("{prefix}{transport}::{}-client::{}-server::{case}", client.name(), server.name())
+    format!(
+        "{prefix}{transport}::{}-client::{}-server::{case}",
+        client.name(),
+        server.name()
+    )
 }
 
 /// Every unit for `implementations` × `cases`, filtered, sorted by id.
@@ -117,7 +131,12 @@ fn unit_id(axis: Option<&str>, transport: Transport, client: &Side, server: &Sid
 /// Pairings for every client × server with a common transport; a server probe for every
 /// server; a client probe for every client. The reference (`python`) takes part like
 /// any other implementation: its own units are the expectations the others are judged by.
-pub fn build(axis: Option<&str>, implementations: &[Implementation], cases: &[Arc<Case>], filters: &Filters) -> Vec<Unit> {
+pub fn build(
+    axis: Option<&str>,
+    implementations: &[Implementation],
+    cases: &[Arc<Case>],
+    filters: &Filters,
+) -> Vec<Unit> {
     let mut units = Vec::new();
     for transport in Transport::ALL {
         if !filters.transports.is_empty() && !filters.transports.contains(&transport) {
@@ -138,11 +157,15 @@ pub fn build(axis: Option<&str>, implementations: &[Implementation], cases: &[Ar
                 filters.sides_selected(client, server)
             } else {
                 // An exact id keeps that unit and the reference units of its case.
-                let reference = |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
+                let reference =
+                    |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
                 filters.ids.contains(&id)
                     || (reference(client)
                         && reference(server)
-                        && filters.ids.iter().any(|i| i.ends_with(&format!("::{}", case.name))))
+                        && filters
+                            .ids
+                            .iter()
+                            .any(|i| i.ends_with(&format!("::{}", case.name))))
             };
             if keep {
                 units.push(Unit {
@@ -195,9 +218,21 @@ mod tests {
 
     #[test]
     fn ids_have_the_documented_shape() {
-        let id = unit_id(None, Transport::Udp, &Side::Impl("python".into()), &Side::Impl("rust".into()), "korean");
+        let id = unit_id(
+            None,
+            Transport::Udp,
+            &Side::Impl("python".into()),
+            &Side::Impl("rust".into()),
+            "korean",
+        );
         assert_eq!(id, "udp::python-client::rust-server::korean");
-        let id = unit_id(Some("py3.13"), Transport::Tcp, &Side::Probe, &Side::Impl("rust".into()), "x");
+        let id = unit_id(
+            Some("py3.13"),
+            Transport::Tcp,
+            &Side::Probe,
+            &Side::Impl("rust".into()),
+            "x",
+        );
         assert_eq!(id, "py3.13::tcp::probe-client::rust-server::x");
     }
 }

@@ -10,7 +10,9 @@ pub use case::{upper_bytes, upper_str, UnicodeVersion};
 pub type Log = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The two transports the protocol runs over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// One datagram each way.
@@ -44,7 +46,9 @@ impl std::str::FromStr for Transport {
         match s {
             "udp" => Ok(Transport::Udp),
             "tcp" => Ok(Transport::Tcp),
-            other => Err(format!("unknown transport `{other}`: expected `udp` or `tcp`")),
+            other => Err(format!(
+                "unknown transport `{other}`: expected `udp` or `tcp`"
+            )),
         }
     }
 }

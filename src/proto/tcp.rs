@@ -35,7 +35,12 @@ pub fn handle(mut stream: TcpStream, peer: SocketAddr, options: &TcpServeOptions
         match stream.read(&mut buf) {
             Ok(n) => break n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 log(&format!(
                     "{peer}: sent nothing for {:.1} s; closed without a reply",
                     options.idle_timeout.as_secs_f64()
@@ -72,17 +77,18 @@ pub fn serve(listener: TcpListener, options: TcpServeOptions, log: Log) -> io::R
     for _ in 0..workers {
         let listener = Arc::clone(&listener);
         let log = Arc::clone(&log);
-        let handle = std::thread::Builder::new()
-            .stack_size(128 * 1024)
-            .spawn(move || -> io::Error {
-                loop {
-                    match listener.accept() {
-                        Ok((stream, peer)) => handle(stream, peer, &options, &log),
-                        Err(e) if is_transient_accept(&e) => continue,
-                        Err(e) => return e,
+        let handle =
+            std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn(move || -> io::Error {
+                    loop {
+                        match listener.accept() {
+                            Ok((stream, peer)) => handle(stream, peer, &options, &log),
+                            Err(e) if is_transient_accept(&e) => continue,
+                            Err(e) => return e,
+                        }
                     }
-                }
-            })?;
+                })?;
         handles.push(handle);
     }
     let mut first_error = None;
@@ -102,12 +108,19 @@ fn is_transient_accept(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::Interrupted
             | io::ErrorKind::WouldBlock
-    ) || matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::EPROTO))
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::EPROTO)
+    )
 }
 
 /// The reference client's exchange on a connected stream: send `request` in one write,
 /// then one read of at most `TCP_BUFFER` bytes (empty when the server closed first).
-pub fn request(stream: &mut TcpStream, request: &[u8], timeout: Option<Duration>) -> io::Result<Vec<u8>> {
+pub fn request(
+    stream: &mut TcpStream,
+    request: &[u8],
+    timeout: Option<Duration>,
+) -> io::Result<Vec<u8>> {
     stream.write_all(request)?;
     stream.set_read_timeout(timeout)?;
     let mut buf = [0u8; TCP_BUFFER];

@@ -14,7 +14,10 @@ pub const UDP_BUFFER: usize = 2048;
 
 /// Receives one datagram into a `UDP_BUFFER`-byte buffer, reporting the datagram's
 /// real length (which may exceed the buffer: the rest is discarded, as in the reference).
-fn recv_from_measured(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, usize, SocketAddr)> {
+fn recv_from_measured(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+) -> io::Result<(usize, usize, SocketAddr)> {
     // A peek with MSG_TRUNC reports the datagram's full length without consuming it.
     let full = peek_full_len(socket).unwrap_or(0);
     let (n, peer) = socket.recv_from(buf)?;

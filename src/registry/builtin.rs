@@ -51,13 +51,23 @@ pub fn probe_python(path: &Path) -> Result<PythonInfo, String> {
     let mut words = text.split_whitespace();
     let version = words.next().unwrap_or_default().to_string();
     if !version.starts_with("3.") {
-        return Err(format!("`{}` is Python {version}; the reference needs CPython 3.6 or later", path.display()));
+        return Err(format!(
+            "`{}` is Python {version}; the reference needs CPython 3.6 or later",
+            path.display()
+        ));
     }
     let unicode_text = words.next().unwrap_or_default();
     let unicode = unicode_text.parse::<UnicodeVersion>().map_err(|e| {
-        format!("`{}` (Python {version}) uses Unicode {unicode_text}, which shout has no data for: {e}", path.display())
+        format!(
+            "`{}` (Python {version}) uses Unicode {unicode_text}, which shout has no data for: {e}",
+            path.display()
+        )
     })?;
-    Ok(PythonInfo { path: path.to_path_buf(), version, unicode })
+    Ok(PythonInfo {
+        path: path.to_path_buf(),
+        version,
+        unicode,
+    })
 }
 
 /// Writes the reference scripts into `dir` (once per run).
@@ -75,7 +85,11 @@ fn template(words: Vec<String>) -> CommandTemplate {
 
 /// The built-in `python` and `rust` implementations for one interpreter: the reference
 /// scripts under `python`, and `shout` (`exe`) with `--unicode` set to the interpreter's.
-pub fn builtins(python: &PythonInfo, exe: &Path, scratch: &Path) -> std::io::Result<Vec<Implementation>> {
+pub fn builtins(
+    python: &PythonInfo,
+    exe: &Path,
+    scratch: &Path,
+) -> std::io::Result<Vec<Implementation>> {
     write_scripts(scratch)?;
     let py = python.path.display().to_string();
     let mut py_roles = BTreeMap::new();
@@ -94,9 +108,16 @@ pub fn builtins(python: &PythonInfo, exe: &Path, scratch: &Path) -> std::io::Res
         let (py_args, rust_args): (Vec<String>, Vec<String>) = match key.role {
             Role::Server => (
                 vec!["{port}".into()],
-                vec!["{port}".into(), "--unicode".into(), python.unicode.to_string()],
+                vec![
+                    "{port}".into(),
+                    "--unicode".into(),
+                    python.unicode.to_string(),
+                ],
             ),
-            Role::Client => (vec!["{host}".into(), "{port}".into()], vec!["{host}".into(), "{port}".into()]),
+            Role::Client => (
+                vec!["{host}".into(), "{port}".into()],
+                vec!["{host}".into(), "{port}".into()],
+            ),
         };
         let mut words = vec![py.clone(), script.display().to_string()];
         words.extend(py_args);
@@ -108,11 +129,14 @@ pub fn builtins(python: &PythonInfo, exe: &Path, scratch: &Path) -> std::io::Res
         }
         rust_roles.insert(key, template(words));
     }
-    let python_env: BTreeMap<String, String> =
-        [("LC_ALL", "C.UTF-8"), ("PYTHONIOENCODING", "utf-8"), ("PYTHONDONTWRITEBYTECODE", "1")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let python_env: BTreeMap<String, String> = [
+        ("LC_ALL", "C.UTF-8"),
+        ("PYTHONIOENCODING", "utf-8"),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     Ok(vec![
         Implementation {
             name: "python".into(),

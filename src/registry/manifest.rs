@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::model::{valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
+use super::model::{
+    valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey,
+};
 use crate::proto::Transport;
 
 /// A manifest that cannot be used.
@@ -52,13 +54,25 @@ struct RawImpl {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Reads and validates the manifest at `path`; `reserved` names may not be reused.
-pub fn load_manifest(path: &Path, reserved: &[String]) -> Result<Vec<Implementation>, ManifestError> {
-    let err = |line: Option<usize>, message: String| ManifestError { file: path.to_path_buf(), line, message };
-    let text = std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read the manifest: {e}")))?;
+pub fn load_manifest(
+    path: &Path,
+    reserved: &[String],
+) -> Result<Vec<Implementation>, ManifestError> {
+    let err = |line: Option<usize>, message: String| ManifestError {
+        file: path.to_path_buf(),
+        line,
+        message,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(None, format!("cannot read the manifest: {e}")))?;
     let raw: Raw = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| line_of(&text, s.start));
         err(line, e.message().trim().to_string())
@@ -72,22 +86,60 @@ pub fn load_manifest(path: &Path, reserved: &[String]) -> Result<Vec<Implementat
         let name_line = line_of(&text, r.name.span().start);
         let name = r.name.into_inner();
         if !valid_name(&name) {
-            return Err(err(Some(name_line), format!("field `name`: `{name}` must match [a-z0-9-]+")));
+            return Err(err(
+                Some(name_line),
+                format!("field `name`: `{name}` must match [a-z0-9-]+"),
+            ));
         }
         if names.contains(&name) {
-            return Err(err(Some(name_line), format!("field `name`: `{name}` is already taken; pick another name")));
+            return Err(err(
+                Some(name_line),
+                format!("field `name`: `{name}` is already taken; pick another name"),
+            ));
         }
         names.push(name.clone());
         let command = |field: &str, value: &toml::Spanned<String>| {
-            CommandTemplate::parse(value.get_ref())
-                .map_err(|m| err(Some(line_of(&text, value.span().start)), format!("field `{field}`: {m}")))
+            CommandTemplate::parse(value.get_ref()).map_err(|m| {
+                err(
+                    Some(line_of(&text, value.span().start)),
+                    format!("field `{field}`: {m}"),
+                )
+            })
         };
         let mut roles = BTreeMap::new();
         for (key, field, value) in [
-            (RoleKey { transport: Transport::Udp, role: Role::Server }, "udp-server", &r.udp_server),
-            (RoleKey { transport: Transport::Udp, role: Role::Client }, "udp-client", &r.udp_client),
-            (RoleKey { transport: Transport::Tcp, role: Role::Server }, "tcp-server", &r.tcp_server),
-            (RoleKey { transport: Transport::Tcp, role: Role::Client }, "tcp-client", &r.tcp_client),
+            (
+                RoleKey {
+                    transport: Transport::Udp,
+                    role: Role::Server,
+                },
+                "udp-server",
+                &r.udp_server,
+            ),
+            (
+                RoleKey {
+                    transport: Transport::Udp,
+                    role: Role::Client,
+                },
+                "udp-client",
+                &r.udp_client,
+            ),
+            (
+                RoleKey {
+                    transport: Transport::Tcp,
+                    role: Role::Server,
+                },
+                "tcp-server",
+                &r.tcp_server,
+            ),
+            (
+                RoleKey {
+                    transport: Transport::Tcp,
+                    role: Role::Client,
+                },
+                "tcp-client",
+                &r.tcp_client,
+            ),
         ] {
             if let Some(v) = value {
                 let t = command(field, v)?;
@@ -125,8 +177,12 @@ pub fn load_manifest(path: &Path, reserved: &[String]) -> Result<Vec<Implementat
             Some(v) if v.get_ref() == "reference" => ClientOutput::Reference,
             Some(v) => {
                 let line = Some(line_of(&text, v.span().start));
-                let re = regex::bytes::Regex::new(v.get_ref())
-                    .map_err(|e| err(line, format!("field `client-output`: not a valid regex: {e}")))?;
+                let re = regex::bytes::Regex::new(v.get_ref()).map_err(|e| {
+                    err(
+                        line,
+                        format!("field `client-output`: not a valid regex: {e}"),
+                    )
+                })?;
                 if re.captures_len() != 2 {
                     return Err(err(
                         line,
@@ -170,8 +226,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got.len(), 1);
-        let key = RoleKey { transport: Transport::Udp, role: Role::Server };
-        assert_eq!(got[0].role(key).unwrap().render("h", 7), vec!["java", "UDP Server", "7"]);
+        let key = RoleKey {
+            transport: Transport::Udp,
+            role: Role::Server,
+        };
+        assert_eq!(
+            got[0].role(key).unwrap().render("h", 7),
+            vec!["java", "UDP Server", "7"]
+        );
         assert!(matches!(got[0].client_output, ClientOutput::Pattern(_)));
     }
 
@@ -184,9 +246,14 @@ mod tests {
 
     #[test]
     fn a_bad_name_and_a_reserved_name_are_errors() {
-        let e = load("[[implementation]]\nname = \"Alice\"\nudp-server = \"x {port}\"\n").unwrap_err();
-        assert!(e.to_string().contains("[a-z0-9-]+") && e.line == Some(2), "{e}");
-        let e = load("[[implementation]]\nname = \"rust\"\nudp-server = \"x {port}\"\n").unwrap_err();
+        let e =
+            load("[[implementation]]\nname = \"Alice\"\nudp-server = \"x {port}\"\n").unwrap_err();
+        assert!(
+            e.to_string().contains("[a-z0-9-]+") && e.line == Some(2),
+            "{e}"
+        );
+        let e =
+            load("[[implementation]]\nname = \"rust\"\nudp-server = \"x {port}\"\n").unwrap_err();
         assert!(e.to_string().contains("already taken"), "{e}");
     }
 
@@ -194,7 +261,12 @@ mod tests {
     fn a_server_without_port_and_a_regex_without_group_are_errors() {
         let e = load("[[implementation]]\nname = \"a\"\nudp-server = \"x 12000\"\n").unwrap_err();
         assert!(e.to_string().contains("{port}"), "{e}");
-        let e = load("[[implementation]]\nname = \"a\"\nudp-client = \"x\"\nclient-output = 'x.*'\n").unwrap_err();
-        assert!(e.to_string().contains("one group") && e.line == Some(4), "{e}");
+        let e =
+            load("[[implementation]]\nname = \"a\"\nudp-client = \"x\"\nclient-output = 'x.*'\n")
+                .unwrap_err();
+        assert!(
+            e.to_string().contains("one group") && e.line == Some(4),
+            "{e}"
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use crate::proto::Transport;
 
 /// Which end of the exchange a program plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Prompts, sends a line, prints the reply.
@@ -37,10 +39,22 @@ pub struct RoleKey {
 impl RoleKey {
     /// All four, in manifest order.
     pub const ALL: [RoleKey; 4] = [
-        RoleKey { transport: Transport::Udp, role: Role::Server },
-        RoleKey { transport: Transport::Udp, role: Role::Client },
-        RoleKey { transport: Transport::Tcp, role: Role::Server },
-        RoleKey { transport: Transport::Tcp, role: Role::Client },
+        RoleKey {
+            transport: Transport::Udp,
+            role: Role::Server,
+        },
+        RoleKey {
+            transport: Transport::Udp,
+            role: Role::Client,
+        },
+        RoleKey {
+            transport: Transport::Tcp,
+            role: Role::Server,
+        },
+        RoleKey {
+            transport: Transport::Tcp,
+            role: Role::Client,
+        },
     ];
 }
 
@@ -69,12 +83,19 @@ impl CommandTemplate {
 
     /// The argv with `{host}` and `{port}` substituted.
     pub fn render(&self, host: &str, port: u16) -> Vec<String> {
-        self.words.iter().map(|w| w.replace("{host}", host).replace("{port}", &port.to_string())).collect()
+        self.words
+            .iter()
+            .map(|w| {
+                w.replace("{host}", host)
+                    .replace("{port}", &port.to_string())
+            })
+            .collect()
     }
 
     /// The command as one shell-quoted line, for reproduce commands.
     pub fn display(&self) -> String {
-        shlex::try_join(self.words.iter().map(String::as_str)).unwrap_or_else(|_| self.words.join(" "))
+        shlex::try_join(self.words.iter().map(String::as_str))
+            .unwrap_or_else(|_| self.words.join(" "))
     }
 }
 
@@ -126,5 +147,8 @@ impl Implementation {
 
 /// Checks a name against `[a-z0-9-]+`.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

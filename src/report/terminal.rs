@@ -29,7 +29,11 @@ fn escape(bytes: &[u8]) -> String {
 
 fn clip(s: &str, max: usize) -> String {
     if s.chars().count() > max {
-        format!("{}… ({} chars)", s.chars().take(max).collect::<String>(), s.chars().count())
+        format!(
+            "{}… ({} chars)",
+            s.chars().take(max).collect::<String>(),
+            s.chars().count()
+        )
     } else {
         s.to_string()
     }
@@ -98,7 +102,11 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
         }
     }
-    let failures: Vec<&UnitResult> = results.results.iter().filter(|r| r.verdict.is_failure()).collect();
+    let failures: Vec<&UnitResult> = results
+        .results
+        .iter()
+        .filter(|r| r.verdict.is_failure())
+        .collect();
     if !failures.is_empty() {
         writeln!(out, "\nFAILURES ({})", failures.len())?;
     }
@@ -114,25 +122,49 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         s.failed,
         s.info,
         s.skipped,
-        if s.xfail > 0 { format!(", {} xfail", s.xfail) } else { String::new() },
-        if s.xpass > 0 { format!(", {} xpass", s.xpass) } else { String::new() },
+        if s.xfail > 0 {
+            format!(", {} xfail", s.xfail)
+        } else {
+            String::new()
+        },
+        if s.xpass > 0 {
+            format!(", {} xpass", s.xpass)
+        } else {
+            String::new()
+        },
         s.wall_seconds
     )
 }
 
 /// Writes one failure: id, category, input, expected, actual, diagnosis, reproduce.
 pub fn write_failure(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "\n✗ {} [{}]{}", r.id, r.category.as_str(), r.fault.map(|f| format!(" — fault: {}", f.as_str())).unwrap_or_default())?;
+    writeln!(
+        out,
+        "\n✗ {} [{}]{}",
+        r.id,
+        r.category.as_str(),
+        r.fault
+            .map(|f| format!(" — fault: {}", f.as_str()))
+            .unwrap_or_default()
+    )?;
     if let Some(d) = &r.diagnosis {
         writeln!(out, "  diagnosis: {d}")?;
     }
     writeln!(out, "  input:     {}", clip(&escape(&r.input), 120))?;
     if let (Some(e), Some(a)) = (&r.expected, &r.actual) {
-        let at = e.iter().zip(a.iter()).position(|(x, y)| x != y).unwrap_or(e.len().min(a.len()));
+        let at = e
+            .iter()
+            .zip(a.iter())
+            .position(|(x, y)| x != y)
+            .unwrap_or(e.len().min(a.len()));
         writeln!(out, "  expected:  {}", clip(&escape(e), 120))?;
         writeln!(out, "  actual:    {}", clip(&escape(a), 120))?;
         let lead = escape(&a[..at.min(a.len())]).chars().count().min(120);
-        writeln!(out, "             {}^ first difference at byte {at}", " ".repeat(lead))?;
+        writeln!(
+            out,
+            "             {}^ first difference at byte {at}",
+            " ".repeat(lead)
+        )?;
     } else if let Some(e) = &r.expected {
         writeln!(out, "  expected:  {}", clip(&escape(e), 120))?;
         writeln!(out, "  actual:    (nothing)")?;

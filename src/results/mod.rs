@@ -124,7 +124,11 @@ fn kind_name(k: UnitKind) -> &'static str {
 impl Summary {
     /// Counts `results`.
     pub fn count(results: &[UnitResult], wall_seconds: f64) -> Summary {
-        let mut s = Summary { total: results.len(), wall_seconds, ..Summary::default() };
+        let mut s = Summary {
+            total: results.len(),
+            wall_seconds,
+            ..Summary::default()
+        };
         for r in results {
             match r.verdict {
                 Verdict::Pass => s.passed += 1,

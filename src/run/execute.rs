@@ -115,16 +115,33 @@ struct Context<'a> {
 
 impl Context<'_> {
     fn axis_of(&self, unit: &Unit) -> usize {
-        self.axes.iter().position(|a| a.label == unit.axis).unwrap_or(0)
+        self.axes
+            .iter()
+            .position(|a| a.label == unit.axis)
+            .unwrap_or(0)
     }
 
     fn implementation(&self, axis: usize, name: &str) -> &Implementation {
-        self.axes[axis].implementations.iter().find(|i| i.name == name).expect("plan names only registered implementations")
+        self.axes[axis]
+            .implementations
+            .iter()
+            .find(|i| i.name == name)
+            .expect("plan names only registered implementations")
     }
 
-    fn spawn_spec(&self, axis: usize, name: &str, key: RoleKey, port: u16, stdin: Option<Vec<u8>>) -> Spawn {
+    fn spawn_spec(
+        &self,
+        axis: usize,
+        name: &str,
+        key: RoleKey,
+        port: u16,
+        stdin: Option<Vec<u8>>,
+    ) -> Spawn {
         let imp = self.implementation(axis, name);
-        let argv = imp.role(key).expect("plan uses only implemented roles").render("127.0.0.1", port);
+        let argv = imp
+            .role(key)
+            .expect("plan uses only implemented roles")
+            .render("127.0.0.1", port);
         Spawn {
             argv: argv.into_iter().map(OsString::from).collect(),
             cwd: imp.dir.clone(),
@@ -136,7 +153,11 @@ impl Context<'_> {
 }
 
 /// Runs every build command once; failures are kept, keyed by (axis, name).
-fn build_all(axes: &[Axis], options: &RunOptions, on_event: &(dyn Fn(Event) + Sync)) -> BTreeMap<(usize, String), String> {
+fn build_all(
+    axes: &[Axis],
+    options: &RunOptions,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> BTreeMap<(usize, String), String> {
     let mut failures = BTreeMap::new();
     let mut built: BTreeMap<String, Option<String>> = BTreeMap::new();
     for (ai, axis) in axes.iter().enumerate() {
@@ -145,7 +166,11 @@ fn build_all(axes: &[Axis], options: &RunOptions, on_event: &(dyn Fn(Event) + Sy
             let outcome = built.entry(imp.name.clone()).or_insert_with(|| {
                 on_event(Event::Building(&imp.name));
                 let spec = Spawn {
-                    argv: build.render("127.0.0.1", 0).into_iter().map(OsString::from).collect(),
+                    argv: build
+                        .render("127.0.0.1", 0)
+                        .into_iter()
+                        .map(OsString::from)
+                        .collect(),
                     cwd: imp.dir.clone(),
                     env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
                     stdin: None,
@@ -175,7 +200,12 @@ fn build_all(axes: &[Axis], options: &RunOptions, on_event: &(dyn Fn(Event) + Sy
 }
 
 /// Runs `units` and returns one observation per unit, in the units' order.
-pub fn execute(axes: &[Axis], units: Vec<Unit>, options: &RunOptions, on_event: &(dyn Fn(Event) + Sync)) -> Vec<Executed> {
+pub fn execute(
+    axes: &[Axis],
+    units: Vec<Unit>,
+    options: &RunOptions,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Vec<Executed> {
     let build_failures = build_all(axes, options, on_event);
     let ctx = Context {
         axes,
@@ -187,8 +217,9 @@ pub fn execute(axes: &[Axis], units: Vec<Unit>, options: &RunOptions, on_event: 
         on_event,
     };
     let results: Mutex<Vec<Option<Executed>>> = Mutex::new(vec![None; units.len()]);
-    let (first, second): (Vec<usize>, Vec<usize>) =
-        (0..units.len()).partition(|&i| is_reference_or_probe(&units[i].client) && is_reference_or_probe(&units[i].server));
+    let (first, second): (Vec<usize>, Vec<usize>) = (0..units.len()).partition(|&i| {
+        is_reference_or_probe(&units[i].client) && is_reference_or_probe(&units[i].server)
+    });
     for phase in [first, second] {
         let lanes = make_lanes(&units, phase, options.jobs);
         let queue = Mutex::new(lanes);
@@ -202,7 +233,12 @@ pub fn execute(axes: &[Axis], units: Vec<Unit>, options: &RunOptions, on_event: 
             }
         });
     }
-    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Groups unit indices by (axis, transport, server), splitting large groups so that every
@@ -211,7 +247,10 @@ fn make_lanes(units: &[Unit], indices: Vec<usize>, jobs: usize) -> Vec<Vec<usize
     let mut groups: BTreeMap<(Option<String>, Transport, Side), Vec<usize>> = BTreeMap::new();
     for i in indices {
         let u = &units[i];
-        groups.entry((u.axis.clone(), u.transport, u.server.clone())).or_default().push(i);
+        groups
+            .entry((u.axis.clone(), u.transport, u.server.clone()))
+            .or_default()
+            .push(i);
     }
     let mut lanes: Vec<Vec<usize>> = groups.into_values().collect();
     while lanes.len() < jobs.max(1) * 2 {
@@ -238,14 +277,37 @@ struct Instance {
 }
 
 /// Starts `unit`'s server.
-fn start_server(ctx: &Context, axis: usize, name: &str, transport: Transport) -> Result<Instance, NotRunReason> {
-    let lease = lease_port().map_err(|e| NotRunReason::ServerNotReady(format!("no free port: {e}")))?;
+fn start_server(
+    ctx: &Context,
+    axis: usize,
+    name: &str,
+    transport: Transport,
+) -> Result<Instance, NotRunReason> {
+    let lease =
+        lease_port().map_err(|e| NotRunReason::ServerNotReady(format!("no free port: {e}")))?;
     let port = lease.port();
-    let spec = ctx.spawn_spec(axis, name, RoleKey { transport, role: Role::Server }, port, None);
-    let mut process = Running::spawn(&spec)
-        .map_err(|e| NotRunReason::SpawnFailed(format!("cannot start `{}`: {e}", spec.argv[0].to_string_lossy())))?;
+    let spec = ctx.spawn_spec(
+        axis,
+        name,
+        RoleKey {
+            transport,
+            role: Role::Server,
+        },
+        port,
+        None,
+    );
+    let mut process = Running::spawn(&spec).map_err(|e| {
+        NotRunReason::SpawnFailed(format!(
+            "cannot start `{}`: {e}",
+            spec.argv[0].to_string_lossy()
+        ))
+    })?;
     match wait_until_bound(&mut process, transport, port, ctx.options.start_timeout) {
-        Ok(()) => Ok(Instance { process, port, _lease: lease }),
+        Ok(()) => Ok(Instance {
+            process,
+            port,
+            _lease: lease,
+        }),
         Err(e) => {
             let out = process.stop();
             let stderr = String::from_utf8_lossy(&out.stderr.bytes);
@@ -255,7 +317,10 @@ fn start_server(ctx: &Context, axis: usize, name: &str, transport: Transport) ->
                 if tail.is_empty() {
                     String::new()
                 } else {
-                    format!("; stderr: {}", tail.into_iter().rev().collect::<Vec<_>>().join(" | "))
+                    format!(
+                        "; stderr: {}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                    )
                 }
             )))
         }
@@ -279,12 +344,16 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
         let started = Instant::now();
         let observation = 'obs: {
             if ctx.deadline.is_some_and(|d| Instant::now() > d) {
-                break 'obs Observation::NotRun { reason: NotRunReason::RunTimedOut };
+                break 'obs Observation::NotRun {
+                    reason: NotRunReason::RunTimedOut,
+                };
             }
             for side in [&unit.client, &unit.server] {
                 if let Side::Impl(name) = side {
                     if let Some(msg) = ctx.build_failures.get(&(axis, name.clone())) {
-                        break 'obs Observation::NotRun { reason: NotRunReason::BuildFailed(msg.clone()) };
+                        break 'obs Observation::NotRun {
+                            reason: NotRunReason::BuildFailed(msg.clone()),
+                        };
                     }
                 }
             }
@@ -300,7 +369,9 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
                 }
                 if instance.is_none() {
                     if let Some(reason) = &start_failure {
-                        break 'obs Observation::NotRun { reason: reason.clone() };
+                        break 'obs Observation::NotRun {
+                            reason: reason.clone(),
+                        };
                     }
                     match start_server(ctx, axis, server_name, unit.transport) {
                         Ok(inst) => instance = Some(inst),
@@ -313,12 +384,20 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
             }
             let server = instance.as_mut();
             match unit.kind {
-                UnitKind::Pairing => pairing(ctx, axis, unit, server.expect("pairing has a server")),
-                UnitKind::ServerProbe => server_probe(ctx, unit, server.expect("server probe has a server")),
+                UnitKind::Pairing => {
+                    pairing(ctx, axis, unit, server.expect("pairing has a server"))
+                }
+                UnitKind::ServerProbe => {
+                    server_probe(ctx, unit, server.expect("server probe has a server"))
+                }
                 UnitKind::ClientProbe => client_probe(ctx, axis, unit),
             }
         };
-        let executed = Executed { unit: unit.clone(), observation, duration_ms: started.elapsed().as_millis() as u64 };
+        let executed = Executed {
+            unit: unit.clone(),
+            observation,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
         local.push((i, executed));
         last = Some(local.len() - 1);
         let done = {
@@ -326,7 +405,11 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
             *d += 1;
             *d
         };
-        (ctx.on_event)(Event::UnitDone { unit, done, total: ctx.total });
+        (ctx.on_event)(Event::UnitDone {
+            unit,
+            done,
+            total: ctx.total,
+        });
     }
     // The last unit's server: give a dying one a moment to be seen.
     if let (Some(mut inst), Some(prev)) = (instance.take(), last) {
@@ -365,22 +448,42 @@ fn line_of(unit: &Unit) -> Vec<u8> {
 }
 
 fn after(instance: &mut Instance) -> ServerAfter {
-    ServerAfter { exited: instance.process.exited(), answers: None, stderr_tail: String::new() }
+    ServerAfter {
+        exited: instance.process.exited(),
+        answers: None,
+        stderr_tail: String::new(),
+    }
 }
 
 fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Observation {
     let relay = match Relay::start(unit.transport, server.port, ctx.options.capture_limit) {
         Ok(r) => r,
-        Err(e) => return Observation::NotRun { reason: NotRunReason::SpawnFailed(format!("relay: {e}")) },
+        Err(e) => {
+            return Observation::NotRun {
+                reason: NotRunReason::SpawnFailed(format!("relay: {e}")),
+            }
+        }
     };
     let client = unit.client.name();
-    let spec = ctx.spawn_spec(axis, client, RoleKey { transport: unit.transport, role: Role::Client }, relay.port(), Some(line_of(unit)));
+    let spec = ctx.spawn_spec(
+        axis,
+        client,
+        RoleKey {
+            transport: unit.transport,
+            role: Role::Client,
+        },
+        relay.port(),
+        Some(line_of(unit)),
+    );
     let finished = match Running::spawn(&spec) {
         Ok(r) => r.finish(ctx.options.timeout),
         Err(e) => {
             relay.stop();
             return Observation::NotRun {
-                reason: NotRunReason::SpawnFailed(format!("cannot start `{}`: {e}", spec.argv[0].to_string_lossy())),
+                reason: NotRunReason::SpawnFailed(format!(
+                    "cannot start `{}`: {e}",
+                    spec.argv[0].to_string_lossy()
+                )),
             };
         }
     };
@@ -392,15 +495,29 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
         // A server that is dying must be seen dead now, not blamed on the next unit.
         server.process.wait_timeout(DYING);
     }
-    Observation::Pairing { client: ProcessOutcome::from(finished), wire, server: after(server) }
+    Observation::Pairing {
+        client: ProcessOutcome::from(finished),
+        wire,
+        server: after(server),
+    }
 }
 
 /// Sends `writes` to the server as the harness-client; returns the reply and transcript.
-fn probe_exchange(transport: Transport, port: u16, writes: &[Vec<u8>], timeout: Duration) -> (Reply, Transcript) {
+fn probe_exchange(
+    transport: Transport,
+    port: u16,
+    writes: &[Vec<u8>],
+    timeout: Duration,
+) -> (Reply, Transcript) {
     let started = Instant::now();
     let mut events = Vec::new();
     let mut note = |from, bytes: &[u8], what: &str| {
-        events.push(WireEvent { from, at_ms: started.elapsed().as_millis() as u64, bytes: bytes.to_vec(), what: what.into() })
+        events.push(WireEvent {
+            from,
+            at_ms: started.elapsed().as_millis() as u64,
+            bytes: bytes.to_vec(),
+            what: what.into(),
+        })
     };
     let reply = match transport {
         Transport::Udp => {
@@ -415,9 +532,19 @@ fn probe_exchange(transport: Transport, port: u16, writes: &[Vec<u8>], timeout: 
                 match s.recv_from(&mut buf) {
                     Ok((n, from)) => {
                         other_port = from.port() != port;
-                        Ok(Reply::Bytes { bytes: buf[..n].to_vec(), reset: false })
+                        Ok(Reply::Bytes {
+                            bytes: buf[..n].to_vec(),
+                            reset: false,
+                        })
                     }
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(Reply::Nothing),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        Ok(Reply::Nothing)
+                    }
                     Err(_) => Ok(Reply::Refused),
                 }
             })();
@@ -426,15 +553,24 @@ fn probe_exchange(transport: Transport, port: u16, writes: &[Vec<u8>], timeout: 
             }
             let reply = result.unwrap_or(Reply::Refused);
             if let Reply::Bytes { bytes, .. } = &reply {
-                note(Peer::Server, bytes, if other_port { "data-from-other-port" } else { "data" });
+                note(
+                    Peer::Server,
+                    bytes,
+                    if other_port {
+                        "data-from-other-port"
+                    } else {
+                        "data"
+                    },
+                );
             }
             reply
         }
         Transport::Tcp => {
-            let mut s = match TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout) {
-                Ok(s) => s,
-                Err(_) => return (Reply::Refused, Transcript { events }),
-            };
+            let mut s =
+                match TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout) {
+                    Ok(s) => s,
+                    Err(_) => return (Reply::Refused, Transcript { events }),
+                };
             let _ = s.set_read_timeout(Some(timeout));
             for (k, w) in writes.iter().enumerate() {
                 if k > 0 {
@@ -452,22 +588,47 @@ fn probe_exchange(transport: Transport, port: u16, writes: &[Vec<u8>], timeout: 
                 match s.read(&mut buf) {
                     Ok(0) => {
                         note(Peer::Server, b"", "close");
-                        break Reply::Bytes { bytes: got, reset: false };
+                        break Reply::Bytes {
+                            bytes: got,
+                            reset: false,
+                        };
                     }
                     Ok(n) => {
                         note(Peer::Server, &buf[..n], "data");
                         got.extend_from_slice(&buf[..n]);
                         if got.len() > 1 << 20 {
-                            break Reply::Bytes { bytes: got, reset: false };
+                            break Reply::Bytes {
+                                bytes: got,
+                                reset: false,
+                            };
                         }
                     }
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                        break if got.is_empty() { Reply::Nothing } else { Reply::Bytes { bytes: got, reset: false } };
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break if got.is_empty() {
+                            Reply::Nothing
+                        } else {
+                            Reply::Bytes {
+                                bytes: got,
+                                reset: false,
+                            }
+                        };
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(_) => {
                         note(Peer::Server, b"", "reset");
-                        break if got.is_empty() { Reply::Refused } else { Reply::Bytes { bytes: got, reset: true } };
+                        break if got.is_empty() {
+                            Reply::Refused
+                        } else {
+                            Reply::Bytes {
+                                bytes: got,
+                                reset: true,
+                            }
+                        };
                     }
                 }
             };
@@ -494,7 +655,12 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
             (Reply::Nothing, Transcript::default(), Some(answers))
         }
         Input::Line(l) => {
-            let (r, w) = probe_exchange(unit.transport, server.port, &[l.as_bytes().to_vec()], timeout);
+            let (r, w) = probe_exchange(
+                unit.transport,
+                server.port,
+                &[l.as_bytes().to_vec()],
+                timeout,
+            );
             (r, w, None)
         }
         Input::Raw(writes) => {
@@ -504,7 +670,12 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
     };
     let answers_with_newline = match (&reply, &unit.case.input, unit.transport) {
         (Reply::Nothing, Input::Line(l), Transport::Tcp) => {
-            let (r, _) = probe_exchange(Transport::Tcp, server.port, &[format!("{l}\n").into_bytes()], timeout);
+            let (r, _) = probe_exchange(
+                Transport::Tcp,
+                server.port,
+                &[format!("{l}\n").into_bytes()],
+                timeout,
+            );
             Some(matches!(r, Reply::Bytes { ref bytes, .. } if !bytes.is_empty()))
         }
         _ => None,
@@ -522,7 +693,12 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
     if state.exited.is_none() {
         state.exited = server.process.exited();
     }
-    Observation::ServerProbe { reply, wire, server: state, answers_with_newline }
+    Observation::ServerProbe {
+        reply,
+        wire,
+        server: state,
+        answers_with_newline,
+    }
 }
 
 fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
@@ -532,7 +708,9 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
     let (port, handle) = match unit.transport {
         Transport::Udp => {
             let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
-                return Observation::NotRun { reason: NotRunReason::SpawnFailed("cannot bind a UDP socket".into()) };
+                return Observation::NotRun {
+                    reason: NotRunReason::SpawnFailed("cannot bind a UDP socket".into()),
+                };
             };
             let _ = s.set_read_timeout(Some(Duration::from_millis(5)));
             let port = s.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -552,7 +730,9 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
         }
         Transport::Tcp => {
             let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
-                return Observation::NotRun { reason: NotRunReason::SpawnFailed("cannot bind a TCP socket".into()) };
+                return Observation::NotRun {
+                    reason: NotRunReason::SpawnFailed("cannot bind a TCP socket".into()),
+                };
             };
             let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
             let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&received));
@@ -575,7 +755,16 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
             (port, h)
         }
     };
-    let spec = ctx.spawn_spec(axis, unit.client.name(), RoleKey { transport: unit.transport, role: Role::Client }, port, Some(line_of(unit)));
+    let spec = ctx.spawn_spec(
+        axis,
+        unit.client.name(),
+        RoleKey {
+            transport: unit.transport,
+            role: Role::Client,
+        },
+        port,
+        Some(line_of(unit)),
+    );
     let finished = Running::spawn(&spec).map(|r| r.finish(timeout));
     stop.store(true, Ordering::SeqCst);
     if unit.transport == Transport::Tcp {
@@ -589,7 +778,10 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
             marker: MARKER.as_bytes().to_vec(),
         },
         Err(e) => Observation::NotRun {
-            reason: NotRunReason::SpawnFailed(format!("cannot start `{}`: {e}", spec.argv[0].to_string_lossy())),
+            reason: NotRunReason::SpawnFailed(format!(
+                "cannot start `{}`: {e}",
+                spec.argv[0].to_string_lossy()
+            )),
         },
     }
 }

@@ -37,7 +37,10 @@ pub fn lease_port() -> io::Result<PortLease> {
     let dir = lock_dir();
     fs::create_dir_all(&dir)?;
     let span = (RANGE.end - RANGE.start) as u64;
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
         ^ (std::process::id() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut x = seed | 1;
     for _ in 0..span {
@@ -46,7 +49,11 @@ pub fn lease_port() -> io::Result<PortLease> {
         x ^= x >> 7;
         x ^= x << 17;
         let port = RANGE.start + (x % span) as u16;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{port}.lock")))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{port}.lock")))?;
         // SAFETY: flock on a file descriptor we own.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             continue;
@@ -55,15 +62,22 @@ pub fn lease_port() -> io::Result<PortLease> {
             return Ok(PortLease { port, _lock: file });
         }
     }
-    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port in {}..{}", RANGE.start, RANGE.end)))
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!("no free port in {}..{}", RANGE.start, RANGE.end),
+    ))
 }
 
 fn is_free(port: u16) -> bool {
     use std::net::{Ipv4Addr, TcpListener, UdpSocket};
     UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok()
         && TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok()
-        && bound_sockets(Transport::Udp, port).map(|v| v.is_empty()).unwrap_or(true)
-        && bound_sockets(Transport::Tcp, port).map(|v| v.is_empty()).unwrap_or(true)
+        && bound_sockets(Transport::Udp, port)
+            .map(|v| v.is_empty())
+            .unwrap_or(true)
+        && bound_sockets(Transport::Tcp, port)
+            .map(|v| v.is_empty())
+            .unwrap_or(true)
 }
 
 /// A socket the kernel lists as bound (UDP) or listening (TCP) on a port.
@@ -154,7 +168,10 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
 /// The ports for `transport` that some process of group `pgid` has bound (UDP) or is
 /// listening on (TCP), sorted.
 pub fn ports_bound_by_group(transport: Transport, pgid: u32) -> io::Result<Vec<u16>> {
-    let inodes: Vec<u64> = group_members(pgid).into_iter().flat_map(socket_inodes).collect();
+    let inodes: Vec<u64> = group_members(pgid)
+        .into_iter()
+        .flat_map(socket_inodes)
+        .collect();
     if inodes.is_empty() {
         return Ok(Vec::new());
     }
@@ -177,7 +194,11 @@ mod tests {
         let row = "   1: 00000000:2EE0 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0";
         assert_eq!(
             parse_line(row, Transport::Tcp, false),
-            Some(BoundSocket { port: 12000, inode: 4242, ipv6: false })
+            Some(BoundSocket {
+                port: 12000,
+                inode: 4242,
+                ipv6: false
+            })
         );
         assert_eq!(parse_line(row, Transport::Udp, false), None);
     }

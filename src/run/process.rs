@@ -100,7 +100,10 @@ fn live_groups() -> &'static Mutex<BTreeSet<i32>> {
 
 /// Sends SIGKILL to every live group this process started (for Ctrl-C and fatal errors).
 pub fn kill_all() {
-    let groups: Vec<i32> = live_groups().lock().map(|g| g.iter().copied().collect()).unwrap_or_default();
+    let groups: Vec<i32> = live_groups()
+        .lock()
+        .map(|g| g.iter().copied().collect())
+        .unwrap_or_default();
     for pgid in groups {
         // SAFETY: kill(2) on a process group id we created.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
@@ -131,7 +134,11 @@ impl std::fmt::Debug for Running {
 
 /// Reads `stream` to its end, keeping at most `limit` bytes (also mirrored into `live`
 /// when given, so callers can watch for a line while the process runs).
-fn drain(mut stream: impl Read + Send + 'static, limit: usize, live: Option<Arc<Mutex<Vec<u8>>>>) -> JoinHandle<Captured> {
+fn drain(
+    mut stream: impl Read + Send + 'static,
+    limit: usize,
+    live: Option<Arc<Mutex<Vec<u8>>>>,
+) -> JoinHandle<Captured> {
     std::thread::spawn(move || {
         let mut out = Captured::default();
         let mut buf = [0u8; 8192];
@@ -167,7 +174,11 @@ impl Running {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .process_group(0)
-            .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if spec.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(dir) = &spec.cwd {
@@ -187,15 +198,29 @@ impl Running {
             });
         }
         let live_stdout = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().map(|s| drain(s, spec.capture_limit, Some(Arc::clone(&live_stdout))));
-        let stderr = child.stderr.take().map(|s| drain(s, spec.capture_limit, None));
+        let stdout = child
+            .stdout
+            .take()
+            .map(|s| drain(s, spec.capture_limit, Some(Arc::clone(&live_stdout))));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|s| drain(s, spec.capture_limit, None));
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             if let Ok(status) = child.wait() {
                 let _ = tx.send(status);
             }
         });
-        Ok(Running { pgid, started: Instant::now(), exited: rx, status: None, stdout, stderr, live_stdout })
+        Ok(Running {
+            pgid,
+            started: Instant::now(),
+            exited: rx,
+            status: None,
+            stdout,
+            stderr,
+            live_stdout,
+        })
     }
 
     /// The process id of the leader, which is also the group id.
@@ -210,7 +235,10 @@ impl Running {
 
     /// What it has printed on stdout so far (capped).
     pub fn stdout_so_far(&self) -> Vec<u8> {
-        self.live_stdout.lock().map(|l| l.clone()).unwrap_or_default()
+        self.live_stdout
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 
     /// Whether the leader has exited, without waiting.
@@ -270,11 +298,24 @@ impl Running {
     fn finish_now(&mut self, exit: Exit) -> Finished {
         // Group members may still hold the pipes; they are dead after this.
         signal_group(self.pgid, libc::SIGKILL);
-        let stdout = self.stdout.take().and_then(|h| h.join().ok()).unwrap_or_default();
-        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stdout = self
+            .stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         let duration = self.started.elapsed();
         self.forget();
-        Finished { exit, stdout, stderr, duration }
+        Finished {
+            exit,
+            stdout,
+            stderr,
+            duration,
+        }
     }
 
     fn forget(&mut self) {

@@ -48,14 +48,24 @@ pub struct Relay {
 impl Relay {
     /// Starts a relay on `127.0.0.1:0` that forwards to `127.0.0.1:server_port`.
     pub fn start(transport: Transport, server_port: u16, limit: usize) -> io::Result<Relay> {
-        let recorder = Recorder { started: Instant::now(), events: Arc::default(), limit };
+        let recorder = Recorder {
+            started: Instant::now(),
+            events: Arc::default(),
+            limit,
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let server: SocketAddr = (Ipv4Addr::LOCALHOST, server_port).into();
         let (port, threads) = match transport {
             Transport::Udp => udp(server, recorder.clone(), Arc::clone(&stop))?,
             Transport::Tcp => tcp(server, recorder.clone(), Arc::clone(&stop))?,
         };
-        Ok(Relay { port, transport, stop, recorder, threads })
+        Ok(Relay {
+            port,
+            transport,
+            stop,
+            recorder,
+            threads,
+        })
     }
 
     /// The port clients should be pointed at.
@@ -73,12 +83,21 @@ impl Relay {
         for t in self.threads {
             let _ = t.join();
         }
-        let events = self.recorder.events.lock().map(|e| e.clone()).unwrap_or_default();
+        let events = self
+            .recorder
+            .events
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default();
         Transcript { events }
     }
 }
 
-fn udp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
+fn udp(
+    server: SocketAddr,
+    rec: Recorder,
+    stop: Arc<AtomicBool>,
+) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
     let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
     let back = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
     front.set_read_timeout(Some(TICK))?;
@@ -86,7 +105,13 @@ fn udp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(
     let port = front.local_addr()?.port();
     let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
     let forward = {
-        let (front, back, rec, stop, client) = (Arc::clone(&front), Arc::clone(&back), rec.clone(), Arc::clone(&stop), Arc::clone(&client));
+        let (front, back, rec, stop, client) = (
+            Arc::clone(&front),
+            Arc::clone(&back),
+            rec.clone(),
+            Arc::clone(&stop),
+            Arc::clone(&client),
+        );
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 65536];
             while !stop.load(Ordering::SeqCst) {
@@ -104,7 +129,11 @@ fn udp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(
         let mut buf = vec![0u8; 65536];
         while !stop.load(Ordering::SeqCst) {
             if let Ok((n, from)) = back.recv_from(&mut buf) {
-                let what = if from == server { "data" } else { "data-from-other-port" };
+                let what = if from == server {
+                    "data"
+                } else {
+                    "data-from-other-port"
+                };
                 rec.record(Peer::Server, &buf[..n], what);
                 if let Some(c) = client.lock().ok().and_then(|c| *c) {
                     let _ = front.send_to(&buf[..n], c);
@@ -132,7 +161,14 @@ fn pump(mut from: TcpStream, mut to: TcpStream, peer: Peer, rec: Recorder, stop:
                     return;
                 }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
@@ -150,7 +186,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, peer: Peer, rec: Recorder, stop:
 
 fn set_linger_zero(stream: &TcpStream) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: setsockopt on a valid socket with a correctly sized struct.
     let rc = unsafe {
         libc::setsockopt(
@@ -168,7 +207,11 @@ fn set_linger_zero(stream: &TcpStream) -> io::Result<()> {
     }
 }
 
-fn tcp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
+fn tcp(
+    server: SocketAddr,
+    rec: Recorder,
+    stop: Arc<AtomicBool>,
+) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     let port = listener.local_addr()?.port();
     let acceptor = std::thread::spawn(move || {
@@ -180,7 +223,8 @@ fn tcp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(
             }
             match accepted {
                 Ok((client, _)) => {
-                    let Ok(upstream) = TcpStream::connect_timeout(&server, Duration::from_secs(2)) else {
+                    let Ok(upstream) = TcpStream::connect_timeout(&server, Duration::from_secs(2))
+                    else {
                         rec.record(Peer::Server, b"", "refused");
                         continue;
                     };
@@ -190,8 +234,12 @@ fn tcp(server: SocketAddr, rec: Recorder, stop: Arc<AtomicBool>) -> io::Result<(
                     };
                     let (r1, s1) = (rec.clone(), Arc::clone(&stop));
                     let (r2, s2) = (rec.clone(), Arc::clone(&stop));
-                    pumps.push(std::thread::spawn(move || pump(client, upstream, Peer::Client, r1, s1)));
-                    pumps.push(std::thread::spawn(move || pump(u2, c2, Peer::Server, r2, s2)));
+                    pumps.push(std::thread::spawn(move || {
+                        pump(client, upstream, Peer::Client, r1, s1)
+                    }));
+                    pumps.push(std::thread::spawn(move || {
+                        pump(u2, c2, Peer::Server, r2, s2)
+                    }));
                 }
                 Err(_) => std::thread::sleep(TICK),
             }

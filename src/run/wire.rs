@@ -36,7 +36,11 @@ pub struct Transcript {
 impl Transcript {
     /// All data bytes `from` sent, concatenated.
     pub fn sent_by(&self, from: Peer) -> Vec<u8> {
-        self.events.iter().filter(|e| e.from == from && e.what.starts_with("data")).flat_map(|e| e.bytes.clone()).collect()
+        self.events
+            .iter()
+            .filter(|e| e.from == from && e.what.starts_with("data"))
+            .flat_map(|e| e.bytes.clone())
+            .collect()
     }
 
     /// Whether `from` did `what` (e.g. `reset`).
@@ -73,7 +77,7 @@ pub mod bytes_text {
         let mut out = Vec::new();
         let mut rest = text;
         while let Some(pos) = rest.find('\\') {
-            out.extend_from_slice(rest[..pos].as_bytes());
+            out.extend_from_slice(&rest.as_bytes()[..pos]);
             let tail = &rest[pos + 1..];
             if let Some(t) = tail.strip_prefix('\\') {
                 out.push(b'\\');
@@ -105,7 +109,13 @@ pub mod bytes_text {
     mod tests {
         #[test]
         fn round_trips_any_bytes() {
-            for b in [&b"plain"[..], b"a\\b", b"\xff\xfe\\x41", "ß\n".as_bytes(), b""] {
+            for b in [
+                &b"plain"[..],
+                b"a\\b",
+                b"\xff\xfe\\x41",
+                "ß\n".as_bytes(),
+                b"",
+            ] {
                 assert_eq!(super::decode(&super::encode(b)).unwrap(), b);
             }
             assert_eq!(super::encode(b"A\xffB"), "A\\xffB");

@@ -138,18 +138,33 @@ pub fn diagnose_reply(
         let what = match extra {
             b"\n" => "a trailing newline".to_string(),
             b"\r\n" => "a trailing \\r\\n".to_string(),
-            _ if extra.iter().all(|&b| b == 0) => format!("{} zero bytes (the unused part of its buffer)", extra.len()),
+            _ if extra.iter().all(|&b| b == 0) => {
+                format!("{} zero bytes (the unused part of its buffer)", extra.len())
+            }
             _ => format!("`{}` after the reply", short(extra)),
         };
-        return (format!("server added {what}: expected `{}`, got `{}`", short(expected), short(actual)), None);
+        return (
+            format!(
+                "server added {what}: expected `{}`, got `{}`",
+                short(expected),
+                short(actual)
+            ),
+            None,
+        );
     }
     if let Some(prefix) = actual.strip_suffix(expected) {
-        return (format!("server added a prefix `{}` before the reply", short(prefix)), None);
+        return (
+            format!("server added a prefix `{}` before the reply", short(prefix)),
+            None,
+        );
     }
     if let Ok(text) = std::str::from_utf8(request) {
         let up = upper_str(text, reference);
         if python_strip(&up).as_bytes() == actual && up.as_bytes() != actual {
-            return ("server stripped leading or trailing whitespace".into(), Some(" a ".into()));
+            return (
+                "server stripped leading or trailing whitespace".into(),
+                Some(" a ".into()),
+            );
         }
         let mut transforms = vec![
             Transform::Identity,
@@ -159,7 +174,13 @@ pub fn diagnose_reply(
             Transform::AsciiUpper,
             Transform::Simple,
         ];
-        transforms.extend(UnicodeVersion::supported().iter().rev().filter(|&&v| v != reference).map(|&v| Transform::Version(v)));
+        transforms.extend(
+            UnicodeVersion::supported()
+                .iter()
+                .rev()
+                .filter(|&&v| v != reference)
+                .map(|&v| Transform::Version(v)),
+        );
         for t in transforms {
             if t.apply(text, reference).as_bytes() == actual {
                 // The smallest input: the first character the transformation gets wrong.
@@ -167,15 +188,24 @@ pub fn diagnose_reply(
                     let s = c.to_string();
                     t.apply(&s, reference) != upper_str(&s, reference)
                 });
-                return (t.sentence(reference, python), minimal.map(|c| c.to_string()));
+                return (
+                    t.sentence(reference, python),
+                    minimal.map(|c| c.to_string()),
+                );
             }
         }
     }
     let latin1: String = request.iter().map(|&b| b as char).collect();
     let latin1_up = upper_str(&latin1, reference);
-    let latin1_back: Vec<u8> = latin1_up.chars().map(|c| if (c as u32) < 256 { c as u8 } else { b'?' }).collect();
+    let latin1_back: Vec<u8> = latin1_up
+        .chars()
+        .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+        .collect();
     if actual == latin1_up.as_bytes() || actual == latin1_back {
-        return ("server decodes the request as Latin-1 instead of UTF-8".into(), Some("é".into()));
+        return (
+            "server decodes the request as Latin-1 instead of UTF-8".into(),
+            Some("é".into()),
+        );
     }
     if expected.starts_with(actual) {
         return (
@@ -187,8 +217,15 @@ pub fn diagnose_reply(
             None,
         );
     }
-    let at = expected.iter().zip(actual).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
-    (format!("server's reply differs from the reference's from byte {at}"), None)
+    let at = expected
+        .iter()
+        .zip(actual)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(actual.len()));
+    (
+        format!("server's reply differs from the reference's from byte {at}"),
+        None,
+    )
 }
 
 /// Explains why the bytes a client sent differ from what the reference client sends.
@@ -196,11 +233,17 @@ pub fn diagnose_request(expected: &[u8], actual: &[u8], reference: UnicodeVersio
     if actual.is_empty() {
         return "client sent nothing".into();
     }
-    if actual.strip_prefix(expected).is_some_and(|rest| rest == b"\n" || rest == b"\r\n") {
-        return "client sent the line with its trailing newline; the reference client strips it".into();
+    if actual
+        .strip_prefix(expected)
+        .is_some_and(|rest| rest == b"\n" || rest == b"\r\n")
+    {
+        return "client sent the line with its trailing newline; the reference client strips it"
+            .into();
     }
     if let Ok(text) = std::str::from_utf8(expected) {
-        if upper_str(text, reference).as_bytes() == actual || text.to_uppercase().as_bytes() == actual {
+        if upper_str(text, reference).as_bytes() == actual
+            || text.to_uppercase().as_bytes() == actual
+        {
             return "client uppercased the line before sending it".into();
         }
         if python_strip(text).as_bytes() == actual {
@@ -208,19 +251,38 @@ pub fn diagnose_request(expected: &[u8], actual: &[u8], reference: UnicodeVersio
         }
     }
     if expected.starts_with(actual) {
-        return format!("client sent only {} of the line's {} bytes", actual.len(), expected.len());
+        return format!(
+            "client sent only {} of the line's {} bytes",
+            actual.len(),
+            expected.len()
+        );
     }
-    format!("client sent `{}`; the reference client sends `{}`", short(actual), short(expected))
+    format!(
+        "client sent `{}`; the reference client sends `{}`",
+        short(actual),
+        short(expected)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const V: UnicodeVersion = UnicodeVersion { major: 14, minor: 0, update: 0 };
+    const V: UnicodeVersion = UnicodeVersion {
+        major: 14,
+        minor: 0,
+        update: 0,
+    };
 
     fn reply(input: &str, actual: &str) -> String {
-        diagnose_reply(input.as_bytes(), upper_str(input, V).as_bytes(), actual.as_bytes(), V, "3.11").0
+        diagnose_reply(
+            input.as_bytes(),
+            upper_str(input, V).as_bytes(),
+            actual.as_bytes(),
+            V,
+            "3.11",
+        )
+        .0
     }
 
     #[test]
@@ -241,7 +303,13 @@ mod tests {
     fn names_the_unicode_version_and_the_smallest_input() {
         let input = "a \u{19b} b";
         let newer = upper_str(input, "16.0".parse().unwrap());
-        let (sentence, minimal) = diagnose_reply(input.as_bytes(), upper_str(input, V).as_bytes(), newer.as_bytes(), V, "3.11");
+        let (sentence, minimal) = diagnose_reply(
+            input.as_bytes(),
+            upper_str(input, V).as_bytes(),
+            newer.as_bytes(),
+            V,
+            "3.11",
+        );
         assert!(sentence.contains("Unicode 1"), "{sentence}");
         assert!(sentence.contains("follows 14.0.0"), "{sentence}");
         assert_eq!(minimal.as_deref(), Some("\u{19b}"));
@@ -250,7 +318,11 @@ mod tests {
     #[test]
     fn recognises_latin1_decoding() {
         let input = "café";
-        let wrong: String = input.bytes().map(|b| b as char).collect::<String>().to_uppercase();
+        let wrong: String = input
+            .bytes()
+            .map(|b| b as char)
+            .collect::<String>()
+            .to_uppercase();
         assert!(reply(input, &wrong).contains("Latin-1"));
     }
 

@@ -45,7 +45,13 @@ pub struct Judged {
 type Key = (Option<String>, Transport, String, String, String);
 
 fn key(u: &Unit, client: &str, server: &str) -> Key {
-    (u.axis.clone(), u.transport, client.to_string(), server.to_string(), u.case.name.clone())
+    (
+        u.axis.clone(),
+        u.transport,
+        client.to_string(),
+        server.to_string(),
+        u.case.name.clone(),
+    )
 }
 
 struct Index<'a> {
@@ -60,12 +66,21 @@ impl<'a> Index<'a> {
 
 /// Judges every executed unit.
 pub fn judge(executed: &[Executed], ctx: &Context) -> Vec<Judged> {
-    let index = Index { by_key: executed.iter().map(|e| (key(&e.unit, e.unit.client.name(), e.unit.server.name()), e)).collect() };
+    let index = Index {
+        by_key: executed
+            .iter()
+            .map(|e| (key(&e.unit, e.unit.client.name(), e.unit.server.name()), e))
+            .collect(),
+    };
     executed.iter().map(|e| judge_one(e, &index, ctx)).collect()
 }
 
 fn outcome(v: Verdict, diagnosis: impl Into<String>) -> Outcome {
-    Outcome { verdict: v, diagnosis: Some(diagnosis.into()), ..Outcome::default() }
+    Outcome {
+        verdict: v,
+        diagnosis: Some(diagnosis.into()),
+        ..Outcome::default()
+    }
 }
 
 #[derive(Default)]
@@ -79,7 +94,11 @@ struct Outcome {
 }
 
 fn judge_one(e: &Executed, index: &Index, ctx: &Context) -> Judged {
-    let (python, unicode) = ctx.python.get(&e.unit.axis).cloned().unwrap_or_else(|| ("3".into(), UnicodeVersion::DEFAULT));
+    let (python, unicode) = ctx
+        .python
+        .get(&e.unit.axis)
+        .cloned()
+        .unwrap_or_else(|| ("3".into(), UnicodeVersion::DEFAULT));
     let o = match &e.observation {
         Observation::NotRun { reason } => not_run(reason),
         Observation::Pairing { .. } => pairing(e, index, ctx, &python, unicode),
@@ -99,22 +118,40 @@ fn judge_one(e: &Executed, index: &Index, ctx: &Context) -> Judged {
 
 fn not_run(reason: &NotRunReason) -> Outcome {
     match reason {
-        NotRunReason::BuildFailed(m) => Outcome { fault: None, ..outcome(Verdict::Fail, format!("build failed: {m}")) },
-        NotRunReason::ServerNotReady(m) => {
-            Outcome { fault: Some(Fault::Server), ..outcome(Verdict::Fail, format!("server never started listening: {m}")) }
+        NotRunReason::BuildFailed(m) => Outcome {
+            fault: None,
+            ..outcome(Verdict::Fail, format!("build failed: {m}"))
+        },
+        NotRunReason::ServerNotReady(m) => Outcome {
+            fault: Some(Fault::Server),
+            ..outcome(
+                Verdict::Fail,
+                format!("server never started listening: {m}"),
+            )
+        },
+        NotRunReason::SpawnFailed(m) => {
+            outcome(Verdict::Skip, format!("toolchain or program missing: {m}"))
         }
-        NotRunReason::SpawnFailed(m) => outcome(Verdict::Skip, format!("toolchain or program missing: {m}")),
-        NotRunReason::RunTimedOut => outcome(Verdict::Skip, "not run: the run's time limit passed first"),
+        NotRunReason::RunTimedOut => {
+            outcome(Verdict::Skip, "not run: the run's time limit passed first")
+        }
     }
 }
 
 fn reference_has_no_answer(client: &ProcessOutcome) -> Option<String> {
     match client.exit {
         Exit::Code(0) => None,
-        Exit::TimedOut => Some("the reference pair hangs on this input (no reply within the time limit)".into()),
+        Exit::TimedOut => {
+            Some("the reference pair hangs on this input (no reply within the time limit)".into())
+        }
         other => Some(format!(
             "the reference pair fails on this input ({other}){}",
-            client.stderr_tail.lines().last().map(|l| format!(": {}", l.trim())).unwrap_or_default()
+            client
+                .stderr_tail
+                .lines()
+                .last()
+                .map(|l| format!(": {}", l.trim()))
+                .unwrap_or_default()
         )),
     }
 }
@@ -123,44 +160,75 @@ fn reference_has_no_answer(client: &ProcessOutcome) -> Option<String> {
 fn client_view(mode: Option<&ClientOutput>, stdout: &[u8]) -> Option<Vec<u8>> {
     match mode {
         None | Some(ClientOutput::Reference) => Some(stdout.to_vec()),
-        Some(ClientOutput::Pattern(re)) => re.captures(stdout).and_then(|c| c.get(1)).map(|m| m.as_bytes().to_vec()),
+        Some(ClientOutput::Pattern(re)) => re
+            .captures(stdout)
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_bytes().to_vec()),
     }
 }
 
 /// The reply inside a reference client's stdout (prompt, TCP prefix and newline removed).
 fn reference_reply(transport: Transport, stdout: &[u8]) -> Vec<u8> {
-    let s = stdout.strip_prefix(crate::roles::PROMPT.as_bytes()).unwrap_or(stdout);
+    let s = stdout
+        .strip_prefix(crate::roles::PROMPT.as_bytes())
+        .unwrap_or(stdout);
     let s = match transport {
-        Transport::Tcp => s.strip_prefix(crate::roles::TCP_REPLY_PREFIX.as_bytes()).unwrap_or(s),
+        Transport::Tcp => s
+            .strip_prefix(crate::roles::TCP_REPLY_PREFIX.as_bytes())
+            .unwrap_or(s),
         Transport::Udp => s,
     };
     s.strip_suffix(b"\n").unwrap_or(s).to_vec()
 }
 
-fn pairing_parts(e: &Executed) -> Option<(&ProcessOutcome, &crate::run::wire::Transcript, &crate::run::observe::ServerAfter)> {
+fn pairing_parts(
+    e: &Executed,
+) -> Option<(
+    &ProcessOutcome,
+    &crate::run::wire::Transcript,
+    &crate::run::observe::ServerAfter,
+)> {
     match &e.observation {
-        Observation::Pairing { client, wire, server } => Some((client, wire, server)),
+        Observation::Pairing {
+            client,
+            wire,
+            server,
+        } => Some((client, wire, server)),
         _ => None,
     }
 }
 
 /// Whether a pairing behaves like the reference pair (the comparison, without diagnosis).
 fn pairing_matches(e: &Executed, reference: &ProcessOutcome, ctx: &Context) -> bool {
-    let Some((client, _, _)) = pairing_parts(e) else { return false };
+    let Some((client, _, _)) = pairing_parts(e) else {
+        return false;
+    };
     let mode = ctx.client_output.get(e.unit.client.name());
     match mode {
-        None | Some(ClientOutput::Reference) => client.stdout == reference.stdout && client.exit == reference.exit,
+        None | Some(ClientOutput::Reference) => {
+            client.stdout == reference.stdout && client.exit == reference.exit
+        }
         Some(ClientOutput::Pattern(_)) => {
-            client_view(mode, &client.stdout) == Some(reference_reply(e.unit.transport, &reference.stdout))
+            client_view(mode, &client.stdout)
+                == Some(reference_reply(e.unit.transport, &reference.stdout))
         }
     }
 }
 
-fn pairing(e: &Executed, index: &Index, ctx: &Context, python: &str, unicode: UnicodeVersion) -> Outcome {
+fn pairing(
+    e: &Executed,
+    index: &Index,
+    ctx: &Context,
+    python: &str,
+    unicode: UnicodeVersion,
+) -> Outcome {
     let u = &e.unit;
     let (client, wire, server_after) = pairing_parts(e).expect("pairing observation");
     let Some(reference) = index.get(u, REFERENCE, REFERENCE) else {
-        return outcome(Verdict::Skip, "no reference pair for this case (the reference implementation has no such role)");
+        return outcome(
+            Verdict::Skip,
+            "no reference pair for this case (the reference implementation has no such role)",
+        );
     };
     let Some((ref_client, ref_wire, ref_server)) = pairing_parts(reference) else {
         return outcome(Verdict::Info, "the reference pair did not run on this case");
@@ -169,7 +237,10 @@ fn pairing(e: &Executed, index: &Index, ctx: &Context, python: &str, unicode: Un
         return outcome(Verdict::Info, why);
     }
     if let Some(exit) = ref_server.exited {
-        return outcome(Verdict::Info, format!("the reference server dies on this input ({exit})"));
+        return outcome(
+            Verdict::Info,
+            format!("the reference server dies on this input ({exit})"),
+        );
     }
     let mode = ctx.client_output.get(u.client.name());
     let expected = match mode {
@@ -177,8 +248,13 @@ fn pairing(e: &Executed, index: &Index, ctx: &Context, python: &str, unicode: Un
         _ => ref_client.stdout.clone(),
     };
     let actual = client_view(mode, &client.stdout);
-    if pairing_matches(e, ref_client, ctx) && !client.stdout_total.gt(&(client.stdout.len() as u64)) {
-        return Outcome { expected: Some(expected), actual, ..Outcome::default() };
+    if pairing_matches(e, ref_client, ctx) && !client.stdout_total.gt(&(client.stdout.len() as u64))
+    {
+        return Outcome {
+            expected: Some(expected),
+            actual,
+            ..Outcome::default()
+        };
     }
     // Attribution: each side with the reference peer.
     let client_ok = index
@@ -200,23 +276,41 @@ fn pairing(e: &Executed, index: &Index, ctx: &Context, python: &str, unicode: Un
     let reply = wire.sent_by(Peer::Server);
     let ref_reply = ref_wire.sent_by(Peer::Server);
     let (diagnosis, minimal) = if client.stdout_total > client.stdout.len() as u64 {
-        (format!("client printed {} bytes, far more than the reply (output flood)", client.stdout_total), None)
+        (
+            format!(
+                "client printed {} bytes, far more than the reply (output flood)",
+                client.stdout_total
+            ),
+            None,
+        )
     } else if request != ref_request {
         (diagnose_request(&ref_request, &request, unicode), None)
-    } else if wire.events.iter().any(|ev| ev.what == "data-from-other-port") && !client_ok_with_other_port(client) {
-        ("server replied from a different port than it listens on".to_string(), None)
+    } else if wire
+        .events
+        .iter()
+        .any(|ev| ev.what == "data-from-other-port")
+        && !client_ok_with_other_port(client)
+    {
+        (
+            "server replied from a different port than it listens on".to_string(),
+            None,
+        )
     } else if reply != ref_reply {
         if reply.is_empty() && client.exit == Exit::TimedOut {
             let sentence = if u.transport == Transport::Tcp && !request.ends_with(b"\n") {
                 let confirmed = index
                     .get(u, crate::plan::PROBE, u.server.name())
                     .and_then(|p| match &p.observation {
-                        Observation::ServerProbe { answers_with_newline, .. } => *answers_with_newline,
+                        Observation::ServerProbe {
+                            answers_with_newline,
+                            ..
+                        } => *answers_with_newline,
                         _ => None,
                     })
                     .unwrap_or(false);
                 if confirmed {
-                    "server waits for a newline that the reference client never sends (deadlock)".to_string()
+                    "server waits for a newline that the reference client never sends (deadlock)"
+                        .to_string()
                 } else {
                     "server never replied and never closed the connection: it waits for more input (deadlock)".to_string()
                 }
@@ -225,21 +319,39 @@ fn pairing(e: &Executed, index: &Index, ctx: &Context, python: &str, unicode: Un
             };
             (sentence, None)
         } else if let Some(exit) = server_after.exited.filter(|_| reply.is_empty()) {
-            (format!("server died on this input ({exit}) without replying"), None)
+            (
+                format!("server died on this input ({exit}) without replying"),
+                None,
+            )
         } else {
             diagnose_reply(&request, &ref_reply, &reply, unicode, python)
         }
     } else if let Some(exit) = server_after.exited {
-        (format!("server exited after this request ({exit}); the reference keeps serving"), None)
+        (
+            format!("server exited after this request ({exit}); the reference keeps serving"),
+            None,
+        )
     } else if client.exit == Exit::TimedOut {
-        ("client never exited after the reply arrived".to_string(), None)
+        (
+            "client never exited after the reply arrived".to_string(),
+            None,
+        )
     } else {
-        let at = expected.iter().zip(actual.as_deref().unwrap_or_default()).position(|(a, b)| a != b);
+        let at = expected
+            .iter()
+            .zip(actual.as_deref().unwrap_or_default())
+            .position(|(a, b)| a != b);
         let view = actual.clone().unwrap_or_default();
-        let sentence = if view.len() < expected.len() && expected.starts_with(&view) && !view.is_empty() {
+        let sentence = if view.len() < expected.len()
+            && expected.starts_with(&view)
+            && !view.is_empty()
+        {
             format!("client printed only {} of the {} bytes the reference client prints (truncated reply)", view.len(), expected.len())
         } else if client.exit != ref_client.exit && client.stdout == ref_client.stdout {
-            format!("client printed the right output but ended with {}; the reference client exits 0", client.exit)
+            format!(
+                "client printed the right output but ended with {}; the reference client exits 0",
+                client.exit
+            )
         } else if actual.is_none() {
             "client output does not match the implementation's client-output pattern".to_string()
         } else {
@@ -247,12 +359,20 @@ fn pairing(e: &Executed, index: &Index, ctx: &Context, python: &str, unicode: Un
                 "client printed `{}` where the reference client prints `{}`{}",
                 escape(&view),
                 escape(&expected),
-                at.map(|a| format!(" (first difference at byte {a})")).unwrap_or_default()
+                at.map(|a| format!(" (first difference at byte {a})"))
+                    .unwrap_or_default()
             )
         };
         (sentence, None)
     };
-    Outcome { verdict: Verdict::Fail, fault: Some(fault), expected: Some(expected), actual, diagnosis: Some(diagnosis), minimal }
+    Outcome {
+        verdict: Verdict::Fail,
+        fault: Some(fault),
+        expected: Some(expected),
+        actual,
+        diagnosis: Some(diagnosis),
+        minimal,
+    }
 }
 
 /// The reference client accepts replies from any port; a reply from another port only
@@ -263,26 +383,52 @@ fn client_ok_with_other_port(client: &ProcessOutcome) -> bool {
 
 fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersion) -> Outcome {
     let u = &e.unit;
-    let Observation::ServerProbe { reply, wire, server, .. } = &e.observation else { unreachable!("server probe") };
+    let Observation::ServerProbe {
+        reply,
+        wire,
+        server,
+        ..
+    } = &e.observation
+    else {
+        unreachable!("server probe")
+    };
     let Some(reference) = index.get(u, crate::plan::PROBE, REFERENCE) else {
         return outcome(Verdict::Skip, "no reference server probe for this case");
     };
-    let Observation::ServerProbe { reply: ref_reply, server: ref_server, .. } = &reference.observation else {
-        return outcome(Verdict::Info, "the reference server did not run on this case");
+    let Observation::ServerProbe {
+        reply: ref_reply,
+        server: ref_server,
+        ..
+    } = &reference.observation
+    else {
+        return outcome(
+            Verdict::Info,
+            "the reference server did not run on this case",
+        );
     };
     let survived = server.exited.is_none() && server.answers != Some(false);
     let ref_bytes = match ref_reply {
-        Reply::Bytes { bytes, .. } if ref_server.exited.is_none() && ref_server.answers != Some(false) => bytes.clone(),
+        Reply::Bytes { bytes, .. }
+            if ref_server.exited.is_none() && ref_server.answers != Some(false) =>
+        {
+            bytes.clone()
+        }
         _ => {
             let what = match (ref_reply, ref_server.exited) {
                 (_, Some(exit)) => format!("the reference server dies on this input ({exit})"),
                 (Reply::Nothing, _) if ref_server.answers == Some(false) => {
                     "the reference server stops answering everyone during this case".to_string()
                 }
-                (Reply::Nothing, _) => "the reference server does not reply to this input".to_string(),
+                (Reply::Nothing, _) => {
+                    "the reference server does not reply to this input".to_string()
+                }
                 _ => "the reference server has no defined answer".to_string(),
             };
-            let this = if survived { "this server kept answering" } else { "this server stopped answering too" };
+            let this = if survived {
+                "this server kept answering"
+            } else {
+                "this server stopped answering too"
+            };
             return outcome(Verdict::Info, format!("{what}; {this}"));
         }
     };
@@ -299,8 +445,15 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
         diagnosis: Some(diagnosis),
         minimal,
     };
-    if wire.events.iter().any(|ev| ev.what == "data-from-other-port") {
-        return fail("server replied from a different port than it listens on".into(), None);
+    if wire
+        .events
+        .iter()
+        .any(|ev| ev.what == "data-from-other-port")
+    {
+        return fail(
+            "server replied from a different port than it listens on".into(),
+            None,
+        );
     }
     match &got {
         None => {
@@ -322,26 +475,49 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
         }
         Some(_) if !survived => fail(
             match server.exited {
-                Some(exit) => format!("server answered, then exited ({exit}); the reference keeps serving"),
+                Some(exit) => {
+                    format!("server answered, then exited ({exit}); the reference keeps serving")
+                }
                 None => "server answered, then stopped answering other requests".into(),
             },
             None,
         ),
-        Some(_) => Outcome { expected: Some(ref_bytes), actual: got, ..Outcome::default() },
+        Some(_) => Outcome {
+            expected: Some(ref_bytes),
+            actual: got,
+            ..Outcome::default()
+        },
     }
 }
 
 fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVersion) -> Outcome {
     let u = &e.unit;
-    let Observation::ClientProbe { client, received, .. } = &e.observation else { unreachable!("client probe") };
+    let Observation::ClientProbe {
+        client, received, ..
+    } = &e.observation
+    else {
+        unreachable!("client probe")
+    };
     let Some(reference) = index.get(u, REFERENCE, crate::plan::PROBE) else {
         return outcome(Verdict::Skip, "no reference client probe for this case");
     };
-    let Observation::ClientProbe { client: ref_client, received: ref_received, marker, .. } = &reference.observation else {
-        return outcome(Verdict::Info, "the reference client did not run on this case");
+    let Observation::ClientProbe {
+        client: ref_client,
+        received: ref_received,
+        marker,
+        ..
+    } = &reference.observation
+    else {
+        return outcome(
+            Verdict::Info,
+            "the reference client did not run on this case",
+        );
     };
     if let Some(why) = reference_has_no_answer(ref_client) {
-        return outcome(Verdict::Info, why.replace("reference pair", "reference client"));
+        return outcome(
+            Verdict::Info,
+            why.replace("reference pair", "reference client"),
+        );
     }
     let mode = ctx.client_output.get(u.client.name());
     let expected = match mode {
@@ -365,17 +541,31 @@ fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVers
     }
     if actual.as_deref() != Some(&expected[..]) {
         let view = actual.clone().unwrap_or_default();
-        return fail(if marker.starts_with(&reference_reply(u.transport, &view)) && view.len() < expected.len() {
-            "client truncates the reply it prints".into()
-        } else if actual.is_none() {
-            "client output does not match the implementation's client-output pattern".into()
-        } else {
-            format!("client printed `{}`; the reference client prints `{}`", escape(&view), escape(&expected))
-        });
+        return fail(
+            if marker.starts_with(&reference_reply(u.transport, &view))
+                && view.len() < expected.len()
+            {
+                "client truncates the reply it prints".into()
+            } else if actual.is_none() {
+                "client output does not match the implementation's client-output pattern".into()
+            } else {
+                format!(
+                    "client printed `{}`; the reference client prints `{}`",
+                    escape(&view),
+                    escape(&expected)
+                )
+            },
+        );
     }
     if client.exit != ref_client.exit {
-        return fail(format!("client ended with {}; the reference client exits 0", client.exit));
+        return fail(format!(
+            "client ended with {}; the reference client exits 0",
+            client.exit
+        ));
     }
-    Outcome { expected: Some(expected), actual, ..Outcome::default() }
+    Outcome {
+        expected: Some(expected),
+        actual,
+        ..Outcome::default()
+    }
 }
-

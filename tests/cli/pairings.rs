@@ -9,8 +9,14 @@ fn corpus() -> Vec<(&'static str, String)> {
     vec![
         ("ascii", "hello world".into()),
         ("mixed-case", "HeLLo WoRLD, mIxEd CaSe".into()),
-        ("digits-punctuation", "0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".into()),
-        ("korean", "소켓 프로그래밍: 네트워크 애플리케이션 생성".into()),
+        (
+            "digits-punctuation",
+            "0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".into(),
+        ),
+        (
+            "korean",
+            "소켓 프로그래밍: 네트워크 애플리케이션 생성".into(),
+        ),
         ("sharp-s", "straße groß ß".into()),
         ("ligatures", "ﬃ ﬁ ﬂ ﬀ ﬆ ŉ".into()),
         ("greek-final-sigma", "ὀδυσσεύς σοφός".into()),
@@ -18,7 +24,10 @@ fn corpus() -> Vec<(&'static str, String)> {
         ("titlecase-digraph", "ǅ ǆ ǈ ǋ ǲ".into()),
         ("emoji", "hi 👋🏽 café ☕ 𝒶𝒷".into()),
         ("whitespace-runs", "  a  \t\t b   ".into()),
-        ("control-characters", "a\u{1}b\u{7f}c\u{1b}[0m\u{b}\u{c}d".into()),
+        (
+            "control-characters",
+            "a\u{1}b\u{7f}c\u{1b}[0m\u{b}\u{c}d".into(),
+        ),
         ("carriage-return", "line\rend".into()),
         ("unicode-line-separators", "a\u{2028}b\u{85}c".into()),
         ("empty-udp-only", String::new()),
@@ -65,7 +74,12 @@ fn all_four_pairings_agree(transport: Transport) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} pairing differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} pairing differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -14,12 +14,22 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// A well-behaved client still gets the right answer from `server`.
 fn still_answers(server: &Server) {
-    let out = run_client(&Side::python(), server.transport, server.port, "still there ß\n".as_bytes());
+    let out = run_client(
+        &Side::python(),
+        server.transport,
+        server.port,
+        "still there ß\n".as_bytes(),
+    );
     let expected: &[u8] = match server.transport {
         Transport::Udp => b"Input lowercase sentence:STILL THERE SS\n",
         Transport::Tcp => b"Input lowercase sentence:From Server:  STILL THERE SS\n",
     };
-    assert_eq!(out.exit, Exit::Code(0), "stderr: {}", String::from_utf8_lossy(&out.stderr.bytes));
+    assert_eq!(
+        out.exit,
+        Exit::Code(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr.bytes)
+    );
     assert_eq!(show(&out.stdout.bytes), show(expected));
 }
 
@@ -36,7 +46,13 @@ fn rust_udp_server_answers_invalid_utf8_and_keeps_serving() {
     still_answers(&server);
     let out = server.stop();
     let log = String::from_utf8_lossy(&out.stderr.bytes);
-    assert_eq!(log.lines().filter(|l| l.contains("not valid UTF-8")).count(), 1, "stderr: {log}");
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("not valid UTF-8"))
+            .count(),
+        1,
+        "stderr: {log}"
+    );
 }
 
 #[test]
@@ -92,13 +108,19 @@ fn rust_tcp_server_reads_only_the_first_1024_bytes_of_an_overlong_message() {
 #[test]
 fn rust_tcp_server_answers_others_while_three_clients_stay_silent() {
     let server = rust_server(Transport::Tcp);
-    let silent: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(("127.0.0.1", server.port)).unwrap()).collect();
+    let silent: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(("127.0.0.1", server.port)).unwrap())
+        .collect();
     let start = Instant::now();
     for _ in 0..5 {
         still_answers(&server);
     }
     // The idle timeout is 10 s by default; five answers must not have waited for it.
-    assert!(start.elapsed() < Duration::from_secs(8), "answers were delayed: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "answers were delayed: {:?}",
+        start.elapsed()
+    );
     drop(silent);
 }
 
@@ -109,7 +131,9 @@ fn rust_tcp_server_closes_idle_connections_after_the_idle_timeout() {
     s.set_read_timeout(Some(WAIT)).unwrap();
     let mut buf = [0u8; 16];
     let started = Instant::now();
-    let n = s.read(&mut buf).expect("the server closes the connection, not a read timeout");
+    let n = s
+        .read(&mut buf)
+        .expect("the server closes the connection, not a read timeout");
     assert_eq!(n, 0, "a silent connection gets no reply");
     assert!(started.elapsed() < Duration::from_secs(4));
     still_answers(&server);
@@ -121,7 +145,10 @@ fn reference_tcp_server_is_blocked_by_one_silent_client_but_rust_is_not() {
     let reference = Server::start(&Side::python(), Transport::Tcp);
     let _silent = TcpStream::connect(("127.0.0.1", reference.port)).unwrap();
     let blocked = tcp_exchange(reference.port, b"hi", Duration::from_millis(500));
-    assert!(blocked.is_err(), "the reference answered despite a silent client: {blocked:?}");
+    assert!(
+        blocked.is_err(),
+        "the reference answered despite a silent client: {blocked:?}"
+    );
     let rust = rust_server(Transport::Tcp);
     let _silent = TcpStream::connect(("127.0.0.1", rust.port)).unwrap();
     assert_eq!(tcp_exchange(rust.port, b"hi", WAIT).unwrap(), b"HI");

@@ -21,7 +21,10 @@ fn shout() -> Command {
 fn every_role_has_help_with_the_reference_arguments() {
     for (role, words) in [
         ("udp-server", &["[PORT]", "--bind", "--unicode"][..]),
-        ("tcp-server", &["[PORT]", "--bind", "--unicode", "--idle-timeout"][..]),
+        (
+            "tcp-server",
+            &["[PORT]", "--bind", "--unicode", "--idle-timeout"][..],
+        ),
         ("udp-client", &["[HOST]", "[PORT]"][..]),
         ("tcp-client", &["[HOST]", "[PORT]"][..]),
     ] {
@@ -50,16 +53,30 @@ fn a_port_in_use_is_a_clear_error_not_a_panic() {
             .args([format!("{transport}-server"), busy.port.to_string()])
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("in use").and(predicate::str::contains("panicked").not()));
+            .stderr(
+                predicate::str::contains("in use").and(predicate::str::contains("panicked").not()),
+            );
     }
 }
 
-fn spawn_server(transport: Transport, args: &[&str]) -> (Running, u16, shout::run::ports::PortLease) {
+fn spawn_server(
+    transport: Transport,
+    args: &[&str],
+) -> (Running, u16, shout::run::ports::PortLease) {
     let lease = lease_port().unwrap();
     let port = lease.port();
-    let mut argv = vec![shout_bin().into_os_string(), format!("{transport}-server").into(), port.to_string().into()];
+    let mut argv = vec![
+        shout_bin().into_os_string(),
+        format!("{transport}-server").into(),
+        port.to_string().into(),
+    ];
     argv.extend(args.iter().map(|a| a.into()));
-    let mut server = Running::spawn(&Spawn { argv, capture_limit: 4096, ..Spawn::default() }).unwrap();
+    let mut server = Running::spawn(&Spawn {
+        argv,
+        capture_limit: 4096,
+        ..Spawn::default()
+    })
+    .unwrap();
     wait_until_bound(&mut server, transport, port, WAIT).unwrap();
     (server, port, lease)
 }
@@ -72,7 +89,10 @@ fn servers_print_the_ready_line_flushed_on_a_pipe_before_any_request() {
         while server.stdout_so_far().is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
-        assert_eq!(show(&server.stdout_so_far()), show(b"The server is ready to receive\n"));
+        assert_eq!(
+            show(&server.stdout_so_far()),
+            show(b"The server is ready to receive\n")
+        );
     }
 }
 
@@ -83,7 +103,11 @@ fn servers_exit_cleanly_on_sigint_and_sigterm() {
             let (mut server, _port, _lease) = spawn_server(transport, &[]);
             // SAFETY: signalling the child we started.
             unsafe { libc::kill(server.pid() as i32, signal) };
-            assert_eq!(server.wait_timeout(WAIT), Some(Exit::Code(0)), "{transport} after signal {signal}");
+            assert_eq!(
+                server.wait_timeout(WAIT),
+                Some(Exit::Code(0)),
+                "{transport} after signal {signal}"
+            );
         }
     }
 }
@@ -96,12 +120,22 @@ fn servers_bind_ipv6_loopback_with_bind() {
         // run_client targets 127.0.0.1, where nothing listens: refused or no reply.
         assert_ne!(out.exit, Exit::Code(0));
         let mut cmd = shout();
-        let args = [format!("{transport}-client"), "::1".into(), port.to_string(), "--timeout".into(), "5".into()];
+        let args = [
+            format!("{transport}-client"),
+            "::1".into(),
+            port.to_string(),
+            "--timeout".into(),
+            "5".into(),
+        ];
         let expected = match transport {
             Transport::Udp => "Input lowercase sentence:V6\n",
             Transport::Tcp => "Input lowercase sentence:From Server:  V6\n",
         };
-        cmd.args(args).write_stdin("v6\n").assert().success().stdout(expected);
+        cmd.args(args)
+            .write_stdin("v6\n")
+            .assert()
+            .success()
+            .stdout(expected);
     }
 }
 
@@ -112,9 +146,16 @@ fn servers_bind_all_ipv4_interfaces_by_default() {
         let bound = shout::run::ports::bound_sockets(transport, port).unwrap();
         assert_eq!(bound.len(), 1);
         assert!(!bound[0].ipv6);
-        let table = if transport == Transport::Udp { "/proc/net/udp" } else { "/proc/net/tcp" };
+        let table = if transport == Transport::Udp {
+            "/proc/net/udp"
+        } else {
+            "/proc/net/tcp"
+        };
         let text = std::fs::read_to_string(table).unwrap();
-        assert!(text.contains(&format!("00000000:{port:04X}")), "not bound to 0.0.0.0:{port}");
+        assert!(
+            text.contains(&format!("00000000:{port:04X}")),
+            "not bound to 0.0.0.0:{port}"
+        );
     }
 }
 
@@ -140,14 +181,23 @@ fn tcp_client_reports_a_refused_connection_before_the_prompt() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr(predicate::str::contains("cannot connect").and(predicate::str::contains("is the server running")));
+        .stderr(
+            predicate::str::contains("cannot connect")
+                .and(predicate::str::contains("is the server running")),
+        );
 }
 
 #[test]
 fn udp_client_gives_up_after_its_timeout_when_nobody_answers() {
     let lease = lease_port().unwrap();
     shout()
-        .args(["udp-client", "127.0.0.1", &lease.port().to_string(), "--timeout", "0.5"])
+        .args([
+            "udp-client",
+            "127.0.0.1",
+            &lease.port().to_string(),
+            "--timeout",
+            "0.5",
+        ])
         .write_stdin("x\n")
         .assert()
         .code(1)

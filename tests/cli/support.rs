@@ -42,7 +42,11 @@ fn probe(path: &Path) -> Option<Python> {
     if !version.starts_with("3.") {
         return None;
     }
-    Some(Python { path: path.to_path_buf(), version, unicode })
+    Some(Python {
+        path: path.to_path_buf(),
+        version,
+        unicode,
+    })
 }
 
 /// The default `python3` (from `PATH`); panics with what to install when missing.
@@ -60,19 +64,23 @@ pub fn python3_interpreters() -> Vec<Python> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Ok(list) = std::env::var("SHOUT_PYTHONS") {
         for p in list.split(':').filter(|p| !p.is_empty()) {
-            let python = probe(Path::new(p))
-                .unwrap_or_else(|| panic!("SHOUT_PYTHONS names `{p}`, which is not a runnable CPython 3"));
+            let python = probe(Path::new(p)).unwrap_or_else(|| {
+                panic!("SHOUT_PYTHONS names `{p}`, which is not a runnable CPython 3")
+            });
             candidates.push(python.path);
         }
     } else {
-        let pyenv_root = std::env::var("PYENV_ROOT").map(PathBuf::from).ok().or_else(|| {
-            Command::new("pyenv")
-                .arg("root")
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        });
+        let pyenv_root = std::env::var("PYENV_ROOT")
+            .map(PathBuf::from)
+            .ok()
+            .or_else(|| {
+                Command::new("pyenv")
+                    .arg("root")
+                    .output()
+                    .ok()
+                    .filter(|o| o.status.success())
+                    .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            });
         if let Some(root) = pyenv_root {
             if let Ok(entries) = std::fs::read_dir(root.join("versions")) {
                 for e in entries.flatten() {
@@ -124,7 +132,10 @@ pub fn shout_bin() -> PathBuf {
 /// The environment every reference script runs with: UTF-8 standard streams on every
 /// CPython 3 (3.6 would otherwise use ASCII under the C locale).
 pub fn python_env() -> Vec<(OsString, OsString)> {
-    vec![("LC_ALL".into(), "C.UTF-8".into()), ("PYTHONIOENCODING".into(), "utf-8".into())]
+    vec![
+        ("LC_ALL".into(), "C.UTF-8".into()),
+        ("PYTHONIOENCODING".into(), "utf-8".into()),
+    ]
 }
 
 /// Which implementation plays a role.
@@ -144,7 +155,9 @@ impl Side {
 
     /// The Rust role, with the Unicode version of the default `python3`.
     pub fn rust() -> Side {
-        Side::Rust { unicode: python3().unicode }
+        Side::Rust {
+            unicode: python3().unicode,
+        }
     }
 
     /// A short name for messages.
@@ -155,17 +168,25 @@ impl Side {
         }
     }
 
-    fn argv(&self, transport: Transport, role: &str, args: &[String]) -> (Vec<OsString>, Vec<(OsString, OsString)>) {
+    fn argv(
+        &self,
+        transport: Transport,
+        role: &str,
+        args: &[String],
+    ) -> (Vec<OsString>, Vec<(OsString, OsString)>) {
         match self {
             Side::Python(p) => {
                 let script = format!("{}{}.py", transport.as_str().to_uppercase(), role);
-                let mut argv: Vec<OsString> = vec![p.path.clone().into(), reference(&script).into()];
+                let mut argv: Vec<OsString> =
+                    vec![p.path.clone().into(), reference(&script).into()];
                 argv.extend(args.iter().map(OsString::from));
                 (argv, python_env())
             }
             Side::Rust { unicode } => {
-                let mut argv: Vec<OsString> =
-                    vec![shout_bin().into(), format!("{}-{}", transport, role.to_lowercase()).into()];
+                let mut argv: Vec<OsString> = vec![
+                    shout_bin().into(),
+                    format!("{}-{}", transport, role.to_lowercase()).into(),
+                ];
                 argv.extend(args.iter().map(OsString::from));
                 if role == "Server" {
                     argv.push("--unicode".into());
@@ -201,7 +222,13 @@ impl Server {
         let mut args = vec![port.to_string()];
         args.extend(extra.iter().map(|s| s.to_string()));
         let (argv, env) = side.argv(transport, "Server", &args);
-        let spec = Spawn { argv, env, stdin: None, capture_limit: 1 << 20, ..Spawn::default() };
+        let spec = Spawn {
+            argv,
+            env,
+            stdin: None,
+            capture_limit: 1 << 20,
+            ..Spawn::default()
+        };
         let mut process = Running::spawn(&spec).expect("spawn server");
         if let Err(e) = wait_until_bound(&mut process, transport, port, WAIT) {
             let out = process.stop();
@@ -211,7 +238,12 @@ impl Server {
                 String::from_utf8_lossy(&out.stderr.bytes)
             );
         }
-        Server { process: Some(process), port, transport, _lease: lease }
+        Server {
+            process: Some(process),
+            port,
+            transport,
+            _lease: lease,
+        }
     }
 
     /// Whether the server process is still running.
@@ -235,8 +267,18 @@ impl Drop for Server {
 
 /// Runs `side`'s client against `127.0.0.1:port` with `stdin` and returns how it ended.
 pub fn run_client(side: &Side, transport: Transport, port: u16, stdin: &[u8]) -> Finished {
-    let (argv, env) = side.argv(transport, "Client", &["127.0.0.1".to_string(), port.to_string()]);
-    let spec = Spawn { argv, env, stdin: Some(stdin.to_vec()), capture_limit: 1 << 20, ..Spawn::default() };
+    let (argv, env) = side.argv(
+        transport,
+        "Client",
+        &["127.0.0.1".to_string(), port.to_string()],
+    );
+    let spec = Spawn {
+        argv,
+        env,
+        stdin: Some(stdin.to_vec()),
+        capture_limit: 1 << 20,
+        ..Spawn::default()
+    };
     Running::spawn(&spec).expect("spawn client").finish(WAIT)
 }
 

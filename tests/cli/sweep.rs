@@ -30,7 +30,12 @@ fn sweep(python: &Python, transport: Transport) -> Result<usize, String> {
         Transport::Tcp => shout::proto::tcp::TCP_BUFFER,
     };
     let reference = Server::start(&Side::Python(python.clone()), transport);
-    let rust = Server::start(&Side::Rust { unicode: python.unicode.clone() }, transport);
+    let rust = Server::start(
+        &Side::Rust {
+            unicode: python.unicode.clone(),
+        },
+        transport,
+    );
     let wait = Duration::from_secs(10);
     let ask = |port: u16, chunk: &[u8]| -> Vec<u8> {
         match transport {
@@ -74,14 +79,26 @@ fn sweep_all(transport: Transport) {
     let results: Vec<(String, Result<usize, String>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = pythons
             .iter()
-            .map(|p| scope.spawn(move || (format!("{} (Unicode {})", p.version, p.unicode), sweep(p, transport))))
+            .map(|p| {
+                scope.spawn(move || {
+                    (
+                        format!("{} (Unicode {})", p.version, p.unicode),
+                        sweep(p, transport),
+                    )
+                })
+            })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("sweep thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("sweep thread"))
+            .collect()
     });
     let mut errors = Vec::new();
     for (who, result) in results {
         match result {
-            Ok(n) => eprintln!("swept {transport} through CPython {who}: {n} chunks, 0 differences"),
+            Ok(n) => {
+                eprintln!("swept {transport} through CPython {who}: {n} chunks, 0 differences")
+            }
             Err(e) => errors.push(e),
         }
     }
