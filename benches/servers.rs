@@ -7,7 +7,8 @@
 //! Environment:
 //!
 //! - `SHOUT_BENCH_SECONDS`: measuring time per scenario (default 2), after a 0.3 s warm-up.
-//! - `SHOUT_BENCH_ONLY`: run only the scenarios whose name contains this text (`udp`, `x16`).
+//! - `SHOUT_BENCH_ONLY`: a regular expression; run only the scenarios whose name it matches
+//!   somewhere (`udp`, `x16`, `tcp (rust|alt) x1$`).
 //! - `SHOUT_BENCH_PLACEMENT`: `shared` or `split`, to run one CPU placement (default both).
 //! - `SHOUT_BENCH_BIN`: a `shout` binary to measure as `rust` instead of this crate's.
 //! - `SHOUT_BENCH_ALT_BIN`: a second `shout` binary (a prototype built elsewhere), measured
@@ -45,7 +46,7 @@ const WARMUP: Duration = Duration::from_millis(300);
 /// Default measuring time per scenario (split into `ROUNDS` slices).
 const DEFAULT_SECONDS: f64 = 2.0;
 /// Interleaved rounds per scenario.
-const ROUNDS: u32 = 4;
+const ROUNDS: u32 = 8;
 /// Un-counted run-in before each slice, so a slice starts in the steady state.
 const RUN_IN: Duration = Duration::from_millis(30);
 /// Longest wait for one exchange (connect, reply); a timeout counts as a failure.
@@ -91,7 +92,7 @@ impl Impl {
 /// Settings of one run.
 struct Config {
     measure: Duration,
-    only: Option<String>,
+    only: Option<regex::Regex>,
     placements: Vec<Placement>,
     rust_bin: PathBuf,
     alt_bin: Option<PathBuf>,
@@ -125,6 +126,12 @@ impl Config {
         let self_exe = std::env::current_exe()
             .map_err(|e| format!("cannot find the bench's own executable: {e}"))?;
 
+        let only = match std::env::var("SHOUT_BENCH_ONLY") {
+            Ok(s) if !s.is_empty() => {
+                Some(regex::Regex::new(&s).map_err(|e| format!("SHOUT_BENCH_ONLY: {e}"))?)
+            }
+            _ => None,
+        };
         let cpus = allowed_cpus();
         let first = *cpus.first().ok_or("no CPU is allowed for this process")?;
         let mut placements = vec![Placement {
@@ -151,9 +158,7 @@ impl Config {
         }
         Ok(Config {
             measure: Duration::from_secs_f64(seconds),
-            only: std::env::var("SHOUT_BENCH_ONLY")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            only,
             placements,
             rust_bin,
             alt_bin,
@@ -173,8 +178,8 @@ impl Config {
     }
 
     fn wants(&self, scenario: &str) -> bool {
-        match self.only.as_deref() {
-            Some(filter) => scenario.contains(filter),
+        match &self.only {
+            Some(filter) => filter.is_match(scenario),
             None => true,
         }
     }
@@ -251,8 +256,6 @@ fn ceiling_tcp(listener: &TcpListener, stop: &AtomicBool) {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        // A bound on a silent peer (none is sent to the ceiling); costs one setsockopt.
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
         if let Ok(n) = stream.read(&mut buf) {
             buf[..n].make_ascii_uppercase();
             let _ = stream.write_all(&buf[..n]);

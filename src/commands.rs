@@ -121,6 +121,7 @@ fn reproduce_args(manifests: &[std::path::PathBuf], run: &RunArgs) -> Vec<String
 }
 
 fn execute(config: Config, run: &RunArgs, list: bool) -> Result<u8, String> {
+    kill_children_on_interrupt()?;
     let options = options(run)?;
     let prepared = harness::prepare(&config).map_err(|e| e.to_string())?;
     if list {
@@ -130,7 +131,6 @@ fn execute(config: Config, run: &RunArgs, list: bool) -> Result<u8, String> {
         }
         return Ok(0);
     }
-    kill_children_on_interrupt()?;
     let on_event = progress(prepared.units.len());
     let results = prepared.run(&options, &*on_event);
     emit(&results, run)?;

@@ -166,22 +166,32 @@ pub fn diagnose_reply(
                 Some(" a ".into()),
             );
         }
-        let mut transforms = vec![
-            Transform::Identity,
-            Transform::Lower,
+        // Another Unicode version: name the range of versions that explain the reply.
+        let matching: Vec<UnicodeVersion> = UnicodeVersion::supported()
+            .iter()
+            .copied()
+            .filter(|&v| v != reference && upper_str(text, v).as_bytes() == actual)
+            .collect();
+        if let (Some(&lo), Some(&hi)) = (matching.first(), matching.last()) {
+            let t = Transform::Version(lo);
+            let mut sentence = t.sentence(reference, python);
+            if hi != lo {
+                sentence = sentence.replacen(&lo.to_string(), &format!("{lo}–{hi}"), 1);
+            }
+            let minimal = text
+                .chars()
+                .find(|c| upper_str(&c.to_string(), lo) != upper_str(&c.to_string(), reference));
+            return (sentence, minimal.map(|c| c.to_string()));
+        }
+        // Where several transformations explain the reply, the narrowest wins.
+        for t in [
+            Transform::Simple,
+            Transform::AsciiUpper,
             Transform::Title,
             Transform::SwapCase,
-            Transform::AsciiUpper,
-            Transform::Simple,
-        ];
-        transforms.extend(
-            UnicodeVersion::supported()
-                .iter()
-                .rev()
-                .filter(|&&v| v != reference)
-                .map(|&v| Transform::Version(v)),
-        );
-        for t in transforms {
+            Transform::Lower,
+            Transform::Identity,
+        ] {
             if t.apply(text, reference).as_bytes() == actual {
                 // The smallest input: the first character the transformation gets wrong.
                 let minimal = text.chars().find(|c| {

@@ -256,15 +256,24 @@ fn pairing(
             ..Outcome::default()
         };
     }
-    // Attribution: each side with the reference peer.
+    // Attribution: each side with the reference peer, and each side probed alone.
+    let probe = crate::plan::PROBE;
     let client_ok = index
         .get(u, u.client.name(), REFERENCE)
         .map(|x| pairing_matches(x, ref_client, ctx))
-        .unwrap_or(true);
+        .unwrap_or(true)
+        && same_request(
+            index.get(u, u.client.name(), probe),
+            index.get(u, REFERENCE, probe),
+        );
     let server_ok = index
         .get(u, REFERENCE, u.server.name())
         .map(|x| pairing_matches(x, ref_client, ctx))
-        .unwrap_or(true);
+        .unwrap_or(true)
+        && same_reply(
+            index.get(u, probe, u.server.name()),
+            index.get(u, probe, REFERENCE),
+        );
     let fault = match (client_ok, server_ok) {
         (true, true) => Fault::Combination,
         (false, true) => Fault::Client,
@@ -372,6 +381,34 @@ fn pairing(
         actual,
         diagnosis: Some(diagnosis),
         minimal,
+    }
+}
+
+/// Whether a client probe recorded the same request bytes as the reference client's.
+fn same_request(this: Option<&Executed>, reference: Option<&Executed>) -> bool {
+    match (
+        this.map(|e| &e.observation),
+        reference.map(|e| &e.observation),
+    ) {
+        (
+            Some(Observation::ClientProbe { received: a, .. }),
+            Some(Observation::ClientProbe { received: b, .. }),
+        ) => a == b,
+        _ => true,
+    }
+}
+
+/// Whether a server probe got the same reply as the reference server's.
+fn same_reply(this: Option<&Executed>, reference: Option<&Executed>) -> bool {
+    match (
+        this.map(|e| &e.observation),
+        reference.map(|e| &e.observation),
+    ) {
+        (
+            Some(Observation::ServerProbe { reply: a, .. }),
+            Some(Observation::ServerProbe { reply: b, .. }),
+        ) => a == b,
+        _ => true,
     }
 }
 

@@ -1,7 +1,9 @@
 //! shout's integration tests: one binary, one module per area, real binaries and real reference scripts.
 
 mod case_table;
+mod harness;
 mod pairings;
+mod protocol;
 mod robustness;
 mod roles;
 mod support;

@@ -1,0 +1,380 @@
+//! The harness catches every deliberately wrong implementation with the right diagnosis
+//! and fault, passes correct ones written differently, and leaves no process behind.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use crate::support::{root, shout_bin, WAIT};
+use shout::results::Results;
+use shout::verdict::{Fault, Verdict};
+
+fn fixture(rel: &str) -> String {
+    root()
+        .join("tests/fixtures/impls")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// Runs `shout check` on one candidate role and returns the exit code and results.
+fn check(transport: &str, role: &str, command: &str, cases: &[&str]) -> (i32, Results) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let mut cmd = assert_cmd::Command::new(shout_bin());
+    cmd.env("LC_ALL", "C.UTF-8")
+        .env("PYTHONIOENCODING", "utf-8")
+        .args([
+            "check",
+            "--transport",
+            transport,
+            &format!("--{role}"),
+            command,
+            "--timeout",
+            "2",
+        ])
+        .args(["--format", "json", "--output"])
+        .arg(&json)
+        .timeout(Duration::from_secs(120));
+    for c in cases {
+        cmd.args(["--case", c]);
+    }
+    let out: Output = cmd.output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "exit {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Results = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (code, results)
+}
+
+/// No process runs whose command line mentions `needle`.
+fn nothing_left_running(needle: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            })
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.contains(needle))
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left running: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The wrong server `name` is failed on `cases`, with `diagnosis` and the server at fault.
+fn caught_server(name: &str, transport: &str, cases: &[&str], diagnosis: &str) {
+    let script = format!("wrong/{name}/{}Server.py", transport.to_uppercase());
+    let command = format!("python3 {} {{port}}", fixture(&script));
+    let (code, results) = check(transport, "server", &command, cases);
+    assert_eq!(code, 1, "{name} passed: {:?}", results.summary);
+    let caught: Vec<_> = results
+        .results
+        .iter()
+        .filter(|r| r.server == "candidate" && r.verdict == Verdict::Fail)
+        .collect();
+    assert!(!caught.is_empty(), "{name}: no failing unit");
+    assert!(
+        caught.iter().all(|r| r.fault == Some(Fault::Server)),
+        "{name}: fault not on the server: {:?}",
+        caught.iter().map(|r| (&r.id, r.fault)).collect::<Vec<_>>()
+    );
+    assert!(
+        caught.iter().any(|r| r
+            .diagnosis
+            .as_deref()
+            .unwrap_or_default()
+            .contains(diagnosis)),
+        "{name}: no diagnosis containing `{diagnosis}`: {:?}",
+        caught
+            .iter()
+            .map(|r| r.diagnosis.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(caught.iter().all(|r| r.reproduce.contains("shout check")));
+    nothing_left_running(&script);
+}
+
+fn caught_client(name: &str, transport: &str, cases: &[&str], diagnosis: &str) {
+    let script = format!("wrong/{name}/{}Client.py", transport.to_uppercase());
+    let command = format!("python3 {} {{host}} {{port}}", fixture(&script));
+    let (code, results) = check(transport, "client", &command, cases);
+    assert_eq!(code, 1, "{name} passed");
+    let caught: Vec<_> = results
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .collect();
+    assert!(
+        caught
+            .iter()
+            .all(|r| r.client == "candidate" && r.fault == Some(Fault::Client)),
+        "{name}: {caught:?}"
+    );
+    assert!(
+        caught.iter().any(|r| r
+            .diagnosis
+            .as_deref()
+            .unwrap_or_default()
+            .contains(diagnosis)),
+        "{name}: no diagnosis containing `{diagnosis}`: {:?}",
+        caught
+            .iter()
+            .map(|r| r.diagnosis.clone())
+            .collect::<Vec<_>>()
+    );
+    nothing_left_running(&script);
+}
+
+macro_rules! server_cases {
+    ($($test:ident: $name:literal, $transport:literal, [$($case:literal),*], $diag:literal;)*) => {
+        $(#[test]
+        fn $test() {
+            caught_server($name, $transport, &[$($case),*], $diag);
+        })*
+    };
+}
+
+server_cases! {
+    catches_a_title_casing_server: "title-case", "udp", ["hello"], "title-cases";
+    catches_a_lower_casing_server: "lower-case", "tcp", ["mixed-case"], "lowercases";
+    catches_a_swap_casing_server: "swap-case", "udp", ["mixed-case"], "swaps case";
+    catches_an_ascii_only_server: "ascii-upper", "tcp", ["latin-accents"], "ASCII only";
+    catches_simple_case_mapping: "simple-case", "udp", ["ligatures"], "simple";
+    catches_a_newer_unicode_version: "newer-unicode", "udp", ["unicode-15-1-to-16-0"], "server follows Unicode 16.0.0";
+    catches_a_trailing_newline: "trailing-newline", "tcp", ["hello"], "trailing newline";
+    catches_stripped_whitespace: "strip", "udp", ["whitespace-runs"], "stripped";
+    catches_a_reply_prefix: "prefix", "tcp", ["hello"], "prefix `OK: `";
+    catches_latin1_decoding: "latin1", "udp", ["korean"], "Latin-1";
+    catches_a_server_that_reads_too_little: "short-read", "tcp", ["sentence"], "stops after 16";
+    catches_newline_framing_as_a_deadlock: "newline-framed", "tcp", ["hello"], "waits for a newline";
+    catches_a_one_shot_server: "one-shot", "udp", ["hello", "sentence"], "exited";
+    catches_a_reply_from_another_port: "other-port", "udp", ["hello"], "different port";
+    catches_a_crash_on_non_ascii: "crash-non-ascii", "tcp", ["korean"], "died";
+    catches_a_server_that_never_answers: "never-answers", "udp", ["hello"], "never replied";
+}
+
+#[test]
+fn catches_a_client_that_uppercases_before_sending() {
+    caught_client(
+        "upper-client",
+        "udp",
+        &["hello"],
+        "uppercased the line before sending",
+    );
+}
+
+#[test]
+fn catches_a_client_that_sends_the_newline() {
+    caught_client("newline-client", "tcp", &["hello"], "trailing newline");
+}
+
+#[test]
+fn catches_a_client_that_truncates_the_reply() {
+    caught_client("truncate-client", "udp", &["sentence"], "truncat");
+}
+
+#[test]
+fn a_hung_client_is_timed_out_and_killed() {
+    caught_client("hang-client", "tcp", &["hello"], "sent nothing");
+}
+
+const PASSING: &[&str] = &[
+    "hello",
+    "korean",
+    "sharp-s",
+    "ligatures",
+    "whitespace-runs",
+    "control-characters",
+    "tcp-buffer-exact",
+    "expanding-reply",
+    "invalid-utf8",
+    "oversize-datagram",
+    "split-writes",
+];
+
+fn passes(transport: &str, role: &str, command: &str) {
+    let (code, results) = check(transport, role, command, PASSING);
+    let failed: Vec<_> = results
+        .results
+        .iter()
+        .filter(|r| r.verdict.is_failure())
+        .map(|r| (&r.id, &r.diagnosis))
+        .collect();
+    assert_eq!(code, 0, "{command} failed: {failed:?}");
+    assert!(results
+        .results
+        .iter()
+        .any(|r| r.verdict == Verdict::Pass && r.id.contains("candidate")));
+}
+
+#[test]
+fn correct_servers_written_differently_pass() {
+    for t in ["udp", "tcp"] {
+        for imp in ["socketserver-py", "threaded-py"] {
+            let script = fixture(&format!("correct/{imp}/{}Server.py", t.to_uppercase()));
+            passes(t, "server", &format!("python3 {script} {{port}}"));
+        }
+    }
+}
+
+#[test]
+fn correct_node_implementations_pass() {
+    if which::which("node").is_err() {
+        panic!("node is not installed: apt-get install nodejs");
+    }
+    for t in ["udp", "tcp"] {
+        let up = t.to_uppercase();
+        passes(
+            t,
+            "server",
+            &format!(
+                "node {} {{port}}",
+                fixture(&format!("correct/node/{up}Server.js"))
+            ),
+        );
+        passes(
+            t,
+            "client",
+            &format!(
+                "node {} {{host}} {{port}}",
+                fixture(&format!("correct/node/{up}Client.js"))
+            ),
+        );
+    }
+}
+
+#[test]
+fn a_flooding_server_is_captured_within_bounds_and_passes() {
+    let script = "wrong/flood/UDPServer.py";
+    let (code, results) = check(
+        "udp",
+        "server",
+        &format!("python3 {} {{port}}", fixture(script)),
+        &["hello"],
+    );
+    assert_eq!(code, 0, "{:?}", results.summary);
+    nothing_left_running(script);
+}
+
+#[test]
+fn the_builtin_matrix_passes_on_a_subset_and_lists_ids() {
+    let out = assert_cmd::Command::new(shout_bin())
+        .args(["matrix", "--list"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let ids = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        ids.lines()
+            .any(|l| l == "udp::python-client::rust-server::korean"),
+        "{ids}"
+    );
+    assert!(ids
+        .lines()
+        .any(|l| l == "tcp::probe-client::rust-server::invalid-utf8"));
+    assert!(ids
+        .lines()
+        .any(|l| l == "tcp::rust-client::probe-server::hello"));
+    assert_cmd::Command::new(shout_bin())
+        .args([
+            "matrix",
+            "--case",
+            "hello",
+            "--case",
+            "sharp-s",
+            "--case",
+            "invalid-utf8",
+        ])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+}
+
+#[test]
+fn interrupting_a_run_leaves_no_process_behind() {
+    let manifest = fixture("wrong.toml");
+    let mut child = std::process::Command::new(shout_bin())
+        .args([
+            "matrix",
+            "--manifest",
+            &manifest,
+            "--only",
+            "never-answers",
+            "--case",
+            "hello",
+            "--timeout",
+            "30",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the hung server is running, then interrupt.
+    let deadline = std::time::Instant::now() + WAIT;
+    let running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("wrong/never-answers/"))
+                .unwrap_or(false)
+        })
+    };
+    while !running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "ended by signal {:?}",
+        status.signal()
+    );
+    nothing_left_running("wrong/never-answers/");
+    assert!(Path::new(&manifest).exists());
+}
+
+#[test]
+fn a_bad_manifest_is_an_error_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("bad.toml");
+    std::fs::write(
+        &m,
+        "[[implementation]]\nname = \"x\"\nudp-sever = \"a {port}\"\n",
+    )
+    .unwrap();
+    assert_cmd::Command::new(shout_bin())
+        .args(["matrix", "--manifest"])
+        .arg(&m)
+        .timeout(WAIT)
+        .assert()
+        .code(2)
+        .stderr(
+            predicates::str::contains("bad.toml:3").and(predicates::str::contains("udp-sever")),
+        );
+}
+
+use predicates::prelude::PredicateBooleanExt as _;
+use predicates::Predicate as _;
