@@ -377,4 +377,3 @@ fn a_bad_manifest_is_an_error_naming_file_line_and_field() {
 }
 
 use predicates::prelude::PredicateBooleanExt as _;
-use predicates::Predicate as _;
