@@ -31,11 +31,11 @@ fn check(transport: &str, role: &str, command: &str, cases: &[&str]) -> (i32, Re
             &format!("--{role}"),
             command,
             "--timeout",
-            "2",
+            "5",
         ])
         .args(["--format", "json", "--output"])
         .arg(&json)
-        .timeout(Duration::from_secs(120));
+        .timeout(Duration::from_secs(300));
     for c in cases {
         cmd.args(["--case", c]);
     }
@@ -302,7 +302,7 @@ fn the_builtin_matrix_passes_on_a_subset_and_lists_ids() {
             "--case",
             "invalid-utf8",
         ])
-        .timeout(Duration::from_secs(120))
+        .timeout(Duration::from_secs(300))
         .assert()
         .success();
 }
@@ -327,7 +327,7 @@ fn interrupting_a_run_leaves_no_process_behind() {
         .spawn()
         .unwrap();
     // Wait until the hung server is running, then interrupt.
-    let deadline = std::time::Instant::now() + WAIT;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let running = || {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
             std::fs::read(e.path().join("cmdline"))
