@@ -3,7 +3,6 @@
 mod case_table;
 mod harness;
 mod pairings;
-mod protocol;
 mod robustness;
 mod roles;
 mod support;
