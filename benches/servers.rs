@@ -9,18 +9,21 @@
 //! - `SHOUT_BENCH_SECONDS`: measuring time per scenario (default 2), after a 0.3 s warm-up.
 //! - `SHOUT_BENCH_ONLY`: a regular expression; run only the scenarios whose name it matches
 //!   somewhere (`udp`, `x16`, `tcp (rust|alt) x1$`).
-//! - `SHOUT_BENCH_PLACEMENT`: `shared` or `split`, to run one CPU placement (default both).
+//! - `SHOUT_BENCH_PLACEMENT`: `shared` (the default), `split` or `all`: the CPU placements.
 //! - `SHOUT_BENCH_BIN`: a `shout` binary to measure as `rust` instead of this crate's.
 //! - `SHOUT_BENCH_ALT_BIN`: a second `shout` binary (a prototype built elsewhere), measured
 //!   as `alt` in the same run, interleaved with the others.
 //!
 //! Fairness on a small, shared machine:
 //!
-//! - Each scenario runs under two CPU placements, because where the scheduler happens to put
-//!   client and server otherwise decides the result more than the server does: `shared` pins
-//!   clients and server to one CPU (every exchange pays the whole CPU cost of both ends),
-//!   `split` pins the server to a second CPU and the clients to the first (the server has a
-//!   CPU of its own; each exchange pays a cross-CPU wake-up).
+//! - Clients and servers are pinned to CPUs, because where the scheduler happens to put them
+//!   otherwise decides the result more than the server does (a same-CPU exchange takes 5 µs,
+//!   a cross-CPU one 60 µs). `shared` pins clients and server to one CPU: every exchange pays
+//!   the whole CPU cost of both ends. `split` (opt-in) pins the server to a second CPU and the
+//!   clients to the first; it only means something on an otherwise idle machine, since a
+//!   pinned server cannot move away from other work on its CPU.
+//! - The server's own CPU time per request (from the kernel's per-thread accounting) is
+//!   reported next to req/s: it is the least noisy measure of what a server costs.
 //! - The servers compared in a scenario run side by side and are measured in interleaved
 //!   rounds (the order rotating), so load from elsewhere on the machine falls on all alike.
 //!
@@ -148,13 +151,15 @@ impl Config {
                 clients: first,
             });
         }
-        if let Ok(wanted) = std::env::var("SHOUT_BENCH_PLACEMENT") {
-            placements.retain(|p| p.name == wanted.trim());
-            if placements.is_empty() {
-                return Err(format!(
-                    "SHOUT_BENCH_PLACEMENT must be `shared` or `split` (split needs 2 CPUs), not `{wanted}`"
-                ));
-            }
+        let wanted = std::env::var("SHOUT_BENCH_PLACEMENT").unwrap_or_else(|_| "shared".into());
+        let wanted = wanted.trim();
+        if wanted != "all" {
+            placements.retain(|p| p.name == wanted);
+        }
+        if placements.is_empty() {
+            return Err(format!(
+                "SHOUT_BENCH_PLACEMENT must be `shared`, `split` or `all` (split needs 2 CPUs), not `{wanted}`"
+            ));
         }
         Ok(Config {
             measure: Duration::from_secs_f64(seconds),
@@ -268,6 +273,8 @@ struct Ceiling {
     stop: Arc<AtomicBool>,
     transport: Transport,
     port: u16,
+    /// The serving thread's id, for its CPU time.
+    tid: i32,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -275,28 +282,38 @@ impl Ceiling {
     fn start(transport: Transport, port: u16, cpu: usize) -> io::Result<Ceiling> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let setup = move || {
+            let _ = pin_current_thread(&[cpu]);
+            // SAFETY: gettid has no preconditions.
+            let _ = tid_tx.send(unsafe { libc::gettid() });
+        };
         let thread = match transport {
             Transport::Udp => {
                 let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port))?;
                 // A backstop so the thread always notices `stop`, even if the wake-up is lost.
                 socket.set_read_timeout(Some(Duration::from_millis(100)))?;
                 std::thread::spawn(move || {
-                    let _ = pin_current_thread(&[cpu]);
+                    setup();
                     ceiling_udp(&socket, &flag)
                 })
             }
             Transport::Tcp => {
                 let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))?;
                 std::thread::spawn(move || {
-                    let _ = pin_current_thread(&[cpu]);
+                    setup();
                     ceiling_tcp(&listener, &flag)
                 })
             }
         };
+        let tid = tid_rx
+            .recv_timeout(Duration::from_secs(5))
+            .map_err(|_| io::Error::other("the ceiling thread did not start"))?;
         Ok(Ceiling {
             stop,
             transport,
             port,
+            tid,
             thread: Some(thread),
         })
     }
@@ -306,18 +323,18 @@ impl Drop for Ceiling {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        // Wake the thread out of its blocking call.
-        match self.transport {
+        // Wake the thread out of its blocking call. UDP: its read timeout also ends the wait.
+        let woken = match self.transport {
             Transport::Udp => {
                 if let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) {
                     let _ = s.send_to(b"stop", addr);
                 }
+                true
             }
-            Transport::Tcp => {
-                let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
-            }
-        }
-        if let Some(t) = self.thread.take() {
+            Transport::Tcp => TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok(),
+        };
+        // Without a wake-up a TCP thread could block forever: leave it (it holds no child).
+        if let Some(t) = self.thread.take().filter(|_| woken) {
             let _ = t.join();
         }
     }
@@ -445,6 +462,26 @@ impl Server {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
     }
 
+    /// CPU time the server has used so far, in ns, from the scheduler's per-thread
+    /// accounting (`/proc/.../task/TID/schedstat`), summed over its threads.
+    fn cpu_ns(&self) -> Option<u64> {
+        let task_ns = |dir: PathBuf| -> Option<u64> {
+            let text = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+            text.split_whitespace().next()?.parse().ok()
+        };
+        match &self.kind {
+            ServerKind::Ceiling(c) => task_ns(PathBuf::from(format!("/proc/self/task/{}", c.tid))),
+            ServerKind::Process(running) => {
+                let dir = format!("/proc/{}/task", running.pid());
+                let mut total = 0;
+                for entry in std::fs::read_dir(dir).ok()? {
+                    total += task_ns(entry.ok()?.path())?;
+                }
+                Some(total)
+            }
+        }
+    }
+
     /// Stops the server; says so if a process died on its own during the measurement.
     fn stop(self) -> Option<String> {
         match self.kind {
@@ -477,14 +514,34 @@ struct Sample {
     /// Of the successful exchanges.
     latencies_ns: Vec<u64>,
     seconds: f64,
+    /// CPU time the server used in the windows (`None` once any reading failed).
+    server_cpu_ns: Option<u64>,
 }
 
 impl Sample {
+    /// An empty accumulator.
+    fn empty() -> Sample {
+        Sample {
+            server_cpu_ns: Some(0),
+            ..Sample::default()
+        }
+    }
+
     fn merge(&mut self, other: Sample) {
         self.ok += other.ok;
         self.failed += other.failed;
         self.latencies_ns.extend(other.latencies_ns);
         self.seconds += other.seconds;
+        self.server_cpu_ns = self
+            .server_cpu_ns
+            .zip(other.server_cpu_ns)
+            .map(|(a, b)| a + b);
+    }
+
+    /// Server CPU time per successful exchange, in µs.
+    fn cpu_per_request_us(&self) -> Option<f64> {
+        let ns = self.server_cpu_ns?;
+        (self.ok > 0).then(|| ns as f64 / self.ok as f64 / 1e3)
     }
 
     fn rps(&self) -> f64 {
@@ -625,16 +682,17 @@ fn client_loop(
     sample
 }
 
-/// Runs `clients` closed-loop clients on CPU `cpu` against `addr`: `run_in` un-counted,
-/// then `window` counted.
+/// Runs `clients` closed-loop clients on CPU `cpu` against `server`: `run_in` un-counted,
+/// then `window` counted, reading the server's CPU time at the window's edges.
 fn measure(
     transport: Transport,
-    addr: SocketAddr,
+    server: &Server,
     clients: usize,
     cpu: usize,
     run_in: Duration,
     window: Duration,
 ) -> Sample {
+    let addr = server.addr();
     let from = Instant::now() + run_in;
     let end = from + window;
     let mut total = Sample {
@@ -650,10 +708,17 @@ fn measure(
                 })
             })
             .collect();
+        // Timing, not readiness: the window's edges are fixed instants.
+        std::thread::sleep(from.saturating_duration_since(Instant::now()));
+        let cpu_before = server.cpu_ns();
+        std::thread::sleep(end.saturating_duration_since(Instant::now()));
+        let cpu_after = server.cpu_ns();
+        total.server_cpu_ns = cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a));
         for h in handles {
-            let mut s = h.join().unwrap_or_default();
-            s.seconds = 0.0;
-            total.merge(s);
+            let s = h.join().unwrap_or_default();
+            total.ok += s.ok;
+            total.failed += s.failed;
+            total.latencies_ns.extend(s.latencies_ns);
         }
     });
     total
@@ -704,7 +769,7 @@ impl Runner<'_> {
                     which,
                     scenario,
                     server,
-                    sample: Sample::default(),
+                    sample: Sample::empty(),
                 }),
                 Err(e) => self
                     .errors
@@ -727,14 +792,7 @@ impl Runner<'_> {
         let cpu = placement.clients;
         if warm_up {
             for c in contenders.iter() {
-                measure(
-                    transport,
-                    c.server.addr(),
-                    clients,
-                    cpu,
-                    WARMUP,
-                    Duration::ZERO,
-                );
+                measure(transport, &c.server, clients, cpu, WARMUP, Duration::ZERO);
             }
         }
         let slice = self.config.measure / ROUNDS;
@@ -742,7 +800,7 @@ impl Runner<'_> {
         for round in 0..ROUNDS as usize {
             for k in 0..n {
                 let c = &mut contenders[(k + round) % n];
-                let s = measure(transport, c.server.addr(), clients, cpu, RUN_IN, slice);
+                let s = measure(transport, &c.server, clients, cpu, RUN_IN, slice);
                 c.sample.merge(s);
             }
         }
@@ -792,50 +850,60 @@ impl Runner<'_> {
         self.finish(placement, contenders);
     }
 
-    /// One TCP client alone, then the same while a silent client holds a connection.
+    /// One TCP client alone, and the same while a silent client holds a connection, in
+    /// alternating slices: the silent client connects (sending nothing) before each "with"
+    /// slice and closes after it, which also frees a server it blocked.
     fn silent(&mut self, placement: &Placement) {
-        let impls: Vec<Impl> = self
+        let wanted: Vec<(Impl, String)> = self
             .config
             .impls()
             .into_iter()
             .filter(|w| matches!(w, Impl::Rust | Impl::Alt | Impl::Reference))
-            .collect();
-        let wanted: Vec<(Impl, String)> = impls
-            .iter()
-            .map(|w| (*w, format!("tcp {} x1 + 1 silent", w.name())))
+            .map(|w| (w, format!("tcp {} x1 + 1 silent", w.name())))
             .collect();
         if !wanted.iter().any(|(_, s)| self.config.wants(s)) {
             return;
         }
         eprintln!("bench: [{}] tcp x1 + 1 silent ...", placement.name);
         let mut contenders = self.start_all(placement, Transport::Tcp, wanted);
-        for c in contenders.iter_mut() {
-            c.scenario = format!("tcp {} x1 (silent baseline)", c.which.name());
+        let (tcp, cpu) = (Transport::Tcp, placement.clients);
+        for c in &contenders {
+            measure(tcp, &c.server, 1, cpu, WARMUP, Duration::ZERO);
         }
-        self.rounds(placement, Transport::Tcp, 1, &mut contenders, true);
-        let mut silent = Vec::new();
-        let mut with = Vec::new();
-        for mut c in contenders {
-            // Connects and sends nothing; held open while the server is measured again.
-            match TcpStream::connect_timeout(&c.server.addr(), Duration::from_secs(1)) {
-                Ok(s) => silent.push(s),
-                Err(e) => {
-                    self.errors.push(format!(
-                        "[{}] tcp {} silent client: {e}",
-                        placement.name,
-                        c.which.name()
-                    ));
+        let mut before: Vec<Sample> = contenders.iter().map(|_| Sample::empty()).collect();
+        let mut broken: Vec<Option<String>> = contenders.iter().map(|_| None).collect();
+        let slice = self.config.measure / ROUNDS;
+        let n = contenders.len();
+        for round in 0..ROUNDS as usize {
+            for k in 0..n {
+                let i = (k + round) % n;
+                before[i].merge(measure(tcp, &contenders[i].server, 1, cpu, RUN_IN, slice));
+            }
+            for k in 0..n {
+                let i = (k + round) % n;
+                let c = &mut contenders[i];
+                if broken[i].is_some() {
                     continue;
                 }
+                match TcpStream::connect_timeout(&c.server.addr(), Duration::from_secs(1)) {
+                    Ok(silent) => {
+                        c.sample
+                            .merge(measure(tcp, &c.server, 1, cpu, RUN_IN, slice));
+                        drop(silent);
+                    }
+                    Err(e) => broken[i] = Some(format!("the silent client cannot connect: {e}")),
+                }
             }
-            let baseline = std::mem::take(&mut c.sample);
-            self.push(placement, c.scenario.clone(), baseline, None);
-            c.scenario = format!("tcp {} x1 + 1 silent", c.which.name());
-            with.push(c);
         }
-        self.rounds(placement, Transport::Tcp, 1, &mut with, false);
-        drop(silent);
-        self.finish(placement, with);
+        for ((c, b), broken) in contenders.iter().zip(before).zip(&broken) {
+            let name = format!("tcp {} x1 (silent baseline)", c.which.name());
+            self.push(placement, name, b, None);
+            if let Some(e) = broken {
+                let e = format!("[{}] {}: {e}", placement.name, c.scenario);
+                self.errors.push(e);
+            }
+        }
+        self.finish(placement, contenders);
     }
 
     fn find(&self, placement: &str, scenario: &str) -> Option<&Row> {
@@ -868,26 +936,27 @@ impl Runner<'_> {
                 format!("server on CPU {}, clients on CPU {}", p.server, p.clients)
             };
             let _ = writeln!(out, "\n### Placement `{}`: {how}\n", p.name);
-            let _ = writeln!(out, "| scenario | req/s | p50 µs | p99 µs | failed |");
-            let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+            let _ = writeln!(
+                out,
+                "| scenario | req/s | p50 µs | p99 µs | failed | server CPU µs/req |"
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
             for r in self.rows.iter().filter(|r| r.placement == p.name) {
                 let _ = writeln!(
                     out,
-                    "| {} | {:.0} | {} | {} | {} |",
+                    "| {} | {:.0} | {} | {} | {} | {} |",
                     r.scenario,
                     r.sample.rps(),
                     fmt_us(r.p50_us),
                     fmt_us(r.p99_us),
-                    r.sample.failed
+                    r.sample.failed,
+                    r.sample
+                        .cpu_per_request_us()
+                        .map(|v| format!("{v:.2}"))
+                        .unwrap_or_else(|| "-".into())
                 );
             }
-            let _ = write!(
-                out,
-                "\n| req/s ratio | rust/ceiling | rust/ceiling-proc | rust/reference |"
-            );
-            let _ = writeln!(out, "{}", if alt { " alt/rust |" } else { "" });
-            let _ = write!(out, "|---|---:|---:|---:|");
-            let _ = writeln!(out, "{}", if alt { "---:|" } else { "" });
+            let mut ratios = String::new();
             for transport in Transport::ALL {
                 for clients in CONCURRENCY {
                     let row = |w: Impl| {
@@ -898,17 +967,43 @@ impl Runner<'_> {
                         continue;
                     }
                     let _ = write!(
-                        out,
-                        "| {transport} ×{clients} | {} | {} | {} |",
+                        ratios,
+                        "| {transport} ×{clients} | {} | {} | {} | {} |",
                         ratio(rust, row(Impl::Ceiling)),
                         ratio(rust, row(Impl::CeilingProc)),
-                        ratio(rust, row(Impl::Reference))
+                        ratio(rust, row(Impl::Reference)),
+                        cpu_ratio(rust, row(Impl::CeilingProc))
                     );
                     if alt {
-                        let _ = write!(out, " {} |", ratio(row(Impl::Alt), rust));
+                        let _ = write!(
+                            ratios,
+                            " {} | {} | {} |",
+                            ratio(row(Impl::Alt), rust),
+                            cpu_ratio(row(Impl::Alt), rust),
+                            ratio(row(Impl::Alt), row(Impl::Ceiling))
+                        );
                     }
-                    let _ = writeln!(out);
+                    let _ = writeln!(ratios);
                 }
+            }
+            if !ratios.is_empty() {
+                let _ = write!(
+                    out,
+                    "\n| req/s ratio | rust/ceiling | rust/ceiling-proc | rust/reference | \
+                     CPU/req rust÷ceiling-proc |"
+                );
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    if alt {
+                        " alt/rust | CPU/req alt÷rust | alt/ceiling |"
+                    } else {
+                        ""
+                    }
+                );
+                let _ = write!(out, "|---|---:|---:|---:|---:|");
+                let _ = writeln!(out, "{}", if alt { "---:|---:|---:|" } else { "" });
+                out.push_str(&ratios);
             }
             let mut header = false;
             for which in [Impl::Rust, Impl::Alt, Impl::Reference] {
@@ -953,6 +1048,14 @@ fn ratio(a: Option<&Row>, b: Option<&Row>) -> String {
             format!("{:.2}", a.sample.rps() / b.sample.rps())
         }
         (Some(_), Some(_)) => "∞ (0 req/s below)".into(),
+        _ => "-".into(),
+    }
+}
+
+fn cpu_ratio(a: Option<&Row>, b: Option<&Row>) -> String {
+    let per = |r: Option<&Row>| r.and_then(|r| r.sample.cpu_per_request_us());
+    match (per(a), per(b)) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
         _ => "-".into(),
     }
 }
