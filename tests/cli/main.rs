@@ -3,6 +3,7 @@
 mod case_table;
 mod harness;
 mod pairings;
+mod protocol;
 mod robustness;
 mod roles;
 mod support;
