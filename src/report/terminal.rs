@@ -6,25 +6,9 @@ use std::io::{self, Write};
 use crate::results::{Results, UnitResult};
 use crate::verdict::Verdict;
 
+/// Bytes escaped for one line, with spaces shown as `·` so runs of them stay visible.
 fn escape(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                ' ' => out.push('·'),
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
+    crate::verdict::escape(bytes).replace(' ', "·")
 }
 
 fn clip(s: &str, max: usize) -> String {

@@ -5,6 +5,6 @@ mod diagnose;
 mod judge;
 mod model;
 
-pub use diagnose::{diagnose_reply, diagnose_request, Transform};
+pub use diagnose::{diagnose_reply, diagnose_request, escape, Transform};
 pub use judge::{judge, Context, Judged};
 pub use model::{Fault, Verdict};
