@@ -114,14 +114,25 @@ fn is_transient_accept(e: &io::Error) -> bool {
     )
 }
 
-/// The reference client's exchange on a connected stream: send `request` in one write,
-/// then one read of at most `TCP_BUFFER` bytes (empty when the server closed first).
+/// The reference client's exchange on a connected stream: send `request` with one
+/// write, then one read of at most `TCP_BUFFER` bytes (empty when the server closed first).
+///
+/// The one write is the reference's single `send()`, not `sendall()`: when the server
+/// resets the connection part way through a huge request, the kernel returns the count
+/// sent so far instead of an error, and the reply queued before the reset is still read.
 pub fn request(
     stream: &mut TcpStream,
     request: &[u8],
     timeout: Option<Duration>,
 ) -> io::Result<Vec<u8>> {
-    stream.write_all(request)?;
+    loop {
+        match stream.write(request) {
+            Ok(_) => break,
+            // CPython retries a send interrupted before anything was sent (PEP 475).
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
     stream.set_read_timeout(timeout)?;
     let mut buf = [0u8; TCP_BUFFER];
     loop {

@@ -902,11 +902,10 @@ fn reference_tcp_server_truncates_requests_to_1024_bytes_and_resets() {
     assert!(server.alive());
 }
 
-/// Known deviation: for a request larger than the socket buffers the Rust client's
-/// `write_all` keeps writing after the server's reset and fails, where the reference's
-/// single `send()` returns a partial count and the truncated reply is printed.
+/// For a request larger than the socket buffers, the server resets the connection while
+/// the client is still sending. The client's single `send()` (one `write` in Rust) then
+/// returns a partial count, and the 1024-byte reply queued before the reset is printed.
 #[test]
-#[ignore = "known deviation in src/proto/tcp.rs request(): write_all instead of one send"]
 fn rust_tcp_client_prints_the_truncated_reply_of_a_huge_request() {
     let server = Srv::start(&py(), Transport::Tcp);
     for side in both() {
