@@ -50,8 +50,27 @@ pub struct ServerConfig {
     pub bind: Option<IpAddr>,
     /// The case-mapping data.
     pub unicode: UnicodeVersion,
-    /// TCP only: how long a silent connection is kept.
+    /// TCP only: how long a silent connection is kept. Never zero: a server that could
+    /// not time out would let silent clients hold its workers forever, so
+    /// [`idle_timeout_from_secs`] rejects 0 and [`tcp_server`] refuses it.
     pub idle_timeout: Duration,
+}
+
+/// Validates `--idle-timeout SECONDS`: a positive, finite number of seconds of at
+/// least a microsecond. Zero, negative, NaN, infinite and overflowing values are setup
+/// errors (status 2); zero is not "never", because a silent client would then hold a
+/// worker for good.
+pub fn idle_timeout_from_secs(seconds: f64) -> Result<Duration, RoleError> {
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(d) if d >= Duration::from_micros(1) => Ok(d),
+        _ => Err(RoleError::new(
+            2,
+            format!(
+                "--idle-timeout must be a positive number of seconds, got {seconds}; \
+                 pass e.g. --idle-timeout 10 (the default)"
+            ),
+        )),
+    }
 }
 
 impl ServerConfig {
@@ -120,6 +139,9 @@ pub fn udp_server(config: &ServerConfig, out: &mut dyn Write) -> Result<(), Role
 
 /// `shout tcp-server`: binds, listens, prints the ready line (flushed), serves until a signal.
 pub fn tcp_server(config: &ServerConfig, out: &mut dyn Write) -> Result<(), RoleError> {
+    if config.idle_timeout.is_zero() {
+        return Err(idle_timeout_from_secs(0.0).unwrap_err());
+    }
     exit_on_signals()?;
     let addr = config.address();
     let listener = TcpListener::bind(addr).map_err(|e| bind_error("TCP", addr, e))?;
@@ -201,16 +223,24 @@ fn decode_reply(reply: Vec<u8>) -> Result<String, RoleError> {
     })
 }
 
+/// Seconds as a person would write them: `30`, `0.5`, `1.25` (no rounding to whole seconds).
+fn show_seconds(d: Duration) -> String {
+    format!("{}", d.as_secs_f64())
+}
+
 fn reply_error(e: io::Error, config: &ClientConfig) -> RoleError {
     match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RoleError::new(
             1,
-            format!(
-                "no reply from {}:{} within {:.0} s",
-                config.host,
-                config.port,
-                config.timeout.map(|t| t.as_secs_f64()).unwrap_or(0.0)
-            ),
+            match config.timeout {
+                Some(t) => format!(
+                    "no reply from {}:{} within {} s",
+                    config.host,
+                    config.port,
+                    show_seconds(t)
+                ),
+                None => format!("no reply from {}:{}: {e}", config.host, config.port),
+            },
         ),
         _ => RoleError::new(
             1,
@@ -265,4 +295,61 @@ pub fn tcp_client(
     writeln!(out, "{TCP_REPLY_PREFIX}{text}")
         .and_then(|_| out.flush())
         .map_err(|e| RoleError::new(1, format!("cannot write to stdout: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_timeout_accepts_positive_seconds() {
+        assert_eq!(
+            idle_timeout_from_secs(10.0).unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            idle_timeout_from_secs(0.3).unwrap(),
+            Duration::from_millis(300)
+        );
+    }
+
+    #[test]
+    fn idle_timeout_rejects_zero_negative_and_non_finite_seconds() {
+        for bad in [0.0, -0.0, -1.0, 1e-9, f64::NAN, f64::INFINITY, 1e30] {
+            let e = idle_timeout_from_secs(bad).expect_err(&bad.to_string());
+            assert_eq!(e.exit_code, 2);
+            assert!(e.message.contains("--idle-timeout"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn tcp_server_refuses_a_zero_idle_timeout_before_binding() {
+        let config = ServerConfig {
+            port: 0,
+            bind: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            unicode: UnicodeVersion::DEFAULT,
+            idle_timeout: Duration::ZERO,
+        };
+        let mut out = Vec::new();
+        let e = tcp_server(&config, &mut out).expect_err("a zero idle timeout is refused");
+        assert_eq!(e.exit_code, 2);
+        assert!(out.is_empty(), "no ready line: {out:?}");
+    }
+
+    #[test]
+    fn timeouts_print_fractions_of_a_second() {
+        let config = ClientConfig {
+            host: "h".into(),
+            port: 1,
+            timeout: Some(Duration::from_millis(500)),
+        };
+        let e = reply_error(io::ErrorKind::WouldBlock.into(), &config);
+        assert_eq!(e.message, "no reply from h:1 within 0.5 s");
+        let config = ClientConfig {
+            timeout: Some(Duration::from_secs(30)),
+            ..config
+        };
+        let e = reply_error(io::ErrorKind::TimedOut.into(), &config);
+        assert_eq!(e.message, "no reply from h:1 within 30 s");
+    }
 }

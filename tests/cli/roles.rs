@@ -202,7 +202,31 @@ fn udp_client_gives_up_after_its_timeout_when_nobody_answers() {
         .assert()
         .code(1)
         .stdout("Input lowercase sentence:")
-        .stderr(predicate::str::contains("no reply"));
+        // A sub-second timeout is shown as given, not rounded to `0 s`.
+        .stderr(predicate::str::contains("no reply").and(predicate::str::contains("within 0.5 s")));
+}
+
+#[test]
+#[ignore = "needs src/main.rs to validate --idle-timeout with roles::idle_timeout_from_secs"]
+fn tcp_server_rejects_an_idle_timeout_that_is_not_positive() {
+    // Before: 0 (and any negative value) silently meant the 10 s default.
+    for bad in ["0", "-1", "NaN"] {
+        shout()
+            .args([
+                "tcp-server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                &format!("--idle-timeout={bad}"),
+            ])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(
+                predicate::str::contains("--idle-timeout must be a positive number of seconds")
+                    .and(predicate::str::contains("panicked").not()),
+            );
+    }
 }
 
 #[test]
