@@ -1,0 +1,895 @@
+//! The Markdown report: compact, for `$GITHUB_STEP_SUMMARY` and pull-request comments.
+//! A heading with the counts and exit status, one client × server table per transport,
+//! then the failures explained, all within a byte budget whatever the input.
+//!
+//! This file also holds what the JUnit and HTML reports share with it: the per-cell
+//! verdict [`Tally`] and [`Matrix`], and byte [`Excerpt`]s that show where two replies
+//! first differ. It reads [`Results`] only and never prints.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::results::{Results, UnitResult};
+use crate::verdict::Verdict;
+
+/// The default budget: under GitHub's 65,536-character limit for a comment, and far under
+/// the 1 MiB limit for a step summary.
+pub const DEFAULT_LIMIT: usize = 60_000;
+
+/// The most bytes of one field (input, expected, actual) a failure shows.
+const FIELD_BYTES: usize = 240;
+
+/// Room kept for the closing lines when the failures are cut short.
+const TRAILER_BYTES: usize = 400;
+
+/// Renders `results` within [`DEFAULT_LIMIT`] bytes.
+pub fn render(results: &Results) -> String {
+    render_with_limit(results, DEFAULT_LIMIT)
+}
+
+/// Renders `results` in at most `limit` bytes (at least 4 KiB is sensible): matrices that
+/// would take more than half the budget are replaced by a note, and failures stop with
+/// "… and N more failures" before the budget is reached.
+pub fn render_with_limit(results: &Results, limit: usize) -> String {
+    let mut out = String::new();
+    heading(results, &mut out);
+
+    let mut tables = String::new();
+    for m in matrices(results) {
+        let table = table(&m);
+        if out.len() + tables.len() + table.len() > limit / 2 {
+            let _ = writeln!(
+                tables,
+                "### {}\n\n_Table omitted: {} clients × {} servers is too large for this report; \
+                 see the HTML or JSON report._\n",
+                md_text(&m.title()),
+                m.clients.len(),
+                m.servers.len()
+            );
+        } else {
+            tables.push_str(&table);
+        }
+    }
+    out.push_str(&tables);
+
+    let failures: Vec<&UnitResult> = results
+        .results
+        .iter()
+        .filter(|r| r.verdict.is_failure())
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(out, "### Failures ({})\n", failures.len());
+    }
+    for (i, r) in failures.iter().enumerate() {
+        let block = failure(r);
+        if out.len() + block.len() + TRAILER_BYTES > limit {
+            let _ = writeln!(
+                out,
+                "… and {} more failures (see the HTML or JSON report).\n",
+                failures.len() - i
+            );
+            break;
+        }
+        out.push_str(&block);
+    }
+    not_judged(results, limit, &mut out);
+    if out.len() > limit {
+        // Only reachable with a budget too small for the heading and notes themselves.
+        let mut cut = limit.saturating_sub(4);
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("\n…\n");
+    }
+    out
+}
+
+fn heading(results: &Results, out: &mut String) {
+    let s = &results.summary;
+    let failing = s.failed + s.xpass;
+    let code = results.exit_code();
+    if failing == 0 {
+        let _ = writeln!(
+            out,
+            "## ✅ shout: all {} units conform (exit status {code})\n",
+            s.total
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "## ❌ shout: {failing} of {} units failed (exit status {code})\n",
+            s.total
+        );
+    }
+    let mut parts = vec![
+        format!("{} passed", s.passed),
+        format!("{} failed", s.failed),
+    ];
+    if s.xpass > 0 {
+        parts.push(format!(
+            "{} xpass (listed as known failures, but passed)",
+            s.xpass
+        ));
+    }
+    if s.xfail > 0 {
+        parts.push(format!("{} xfail (known failures)", s.xfail));
+    }
+    parts.push(format!("{} info", s.info));
+    parts.push(format!("{} skipped", s.skipped));
+    parts.push(format!("{:.1} s", s.wall_seconds));
+    let _ = write!(
+        out,
+        "{} · shout {} · corpus `{}`",
+        parts.join(" · "),
+        md_text(&results.shout_version),
+        md_text(&results.corpus)
+    );
+    if let Some(p) = &results.partition {
+        let _ = write!(out, " · partition {}", md_text(p));
+    }
+    out.push_str("\n\n");
+}
+
+fn table(m: &Matrix) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "### {}\n", md_text(&m.title()));
+    t.push_str("| client ↓ · server → |");
+    for s in &m.servers {
+        let _ = write!(t, " {} |", md_text(s));
+    }
+    t.push_str("\n|---|");
+    for _ in &m.servers {
+        t.push_str(":-:|");
+    }
+    t.push('\n');
+    for c in &m.clients {
+        let _ = write!(t, "| **{}** |", md_text(c));
+        for s in &m.servers {
+            match m.cells.get(&(c.clone(), s.clone())) {
+                Some(cell) => {
+                    let _ = write!(t, " {} |", cell_text(&cell.tally));
+                }
+                None => t.push_str(" · |"),
+            }
+        }
+        t.push('\n');
+    }
+    t.push('\n');
+    t
+}
+
+/// A cell: a mark, passed/judged (as in the terminal report: xfail counts as passed,
+/// info and skip are not judged), then whatever else the cell holds.
+fn cell_text(t: &Tally) -> String {
+    let mark = match t.shade() {
+        Shade::Fail => "❌",
+        Shade::Known => "⚠️",
+        Shade::Pass => "✅",
+        Shade::Info => "ℹ️",
+        Shade::Skip => "⏭️",
+    };
+    let mut s = if t.judged() > 0 {
+        format!("{mark} {}/{}", t.passed(), t.judged())
+    } else {
+        mark.to_string()
+    };
+    for (n, what) in [
+        (t.xpass, "xpass"),
+        (t.xfail, "xfail"),
+        (t.info, "info"),
+        (t.skip, "skip"),
+    ] {
+        if n > 0 {
+            let _ = write!(s, " · {n} {what}");
+        }
+    }
+    s
+}
+
+fn failure(r: &UnitResult) -> String {
+    let mut b = String::new();
+    let _ = write!(b, "#### ❌ {}", code_span(&r.id));
+    if r.verdict == Verdict::Xpass {
+        b.push_str(" (xpass)");
+    }
+    b.push_str("\n\n");
+    let diagnosis = match (r.verdict, &r.diagnosis) {
+        (_, Some(d)) => d.clone(),
+        (Verdict::Xpass, None) => {
+            "passed, but listed as a known failure: remove it from the expectations file".into()
+        }
+        (_, None) => "no diagnosis".into(),
+    };
+    let _ = write!(b, "**{}**", md_text(&clip_chars(&diagnosis, 500)));
+    if let Some(f) = r.fault {
+        let _ = write!(b, " — fault: **{}**", f.as_str());
+    }
+    let _ = writeln!(b, " — {}\n", r.category.as_str());
+
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "input:     {}",
+        Excerpt::of(&r.input, None, FIELD_BYTES)
+    );
+    match (&r.expected, &r.actual) {
+        (Some(e), Some(a)) => {
+            let at = first_difference(e, a);
+            let _ = writeln!(text, "expected:  {}", Excerpt::of(e, at, FIELD_BYTES));
+            let actual = Excerpt::of(a, at, FIELD_BYTES);
+            let _ = writeln!(text, "actual:    {actual}");
+            if let Some(at) = at {
+                let lead = actual.lead_chars();
+                let _ = writeln!(
+                    text,
+                    "           {}^ first difference at byte {at}",
+                    " ".repeat(lead)
+                );
+            }
+        }
+        (Some(e), None) => {
+            let _ = writeln!(text, "expected:  {}", Excerpt::of(e, None, FIELD_BYTES));
+            text.push_str("actual:    (nothing)\n");
+        }
+        (None, Some(a)) => {
+            text.push_str("expected:  (no defined answer)\n");
+            let _ = writeln!(text, "actual:    {}", Excerpt::of(a, None, FIELD_BYTES));
+        }
+        (None, None) => {}
+    }
+    if let Some(m) = &r.minimal_input {
+        let _ = writeln!(
+            text,
+            "smallest input showing it: {}",
+            Excerpt::of(m.as_bytes(), None, FIELD_BYTES)
+        );
+    }
+    b.push_str(&fenced(&text));
+    let _ = writeln!(b, "Reproduce:\n");
+    b.push_str(&fenced(&format!(
+        "{}\n",
+        clip_chars(&visible_str(&r.reproduce), 1000)
+    )));
+    b
+}
+
+/// A collapsed list of what was not judged a failure but deserves a look: xfail, info
+/// and skip, each with its reason, within what is left of the budget.
+fn not_judged(results: &Results, limit: usize, out: &mut String) {
+    let rest: Vec<&UnitResult> = results
+        .results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Xfail | Verdict::Info | Verdict::Skip))
+        .collect();
+    if rest.is_empty() {
+        return;
+    }
+    let open = format!(
+        "<details><summary>{} units not judged as failures (xfail, info, skip)</summary>\n\n",
+        rest.len()
+    );
+    let close = "\n</details>\n";
+    if out.len() + open.len() + close.len() + 200 > limit {
+        return;
+    }
+    out.push_str(&open);
+    for (i, r) in rest.iter().enumerate() {
+        let line = format!(
+            "- {} {}: {}\n",
+            r.verdict.as_str(),
+            code_span(&r.id),
+            md_text(&clip_chars(
+                r.diagnosis.as_deref().unwrap_or("no reason given"),
+                300
+            ))
+        );
+        if out.len() + line.len() + close.len() + 100 > limit {
+            let _ = writeln!(out, "- … and {} more", rest.len() - i);
+            break;
+        }
+        out.push_str(&line);
+    }
+    out.push_str(close);
+}
+
+/// `s` in a fenced block whose fence is longer than any run of backticks inside.
+fn fenced(s: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(s).max(2) + 1);
+    format!("{fence}text\n{s}{fence}\n\n")
+}
+
+/// `s` as an inline code span, safe against backticks inside; `|` is escaped so the span
+/// also survives inside a table.
+fn code_span(s: &str) -> String {
+    let s = visible_str(s).replace('|', "\\|");
+    let ticks = "`".repeat(longest_backtick_run(&s) + 1);
+    format!("{ticks} {s} {ticks}")
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// Plain text for Markdown: one line, visible, with Markdown and HTML syntax escaped.
+fn md_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in visible_str(s).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn clip_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}… ({} more bytes)", &s[..i], s.len() - i),
+        None => s.to_string(),
+    }
+}
+
+// ---- Shared by the Markdown, HTML and JUnit reports ----
+
+/// Counts of each verdict in one group of units (a matrix cell, usually).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// `pass`.
+    pub pass: usize,
+    /// `fail`.
+    pub fail: usize,
+    /// `info`.
+    pub info: usize,
+    /// `skip`.
+    pub skip: usize,
+    /// `xfail`.
+    pub xfail: usize,
+    /// `xpass`.
+    pub xpass: usize,
+}
+
+/// How a cell looks: the worst thing in it decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shade {
+    /// Any `fail` or `xpass`: the run fails.
+    Fail,
+    /// No failure, but known failures (`xfail`).
+    Known,
+    /// Everything judged passed.
+    Pass,
+    /// Nothing judged; the reference has no defined answer (`info`).
+    Info,
+    /// Nothing judged or informative; everything skipped (or empty).
+    Skip,
+}
+
+impl Tally {
+    /// Counts one more verdict.
+    pub fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Info => self.info += 1,
+            Verdict::Skip => self.skip += 1,
+            Verdict::Xfail => self.xfail += 1,
+            Verdict::Xpass => self.xpass += 1,
+        }
+    }
+
+    /// Units that make the run fail.
+    pub fn failures(&self) -> usize {
+        self.fail + self.xpass
+    }
+
+    /// Passed as the terminal report counts them: `pass` and `xfail`.
+    pub fn passed(&self) -> usize {
+        self.pass + self.xfail
+    }
+
+    /// Judged units: everything but `info` and `skip`.
+    pub fn judged(&self) -> usize {
+        self.pass + self.xfail + self.fail + self.xpass
+    }
+
+    /// The cell's shade.
+    pub fn shade(&self) -> Shade {
+        if self.failures() > 0 {
+            Shade::Fail
+        } else if self.xfail > 0 {
+            Shade::Known
+        } else if self.pass > 0 {
+            Shade::Pass
+        } else if self.info > 0 {
+            Shade::Info
+        } else {
+            Shade::Skip
+        }
+    }
+}
+
+/// One matrix cell: a client × server pair.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    /// Its units' ids without the case: `[axis::]transport::client-client::server-server`.
+    pub key: String,
+    /// Counts by verdict.
+    pub tally: Tally,
+    /// Indexes into `Results::results`, in id order.
+    pub units: Vec<usize>,
+}
+
+/// The client × server matrix of one transport (and Python axis, when several).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matrix {
+    /// The Python axis label, when several.
+    pub axis: Option<String>,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    /// Row names, sorted.
+    pub clients: Vec<String>,
+    /// Column names, sorted.
+    pub servers: Vec<String>,
+    /// Cells by (client, server).
+    pub cells: BTreeMap<(String, String), Cell>,
+    /// Counts over the whole matrix.
+    pub tally: Tally,
+}
+
+impl Matrix {
+    /// `UDP`, or `py3.13 UDP` with an axis.
+    pub fn title(&self) -> String {
+        match &self.axis {
+            Some(a) => format!("{a} {}", self.transport.to_uppercase()),
+            None => self.transport.to_uppercase(),
+        }
+    }
+
+    /// The id prefix shared by the matrix's units: `[axis::]transport`.
+    pub fn key(&self) -> String {
+        match &self.axis {
+            Some(a) => format!("{a}::{}", self.transport),
+            None => self.transport.clone(),
+        }
+    }
+}
+
+/// The matrices of a run, ordered by (axis, transport), rows and columns sorted.
+pub fn matrices(results: &Results) -> Vec<Matrix> {
+    let mut by: BTreeMap<(Option<String>, String), Matrix> = BTreeMap::new();
+    for (i, r) in results.results.iter().enumerate() {
+        let transport = r.transport.to_string();
+        let m = by
+            .entry((r.axis.clone(), transport.clone()))
+            .or_insert_with(|| Matrix {
+                axis: r.axis.clone(),
+                transport,
+                ..Matrix::default()
+            });
+        m.tally.add(r.verdict);
+        let cell = m
+            .cells
+            .entry((r.client.clone(), r.server.clone()))
+            .or_insert_with(|| Cell {
+                key: cell_key(&r.id),
+                ..Cell::default()
+            });
+        cell.tally.add(r.verdict);
+        cell.units.push(i);
+    }
+    by.into_values()
+        .map(|mut m| {
+            m.clients = m.cells.keys().map(|(c, _)| c.clone()).collect();
+            m.clients.dedup();
+            m.servers = m.cells.keys().map(|(_, s)| s.clone()).collect();
+            m.servers.sort();
+            m.servers.dedup();
+            m
+        })
+        .collect()
+}
+
+/// A unit id without its case: the cell it belongs to.
+pub fn cell_key(id: &str) -> String {
+    id.rsplit_once("::")
+        .map_or(id, |(cell, _case)| cell)
+        .to_string()
+}
+
+/// The byte offset where `expected` and `actual` first differ (the shorter one's length
+/// when one is a prefix of the other), or `None` when they are equal.
+pub fn first_difference(expected: &[u8], actual: &[u8]) -> Option<usize> {
+    if expected == actual {
+        return None;
+    }
+    Some(
+        expected
+            .iter()
+            .zip(actual)
+            .position(|(x, y)| x != y)
+            .unwrap_or(expected.len().min(actual.len())),
+    )
+}
+
+/// Text shown to people from arbitrary bytes: [`crate::verdict::escape`] (control
+/// characters, invalid UTF-8 and backslashes escaped), then the characters it leaves
+/// that XML 1.0 forbids or that would reorder or break the line (U+FFFE/U+FFFF,
+/// bidirectional controls, line and paragraph separators) escaped the same way.
+/// The result holds no control character, so it is safe in XML and on one line.
+pub fn visible(bytes: &[u8]) -> String {
+    let escaped = crate::verdict::escape(bytes);
+    if !escaped.chars().any(needs_escape) {
+        return escaped;
+    }
+    let mut out = String::with_capacity(escaped.len() + 8);
+    for c in escaped.chars() {
+        if needs_escape(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`visible`] for text that is already a string (diagnoses, commands).
+pub fn visible_str(s: &str) -> String {
+    visible(s.as_bytes())
+}
+
+fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
+}
+
+/// A window of at most `limit` bytes of a field, cut at character boundaries and placed
+/// so that the first difference (when given) is inside it, split at that difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excerpt {
+    /// Bytes left out before the window.
+    pub omitted_before: usize,
+    /// Escaped bytes before the difference (the whole window when there is none).
+    pub same: String,
+    /// Escaped bytes from the difference to the end of the window.
+    pub differing: String,
+    /// Bytes left out after the window.
+    pub omitted_after: usize,
+}
+
+impl Excerpt {
+    /// Cuts `bytes` to at most `limit` bytes around `difference`.
+    pub fn of(bytes: &[u8], difference: Option<usize>, limit: usize) -> Excerpt {
+        let context = (limit / 4).min(64);
+        let at = difference.map(|d| back_to_char_start(bytes, d.min(bytes.len())));
+        let start = match at {
+            Some(d) if d + context > limit => back_to_char_start(bytes, d - context.min(d)),
+            _ => 0,
+        };
+        let mut end = bytes.len().min(start + limit);
+        if end < bytes.len() {
+            end = back_to_char_start(bytes, end);
+        }
+        let split = at.unwrap_or(end).clamp(start, end);
+        Excerpt {
+            omitted_before: start,
+            same: visible(&bytes[start..split]),
+            differing: visible(&bytes[split..end]),
+            omitted_after: bytes.len() - end,
+        }
+    }
+
+    /// Characters of this excerpt's text before the difference (to place a caret).
+    pub fn lead_chars(&self) -> usize {
+        self.prefix().chars().count() + self.same.chars().count()
+    }
+
+    /// The marker for bytes left out before the window, or nothing.
+    pub fn prefix(&self) -> String {
+        if self.omitted_before > 0 {
+            format!("({} bytes before) …", self.omitted_before)
+        } else {
+            String::new()
+        }
+    }
+
+    /// The marker for bytes left out after the window, or nothing.
+    pub fn suffix(&self) -> String {
+        if self.omitted_after > 0 {
+            format!("… ({} more bytes)", self.omitted_after)
+        } else {
+            String::new()
+        }
+    }
+}
+
+impl std::fmt::Display for Excerpt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}{}{}",
+            self.prefix(),
+            self.same,
+            self.differing,
+            self.suffix()
+        )
+    }
+}
+
+/// Moves `i` back to the first byte of the UTF-8 sequence it falls in (at most 3 bytes).
+fn back_to_char_start(bytes: &[u8], mut i: usize) -> usize {
+    let floor = i.saturating_sub(3);
+    while i > floor && i < bytes.len() && bytes[i] & 0xc0 == 0x80 {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::corpus::Category;
+    use crate::proto::Transport;
+    use crate::results::{Summary, UnitResult, SCHEMA_VERSION};
+    use crate::run::wire::{Peer, Transcript, WireEvent};
+    use crate::verdict::Fault;
+
+    /// One unit with the given verdict; `expected`/`actual` as given.
+    pub(crate) fn unit(
+        transport: Transport,
+        client: &str,
+        server: &str,
+        case: &str,
+        verdict: Verdict,
+        expected: Option<&[u8]>,
+        actual: Option<&[u8]>,
+    ) -> UnitResult {
+        let id = format!("{transport}::{client}-client::{server}-server::{case}");
+        UnitResult {
+            reproduce: format!("shout matrix --id {id}"),
+            id,
+            axis: None,
+            transport,
+            client: client.into(),
+            server: server.into(),
+            kind: "pairing".into(),
+            case: case.into(),
+            category: Category::Core,
+            verdict,
+            fault: verdict.is_failure().then_some(Fault::Server),
+            input: b"hello world".to_vec(),
+            expected: expected.map(<[u8]>::to_vec),
+            actual: actual.map(<[u8]>::to_vec),
+            wire: Transcript {
+                events: vec![
+                    WireEvent {
+                        from: Peer::Client,
+                        at_ms: 1,
+                        bytes: b"hello world".to_vec(),
+                        what: "data".into(),
+                    },
+                    WireEvent {
+                        from: Peer::Server,
+                        at_ms: 2,
+                        bytes: actual.unwrap_or_default().to_vec(),
+                        what: "data".into(),
+                    },
+                ],
+            },
+            diagnosis: match verdict {
+                Verdict::Pass => None,
+                Verdict::Fail => Some("the server keeps <script> and \x1b[31m | ` bytes".into()),
+                Verdict::Info => Some("the reference server crashes on this input".into()),
+                Verdict::Skip => Some("python3.6 not found".into()),
+                Verdict::Xfail => Some("listed in expectations.toml: title case".into()),
+                Verdict::Xpass => None,
+            },
+            minimal_input: None,
+            duration_ms: 12,
+        }
+    }
+
+    /// Results from `units`, sorted and counted as the harness does.
+    pub(crate) fn results_of(mut units: Vec<UnitResult>) -> Results {
+        units.sort_by(|a, b| a.id.cmp(&b.id));
+        Results {
+            schema_version: SCHEMA_VERSION,
+            shout_version: "0.1.0".into(),
+            corpus: "0123456789abcdef".into(),
+            partition: None,
+            summary: Summary::count(&units, 1.5),
+            results: units,
+        }
+    }
+
+    /// Every verdict over two transports; the failure carries invalid UTF-8, control
+    /// characters, markup and a noncharacter.
+    pub(crate) fn sample() -> Results {
+        let bad_expected: &[u8] =
+            b"HELLO <script>alert(1)</script> \x00\x07\x1b[0m \xef\xbf\xbe|``` WORLD\n";
+        let bad_actual: &[u8] =
+            b"HELLO <script>alert(1)</script> \x00\x07\x1b[0m \xff\xfe|``` world\n";
+        results_of(vec![
+            unit(
+                Transport::Udp,
+                "python",
+                "rust",
+                "hello",
+                Verdict::Pass,
+                Some(b"HI"),
+                Some(b"HI"),
+            ),
+            unit(
+                Transport::Udp,
+                "python",
+                "title-case",
+                "hello",
+                Verdict::Fail,
+                Some(bad_expected),
+                Some(bad_actual),
+            ),
+            unit(
+                Transport::Udp,
+                "python",
+                "title-case",
+                "korean",
+                Verdict::Xfail,
+                Some(b"A"),
+                Some(b"a"),
+            ),
+            unit(
+                Transport::Udp,
+                "probe",
+                "rust",
+                "invalid-utf8",
+                Verdict::Info,
+                None,
+                Some(b"\xff"),
+            ),
+            unit(
+                Transport::Tcp,
+                "python",
+                "rust",
+                "hello",
+                Verdict::Skip,
+                None,
+                None,
+            ),
+            unit(
+                Transport::Tcp,
+                "rust",
+                "python",
+                "hello",
+                Verdict::Xpass,
+                Some(b"HI"),
+                Some(b"HI"),
+            ),
+            unit(
+                Transport::Tcp,
+                "rust",
+                "rust",
+                "hello",
+                Verdict::Pass,
+                Some(b"HI"),
+                Some(b"HI"),
+            ),
+        ])
+    }
+
+    #[test]
+    fn heading_gives_counts_and_exit_status() {
+        let md = render(&sample());
+        assert!(
+            md.starts_with("## ❌ shout: 2 of 7 units failed (exit status 1)"),
+            "{md}"
+        );
+        assert!(md.contains("2 passed · 1 failed · 1 xpass"), "{md}");
+    }
+
+    #[test]
+    fn tables_mark_each_cell_by_its_worst_verdict() {
+        let md = render(&sample());
+        assert!(md.contains("### UDP\n"), "{md}");
+        assert!(md.contains("### TCP\n"), "{md}");
+        let udp_python = md
+            .lines()
+            .find(|l| l.starts_with("| **python** |") && l.contains("xfail"))
+            .expect("the UDP python row");
+        // Columns: rust, title-case.
+        assert_eq!(
+            udp_python, "| **python** | ✅ 1/1 | ❌ 1/2 · 1 xfail |",
+            "{md}"
+        );
+        assert!(md.contains("| **probe** | ℹ️ · 1 info | · |"), "{md}");
+        assert!(md.contains("| **python** | · | ⏭️ · 1 skip |"), "{md}");
+        assert!(
+            md.contains("| **rust** | ❌ 0/1 · 1 xpass | ✅ 1/1 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn failures_are_explained_in_fences_longer_than_any_backtick_run() {
+        let md = render(&sample());
+        assert!(md.contains("#### ❌ ` udp::python-client::title-case-server::hello `"));
+        assert!(md.contains("#### ❌ ` tcp::rust-client::python-server::hello ` (xpass)"));
+        // The data holds ``` so the fence has four backticks.
+        assert!(md.contains("````text\ninput:     hello world\n"), "{md}");
+        assert!(md.contains("expected:  HELLO <script>alert(1)</script> \\u{0}\\u{7}\\u{1b}[0m \\u{fffe}|``` WORLD\\n"), "{md}");
+        assert!(md.contains("actual:    HELLO <script>alert(1)</script> \\u{0}\\u{7}\\u{1b}[0m \\xff\\xfe|``` world\\n"), "{md}");
+        assert!(md.contains("^ first difference at byte 39"), "{md}");
+        // Free text is escaped: no raw markup or control characters leak out of fences.
+        assert!(
+            md.contains("**the server keeps &lt;script&gt; and \\\\u{1b}\\[31m \\| \\` bytes**"),
+            "{md}"
+        );
+        assert!(!md.chars().any(|c| c.is_control() && c != '\n'));
+        assert!(md.contains("shout matrix --id udp::python-client::title-case-server::hello"));
+    }
+
+    #[test]
+    fn huge_input_stays_within_the_budget() {
+        let big = vec![b'x'; 10_000];
+        let mut wrong = big.clone();
+        wrong[9_000] = b'y';
+        let units: Vec<UnitResult> = (0..20_000)
+            .map(|i| {
+                let mut u = unit(
+                    Transport::Udp,
+                    &format!("c{}", i % 150),
+                    &format!("s{}", i / 150),
+                    "big",
+                    Verdict::Fail,
+                    Some(&big),
+                    Some(&wrong),
+                );
+                u.wire = Transcript::default();
+                u
+            })
+            .collect();
+        let results = results_of(units);
+        let md = render(&results);
+        assert!(md.len() <= DEFAULT_LIMIT, "{} bytes", md.len());
+        assert!(md.contains("more failures (see the HTML or JSON report)"));
+        assert!(md.contains("_Table omitted: 150 clients × 134 servers"));
+        let step_summary = render_with_limit(&results, 1 << 20);
+        assert!(step_summary.len() <= 1 << 20);
+        assert!(step_summary.len() > 1 << 19, "uses the budget it is given");
+        // The difference at byte 9000 is inside the excerpt shown.
+        assert!(
+            md.contains("^ first difference at byte 9000"),
+            "{}",
+            &md[..3000]
+        );
+    }
+
+    #[test]
+    fn excerpts_keep_the_difference_in_view_and_count_what_they_leave_out() {
+        let mut a = vec![b'a'; 1000];
+        let e = a.clone();
+        a[700] = b'b';
+        let x = Excerpt::of(&a, first_difference(&e, &a), 100);
+        assert!(x.omitted_before > 0 && x.omitted_after > 0);
+        assert!(x.differing.starts_with('b'));
+        assert_eq!(
+            x.omitted_before + x.same.len() + x.differing.len() + x.omitted_after,
+            1000
+        );
+        assert!(x.to_string().ends_with("more bytes)"));
+        // A difference inside a multi-byte character starts at that character.
+        let x = Excerpt::of(
+            "aé".as_bytes(),
+            first_difference("aé".as_bytes(), "aÉ".as_bytes()),
+            100,
+        );
+        assert_eq!((x.same.as_str(), x.differing.as_str()), ("a", "é"));
+        assert_eq!(first_difference(b"ab", b"ab"), None);
+        assert_eq!(first_difference(b"ab", b"abc"), Some(2));
+    }
+}
