@@ -19,7 +19,7 @@ use super::wire::{Peer, Transcript, WireEvent};
 use crate::corpus::Input;
 use crate::plan::{Side, Unit, UnitKind};
 use crate::proto::Transport;
-use crate::registry::{Implementation, Role, RoleKey};
+use crate::registry::{Implementation, Origin, Role, RoleKey};
 
 pub use crate::registry::REFERENCE;
 
@@ -119,6 +119,10 @@ impl Context<'_> {
             .iter()
             .position(|a| a.label == unit.axis)
             .unwrap_or(0)
+    }
+
+    fn is_builtin(&self, axis: usize, name: &str) -> bool {
+        self.implementation(axis, name).origin == Origin::Builtin
     }
 
     fn implementation(&self, axis: usize, name: &str) -> &Implementation {
@@ -341,57 +345,77 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
     for &i in lane {
         let unit = &units[i];
         let axis = ctx.axis_of(unit);
-        let started = Instant::now();
-        let observation = 'obs: {
-            if ctx.deadline.is_some_and(|d| Instant::now() > d) {
-                break 'obs Observation::NotRun {
-                    reason: NotRunReason::RunTimedOut,
-                };
-            }
-            for side in [&unit.client, &unit.server] {
-                if let Side::Impl(name) = side {
-                    if let Some(msg) = ctx.build_failures.get(&(axis, name.clone())) {
-                        break 'obs Observation::NotRun {
-                            reason: NotRunReason::BuildFailed(msg.clone()),
-                        };
-                    }
+        let mut started = Instant::now();
+        let mut attempts = 0;
+        let observation = loop {
+            attempts += 1;
+            let observation = 'obs: {
+                if ctx.deadline.is_some_and(|d| Instant::now() > d) {
+                    break 'obs Observation::NotRun {
+                        reason: NotRunReason::RunTimedOut,
+                    };
                 }
-            }
-            if let Side::Impl(server_name) = &unit.server {
-                // A server that died after the previous unit is noted there and restarted.
-                if let Some(inst) = instance.as_mut() {
-                    if let Some(exit) = inst.process.exited() {
-                        let dead = instance.take().map(|d| d.process.stop());
-                        if let (Some(prev), Some(out)) = (last, dead) {
-                            note_exit(&mut local, prev, exit, stderr_tail(&out));
+                for side in [&unit.client, &unit.server] {
+                    if let Side::Impl(name) = side {
+                        if let Some(msg) = ctx.build_failures.get(&(axis, name.clone())) {
+                            break 'obs Observation::NotRun {
+                                reason: NotRunReason::BuildFailed(msg.clone()),
+                            };
                         }
                     }
                 }
-                if instance.is_none() {
-                    if let Some(reason) = &start_failure {
-                        break 'obs Observation::NotRun {
-                            reason: reason.clone(),
-                        };
+                if let Side::Impl(server_name) = &unit.server {
+                    // A server that died after the previous unit is noted there and restarted.
+                    if let Some(inst) = instance.as_mut() {
+                        if let Some(exit) = inst.process.exited() {
+                            let dead = instance.take().map(|d| d.process.stop());
+                            if let (Some(prev), Some(out)) = (last, dead) {
+                                note_exit(&mut local, prev, exit, stderr_tail(&out));
+                            }
+                        }
                     }
-                    match start_server(ctx, axis, server_name, unit.transport) {
-                        Ok(inst) => instance = Some(inst),
-                        Err(reason) => {
-                            start_failure = Some(reason.clone());
-                            break 'obs Observation::NotRun { reason };
+                    if instance.is_none() {
+                        if let Some(reason) = &start_failure {
+                            break 'obs Observation::NotRun {
+                                reason: reason.clone(),
+                            };
+                        }
+                        match start_server(ctx, axis, server_name, unit.transport) {
+                            Ok(inst) => instance = Some(inst),
+                            Err(reason) => {
+                                start_failure = Some(reason.clone());
+                                break 'obs Observation::NotRun { reason };
+                            }
                         }
                     }
                 }
-            }
-            let server = instance.as_mut();
-            match unit.kind {
-                UnitKind::Pairing => {
-                    pairing(ctx, axis, unit, server.expect("pairing has a server"))
+                let server = instance.as_mut();
+                match unit.kind {
+                    UnitKind::Pairing => {
+                        pairing(ctx, axis, unit, server.expect("pairing has a server"))
+                    }
+                    UnitKind::ServerProbe => {
+                        server_probe(ctx, unit, server.expect("server probe has a server"))
+                    }
+                    UnitKind::ClientProbe => client_probe(ctx, axis, unit),
                 }
-                UnitKind::ServerProbe => {
-                    server_probe(ctx, unit, server.expect("server probe has a server"))
+            };
+            // A server that exited before this unit's request reached it was killed by the
+            // previous unit (it answered, then exited): note it there, and run this unit
+            // again on a fresh server.
+            if let (Some(inst), Some(prev)) = (instance.as_mut(), last) {
+                let asked = request_instant(&observation, started);
+                if attempts == 1 && inst.process.exited_at().is_some_and(|at| at <= asked) {
+                    let exit = inst.process.exited().unwrap_or(Exit::TimedOut);
+                    if let Some(dead) = instance.take() {
+                        let out = dead.process.stop();
+                        note_exit(&mut local, prev, exit, stderr_tail(&out));
+                    }
+                    started = Instant::now();
+                    continue;
                 }
-                UnitKind::ClientProbe => client_probe(ctx, axis, unit),
             }
+            break observation;
         };
         let executed = Executed {
             unit: unit.clone(),
@@ -411,9 +435,16 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
             total: ctx.total,
         });
     }
-    // The last unit's server: give a dying one a moment to be seen.
+    // The last unit's server: give a dying one a moment to be seen (longer for servers
+    // that are not shout's own, which may be one-shot).
     if let (Some(mut inst), Some(prev)) = (instance.take(), last) {
-        if let Some(exit) = inst.process.wait_timeout(Duration::from_millis(50)) {
+        let grace = match local.get(prev).map(|(_, e)| &e.unit.server) {
+            Some(Side::Impl(name)) if !ctx.is_builtin(axis_of_last(ctx, &local, prev), name) => {
+                DYING * 2
+            }
+            _ => Duration::from_millis(50),
+        };
+        if let Some(exit) = inst.process.wait_timeout(grace) {
             let out = inst.process.stop();
             note_exit(&mut local, prev, exit, stderr_tail(&out));
         } else {
@@ -423,6 +454,23 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
     let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
     for (i, e) in local {
         all[i] = Some(e);
+    }
+}
+
+fn axis_of_last(ctx: &Context, local: &[(usize, Executed)], at: usize) -> usize {
+    local.get(at).map_or(0, |(_, e)| ctx.axis_of(&e.unit))
+}
+
+/// When this unit's first request byte was on its way to the server: the first client
+/// chunk the relay saw, or the unit's start for the harness's own probes.
+fn request_instant(observation: &Observation, started: Instant) -> Instant {
+    match observation {
+        Observation::Pairing { wire, .. } => wire
+            .events
+            .iter()
+            .find(|e| e.from == Peer::Client)
+            .map_or(Instant::now(), |e| started + Duration::from_millis(e.at_ms)),
+        _ => started,
     }
 }
 
@@ -640,9 +688,58 @@ fn probe_exchange(
 }
 
 /// Whether the server answers a well-formed request correctly right now.
-fn healthy(transport: Transport, port: u16, timeout: Duration) -> bool {
-    let (reply, _) = probe_exchange(transport, port, &[HEALTH.0.to_vec()], timeout);
-    matches!(reply, Reply::Bytes { bytes, .. } if bytes == HEALTH.1)
+/// Whether the server still answers the health request. Waits in short slices so that a
+/// server that has exited is seen at once rather than after the whole `timeout`.
+fn healthy(transport: Transport, port: u16, timeout: Duration, process: &mut Running) -> bool {
+    const SLICE: Duration = Duration::from_millis(20);
+    let deadline = Instant::now() + timeout;
+    let gone = |process: &mut Running| process.exited().is_some() || Instant::now() > deadline;
+    let mut buf = vec![0u8; 4096];
+    match transport {
+        Transport::Udp => {
+            let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
+                return false;
+            };
+            if s.set_read_timeout(Some(SLICE)).is_err()
+                || s.send_to(HEALTH.0, (Ipv4Addr::LOCALHOST, port)).is_err()
+            {
+                return false;
+            }
+            loop {
+                match s.recv_from(&mut buf) {
+                    Ok((n, _)) => return &buf[..n] == HEALTH.1,
+                    Err(e) if is_timeout(&e) && !gone(process) => continue,
+                    Err(_) => return false,
+                }
+            }
+        }
+        Transport::Tcp => {
+            let Ok(mut s) =
+                TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout)
+            else {
+                return false;
+            };
+            if s.set_read_timeout(Some(SLICE)).is_err() || s.write_all(HEALTH.0).is_err() {
+                return false;
+            }
+            let mut reply = Vec::new();
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => return reply == HEALTH.1,
+                    Ok(n) => reply.extend_from_slice(&buf[..n]),
+                    Err(e) if is_timeout(&e) && !gone(process) => continue,
+                    Err(_) => return false,
+                }
+            }
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observation {
@@ -650,7 +747,7 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
     let (reply, wire, answers_while) = match &unit.case.input {
         Input::Silent => {
             let silent = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port));
-            let answers = healthy(unit.transport, server.port, timeout);
+            let answers = healthy(unit.transport, server.port, timeout, &mut server.process);
             drop(silent);
             (Reply::Nothing, Transcript::default(), Some(answers))
         }
@@ -688,7 +785,10 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
     }
     state.answers = Some(match answers_while {
         Some(a) => a,
-        None => state.exited.is_none() && healthy(unit.transport, server.port, timeout),
+        None => {
+            state.exited.is_none()
+                && healthy(unit.transport, server.port, timeout, &mut server.process)
+        }
     });
     if state.exited.is_none() {
         state.exited = server.process.exited();

@@ -119,8 +119,9 @@ fn signal_group(pgid: i32, signal: i32) {
 pub struct Running {
     pgid: i32,
     started: Instant,
-    exited: mpsc::Receiver<ExitStatus>,
+    exited: mpsc::Receiver<(ExitStatus, Instant)>,
     status: Option<Exit>,
+    exited_at: Option<Instant>,
     stdout: Option<JoinHandle<Captured>>,
     stderr: Option<JoinHandle<Captured>>,
     live_stdout: Arc<Mutex<Vec<u8>>>,
@@ -209,7 +210,7 @@ impl Running {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             if let Ok(status) = child.wait() {
-                let _ = tx.send(status);
+                let _ = tx.send((status, Instant::now()));
             }
         });
         Ok(Running {
@@ -217,6 +218,7 @@ impl Running {
             started: Instant::now(),
             exited: rx,
             status: None,
+            exited_at: None,
             stdout,
             stderr,
             live_stdout,
@@ -244,18 +246,30 @@ impl Running {
     /// Whether the leader has exited, without waiting.
     pub fn exited(&mut self) -> Option<Exit> {
         if self.status.is_none() {
-            if let Ok(status) = self.exited.try_recv() {
-                self.status = Some(Exit::from_status(status));
+            if let Ok(exit) = self.exited.try_recv() {
+                self.record(exit);
             }
         }
         self.status
     }
 
+    fn record(&mut self, (status, at): (ExitStatus, Instant)) {
+        self.status = Some(Exit::from_status(status));
+        self.exited_at = Some(at);
+    }
+
+    /// When the leader was seen to exit (by a thread blocked in `wait`, so within
+    /// moments of the exit), if it has and that has been looked at.
+    pub fn exited_at(&mut self) -> Option<Instant> {
+        self.exited();
+        self.exited_at
+    }
+
     /// Waits for the leader to exit for up to `timeout`.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Exit> {
         if self.status.is_none() {
-            if let Ok(status) = self.exited.recv_timeout(timeout) {
-                self.status = Some(Exit::from_status(status));
+            if let Ok(exit) = self.exited.recv_timeout(timeout) {
+                self.record(exit);
             }
         }
         self.status

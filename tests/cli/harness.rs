@@ -170,7 +170,6 @@ server_cases! {
 }
 
 #[test]
-#[ignore = "failed once under a fully loaded parallel run; run alone with --ignored"]
 fn catches_a_one_shot_server() {
     caught_server("one-shot", "udp", &["hello", "sentence"], "exited");
 }
@@ -313,16 +312,32 @@ fn the_builtin_matrix_passes_on_a_subset_and_lists_ids() {
 }
 
 #[test]
-#[ignore = "shares the never-answers fixture with a parallel test; run alone with --ignored"]
 fn interrupting_a_run_leaves_no_process_behind() {
-    let manifest = fixture("wrong.toml");
+    // A private copy of the never-answering server, so that no parallel test runs a
+    // process this test could mistake for one left behind.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("interrupted-server.py");
+    std::fs::copy(fixture("wrong/never-answers/UDPServer.py"), &script).unwrap();
+    let manifest = dir.path().join("m.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[implementation]]\nname = \"interrupted\"\nudp-server = \"python3 {} {{port}}\"\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let needle = script.display().to_string();
+    let manifest = manifest.display().to_string();
     let mut child = std::process::Command::new(shout_bin())
         .args([
             "matrix",
             "--manifest",
             &manifest,
             "--only",
-            "never-answers",
+            "interrupted",
+            "--transport",
+            "udp",
             "--case",
             "hello",
             "--timeout",
@@ -337,7 +352,7 @@ fn interrupting_a_run_leaves_no_process_behind() {
     let running = || {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
             std::fs::read(e.path().join("cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains("wrong/never-answers/"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
                 .unwrap_or(false)
         })
     };
@@ -358,7 +373,7 @@ fn interrupting_a_run_leaves_no_process_behind() {
         "ended by signal {:?}",
         status.signal()
     );
-    nothing_left_running("wrong/never-answers/");
+    nothing_left_running(&needle);
     assert!(Path::new(&manifest).exists());
 }
 
