@@ -550,37 +550,53 @@ fn needs_escape(c: char) -> bool {
 }
 
 /// A window of at most `limit` bytes of a field, cut at character boundaries and placed
-/// so that the first difference (when given) is inside it, split at that difference.
+/// so that the start of the difference (when given) is inside it, split into the part
+/// before the difference, the differing part and the part after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Excerpt {
     /// Bytes left out before the window.
     pub omitted_before: usize,
     /// Escaped bytes before the difference (the whole window when there is none).
     pub same: String,
-    /// Escaped bytes from the difference to the end of the window.
+    /// Escaped bytes of the difference, as far as the window reaches.
     pub differing: String,
+    /// Escaped bytes after the difference, as far as the window reaches.
+    pub after: String,
     /// Bytes left out after the window.
     pub omitted_after: usize,
 }
 
 impl Excerpt {
-    /// Cuts `bytes` to at most `limit` bytes around `difference`.
+    /// Cuts `bytes` to at most `limit` bytes around `difference`, which runs to the end.
     pub fn of(bytes: &[u8], difference: Option<usize>, limit: usize) -> Excerpt {
+        Excerpt::between(bytes, difference.map(|d| (d, bytes.len())), limit)
+    }
+
+    /// Cuts `bytes` to at most `limit` bytes around the difference `from..to`.
+    pub fn between(bytes: &[u8], difference: Option<(usize, usize)>, limit: usize) -> Excerpt {
         let context = (limit / 4).min(64);
-        let at = difference.map(|d| back_to_char_start(bytes, d.min(bytes.len())));
-        let start = match at {
-            Some(d) if d + context > limit => back_to_char_start(bytes, d - context.min(d)),
+        let span = difference.map(|(from, to)| {
+            let from = back_to_char_start(bytes, from.min(bytes.len()));
+            (
+                from,
+                forward_to_char_start(bytes, to.clamp(from, bytes.len())),
+            )
+        });
+        let start = match span {
+            Some((d, _)) if d + context > limit => back_to_char_start(bytes, d - context.min(d)),
             _ => 0,
         };
         let mut end = bytes.len().min(start + limit);
         if end < bytes.len() {
             end = back_to_char_start(bytes, end);
         }
-        let split = at.unwrap_or(end).clamp(start, end);
+        let (from, to) = span.unwrap_or((end, end));
+        let (from, to) = (from.clamp(start, end), to.clamp(start, end));
         Excerpt {
             omitted_before: start,
-            same: visible(&bytes[start..split]),
-            differing: visible(&bytes[split..end]),
+            same: visible(&bytes[start..from]),
+            differing: visible(&bytes[from..to]),
+            after: visible(&bytes[to..end]),
             omitted_after: bytes.len() - end,
         }
     }
@@ -613,13 +629,41 @@ impl std::fmt::Display for Excerpt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}{}{}{}",
+            "{}{}{}{}{}",
             self.prefix(),
             self.same,
             self.differing,
+            self.after,
             self.suffix()
         )
     }
+}
+
+/// Moves `i` forward to the first byte of the next UTF-8 sequence (at most 3 bytes).
+fn forward_to_char_start(bytes: &[u8], mut i: usize) -> usize {
+    let ceiling = (i + 3).min(bytes.len());
+    while i < ceiling && bytes[i] & 0xc0 == 0x80 {
+        i += 1;
+    }
+    i
+}
+
+/// The bytes `expected` and `actual` differ in: from the first difference up to their
+/// common suffix, as a range in each. `None` when they are equal.
+pub fn differing_span(expected: &[u8], actual: &[u8]) -> Option<((usize, usize), (usize, usize))> {
+    let from = first_difference(expected, actual)?;
+    let room = expected.len().min(actual.len()) - from;
+    let suffix = expected
+        .iter()
+        .rev()
+        .zip(actual.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    Some((
+        (from, expected.len() - suffix),
+        (from, actual.len() - suffix),
+    ))
 }
 
 /// Moves `i` back to the first byte of the UTF-8 sequence it falls in (at most 3 bytes).
@@ -881,6 +925,17 @@ pub(crate) mod tests {
             x.omitted_before + x.same.len() + x.differing.len() + x.omitted_after,
             1000
         );
+        // Only the differing part is marked when a span is known.
+        let (_, span) = differing_span(&e, &a).unwrap();
+        assert_eq!(span, (700, 701));
+        let x = Excerpt::between(&a, Some(span), 100);
+        assert_eq!((x.differing.as_str(), x.after.len()), ("b", 74));
+        assert_eq!(
+            differing_span("HELLO WORLD\n".as_bytes(), "Hello World\n".as_bytes()),
+            Some(((1, 11), (1, 11)))
+        );
+        assert_eq!(differing_span(b"ab", b"abab"), Some(((2, 2), (2, 4))));
+        assert_eq!(differing_span(b"aXa", b"aa"), Some(((1, 2), (1, 1))));
         assert!(x.to_string().ends_with("more bytes)"));
         // A difference inside a multi-byte character starts at that character.
         let x = Excerpt::of(

@@ -5,7 +5,9 @@
 //! - [`junit`]: JUnit XML for CI test views (GitLab, Jenkins).
 //! - [`markdown`]: a compact summary for GitHub step summaries and comments; also the
 //!   matrix tally and byte excerpts the other reports share.
+//! - [`html`]: one self-contained page with clickable matrices and every case.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
