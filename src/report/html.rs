@@ -14,9 +14,7 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{
-    differing_span, matrices, visible, visible_str, Excerpt, Matrix, Shade, Tally,
-};
+use super::markdown::{differing_span, matrices, visible_str, Excerpt, Matrix, Shade, Tally};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
 use crate::verdict::Verdict;
@@ -424,7 +422,7 @@ fn attr(s: &str) -> String {
 /// A fragment for `key`: percent-encoded where a URL needs it, `:` kept for readability.
 fn fragment(key: &str) -> String {
     let mut out = String::new();
-    for b in visible(key.as_bytes()).bytes() {
+    for b in visible_str(key).bytes() {
         if b.is_ascii_alphanumeric() || b"-._~:!$'()*+,;=@/?".contains(&b) {
             out.push(b as char);
         } else {

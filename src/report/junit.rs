@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::markdown::{cell_key, first_difference, visible_str, Excerpt};
+use super::markdown::{cell_key, clip_chars, first_difference, visible_str, Excerpt};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
 use crate::verdict::Verdict;
@@ -154,11 +154,9 @@ fn message(r: &UnitResult) -> String {
     }
 }
 
-/// `s` escaped to one visible line, cut at [`FIELD_BYTES`].
+/// Free text on one visible line, cut after [`FIELD_BYTES`] characters.
 fn one_line(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let e = Excerpt::of(bytes, None, FIELD_BYTES);
-    e.to_string()
+    clip_chars(&visible_str(s), FIELD_BYTES)
 }
 
 /// The failure body: everything needed to understand and rerun the unit.
@@ -455,5 +453,26 @@ mod tests {
             "{xml}"
         );
         assert!(xml.len() < 4 * FIELD_BYTES + 4000, "{} bytes", xml.len());
+    }
+
+    /// A real run's results (a subset with every verdict and markup in the data). Set
+    /// `SHOUT_JUNIT_OUT=FILE` to keep the XML.
+    #[test]
+    fn renders_a_real_run() {
+        let results: Results = serde_json::from_str(include_str!(
+            "../../tests/fixtures/results/every-verdict.json"
+        ))
+        .expect("the fixture matches the results schema");
+        let xml = render(&results).unwrap();
+        if let Some(path) = std::env::var_os("SHOUT_JUNIT_OUT") {
+            std::fs::write(path, &xml).expect("write the XML");
+        }
+        assert_well_formed(&xml);
+        let s = &results.summary;
+        assert_eq!(xml.matches("<testcase ").count(), s.total);
+        assert_eq!(xml.matches("<failure").count(), s.failed + s.xpass);
+        assert_eq!(xml.matches("<skipped").count(), s.skipped + s.xfail);
+        let report = Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+        assert_eq!(report.tests, s.total);
     }
 }

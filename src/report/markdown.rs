@@ -329,7 +329,8 @@ fn md_text(s: &str) -> String {
     out
 }
 
-fn clip_chars(s: &str, max: usize) -> String {
+/// `s` cut after `max` characters, with a count of the bytes left out.
+pub fn clip_chars(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}… ({} more bytes)", &s[..i], s.len() - i),
         None => s.to_string(),
@@ -538,9 +539,25 @@ pub fn visible(bytes: &[u8]) -> String {
     out
 }
 
-/// [`visible`] for text that is already a string (diagnoses, commands).
+/// Free text (diagnoses, ids, commands) made safe the same way as [`visible`], except that
+/// backslashes stay as they are: such text is already escaped where it quotes bytes.
 pub fn visible_str(s: &str) -> String {
-    visible(s.as_bytes())
+    if !s.chars().any(|c| c.is_control() || needs_escape(c)) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn needs_escape(c: char) -> bool {
@@ -946,5 +963,25 @@ pub(crate) mod tests {
         assert_eq!((x.same.as_str(), x.differing.as_str()), ("a", "é"));
         assert_eq!(first_difference(b"ab", b"ab"), None);
         assert_eq!(first_difference(b"ab", b"abc"), Some(2));
+    }
+
+    /// A real run's results (a subset with every verdict and markup in the data). Set
+    /// `SHOUT_MARKDOWN_OUT=FILE` to keep the Markdown.
+    #[test]
+    fn renders_a_real_run() {
+        let results: Results = serde_json::from_str(include_str!(
+            "../../tests/fixtures/results/every-verdict.json"
+        ))
+        .expect("the fixture matches the results schema");
+        let md = render(&results);
+        if let Some(path) = std::env::var_os("SHOUT_MARKDOWN_OUT") {
+            std::fs::write(path, &md).expect("write the Markdown");
+        }
+        assert!(md.starts_with("## ❌ shout: 19 of 65 units failed (exit status 1)"));
+        assert!(md.contains("| **python** | ✅ 1/1 | ⏭️ · 1 skip |"), "{md}");
+        assert_eq!(md.matches("#### ❌ ").count(), 19);
+        // Diagnoses are already escaped: their backslashes are not doubled again.
+        assert!(md.contains("got \\`HELLO WORLD\\\\n\\`**"), "{md}");
+        assert!(md.contains("<details><summary>6 units not judged as failures"));
     }
 }
