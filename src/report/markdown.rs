@@ -753,6 +753,7 @@ pub(crate) mod tests {
             },
             minimal_input: None,
             duration_ms: 12,
+            client_ms: Some(10),
         }
     }
 

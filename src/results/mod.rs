@@ -77,6 +77,9 @@ pub struct UnitResult {
     pub reproduce: String,
     /// Wall time of the unit.
     pub duration_ms: u64,
+    /// Lifetime of the client process this unit started (none for server probes).
+    #[serde(default)]
+    pub client_ms: Option<u64>,
 }
 
 /// A whole run (or a merge of shards).
@@ -156,6 +159,13 @@ impl Results {
             .iter()
             .map(|j| {
                 let u = &j.executed.unit;
+                let client_ms = match &j.executed.observation {
+                    crate::run::observe::Observation::Pairing { client, .. }
+                    | crate::run::observe::Observation::ClientProbe { client, .. } => {
+                        Some(client.duration_ms)
+                    }
+                    _ => None,
+                };
                 let wire = match &j.executed.observation {
                     crate::run::observe::Observation::Pairing { wire, .. }
                     | crate::run::observe::Observation::ServerProbe { wire, .. } => wire.clone(),
@@ -180,6 +190,7 @@ impl Results {
                     minimal_input: j.minimal.clone(),
                     reproduce: reproduce(u),
                     duration_ms: j.executed.duration_ms,
+                    client_ms,
                 }
             })
             .collect();

@@ -2,7 +2,7 @@
 //! then everyone else, in lanes that each own one server instance. Emits events and
 //! returns observations; it never prints and never judges.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
@@ -29,6 +29,9 @@ pub const MARKER: &str = "SHOUT MARKER ⚑ Ünïcödé 42";
 /// The request a server must answer after each probe, and its answer.
 const HEALTH: (&[u8], &[u8]) = (b"still there?", b"STILL THERE?");
 
+/// How often waits for a UDP reply look whether the server has exited.
+const SLICE: Duration = Duration::from_millis(20);
+
 /// How long a server that may be crashing gets to finish dying before the next unit.
 const DYING: Duration = Duration::from_millis(150);
 
@@ -46,6 +49,10 @@ pub struct Axis {
 pub struct RunOptions {
     /// Per-unit time limit for clients and for replies.
     pub timeout: Duration,
+    /// The limit instead, for a case on which the reference itself gave no answer (its
+    /// pair hung, or its server did not reply to the probe): the verdict there is `info`
+    /// whatever the others do, so they only need long enough to show what they do.
+    pub undefined_timeout: Duration,
     /// Time allowed for a server to start listening.
     pub start_timeout: Duration,
     /// Whole-run limit; units not started by then are not run.
@@ -60,6 +67,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             timeout: Duration::from_secs(3),
+            undefined_timeout: Duration::from_secs(1),
             start_timeout: Duration::from_secs(10),
             run_timeout: None,
             jobs: 2,
@@ -110,10 +118,49 @@ struct Context<'a> {
     deadline: Option<Instant>,
     done: Mutex<usize>,
     total: usize,
+    /// Cases (axis, transport, kind, case) on which the reference gave no answer.
+    undefined: std::sync::RwLock<BTreeSet<CaseKey>>,
     on_event: &'a (dyn Fn(Event) + Sync),
 }
 
+/// A case on one axis and transport, for one kind of unit.
+type CaseKey = (Option<String>, Transport, UnitKind, String);
+
+fn case_key(unit: &Unit) -> CaseKey {
+    (
+        unit.axis.clone(),
+        unit.transport,
+        unit.kind,
+        unit.case.name.clone(),
+    )
+}
+
+/// Whether this reference-only unit shows the reference giving no answer.
+fn reference_gave_no_answer(e: &Executed) -> bool {
+    match &e.observation {
+        Observation::Pairing { client, .. } | Observation::ClientProbe { client, .. } => {
+            client.exit == Exit::TimedOut
+        }
+        Observation::ServerProbe { reply, .. } => *reply == Reply::Nothing,
+        _ => false,
+    }
+}
+
 impl Context<'_> {
+    /// The time limit for `unit`: shorter where the reference gave no answer.
+    fn timeout_for(&self, unit: &Unit) -> Duration {
+        let undefined = self
+            .undefined
+            .read()
+            .map(|u| u.contains(&case_key(unit)))
+            .unwrap_or(false);
+        if undefined {
+            self.options.undefined_timeout.min(self.options.timeout)
+        } else {
+            self.options.timeout
+        }
+    }
+
     fn axis_of(&self, unit: &Unit) -> usize {
         self.axes
             .iter()
@@ -219,12 +266,24 @@ pub fn execute(
         done: Mutex::new(0),
         total: units.len(),
         on_event,
+        undefined: Default::default(),
     };
     let results: Mutex<Vec<Option<Executed>>> = Mutex::new(vec![None; units.len()]);
     let (first, second): (Vec<usize>, Vec<usize>) = (0..units.len()).partition(|&i| {
         is_reference_or_probe(&units[i].client) && is_reference_or_probe(&units[i].server)
     });
-    for phase in [first, second] {
+    for (n, phase) in [first, second].into_iter().enumerate() {
+        if n == 1 {
+            // The reference units are done: learn where the reference has no answer.
+            let done = results.lock().unwrap_or_else(|p| p.into_inner());
+            let mut undefined = ctx.undefined.write().unwrap_or_else(|p| p.into_inner());
+            undefined.extend(
+                done.iter()
+                    .flatten()
+                    .filter(|e| reference_gave_no_answer(e))
+                    .map(|e| case_key(&e.unit)),
+            );
+        }
         let lanes = make_lanes(&units, phase, options.jobs);
         let queue = Mutex::new(lanes);
         std::thread::scope(|scope| {
@@ -524,7 +583,7 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
         Some(line_of(unit)),
     );
     let finished = match Running::spawn(&spec) {
-        Ok(r) => r.finish(ctx.options.timeout),
+        Ok(r) => r.finish(ctx.timeout_for(unit)),
         Err(e) => {
             relay.stop();
             return Observation::NotRun {
@@ -556,6 +615,7 @@ fn probe_exchange(
     port: u16,
     writes: &[Vec<u8>],
     timeout: Duration,
+    server: &mut Running,
 ) -> (Reply, Transcript) {
     let started = Instant::now();
     let mut events = Vec::new();
@@ -572,12 +632,26 @@ fn probe_exchange(
             let mut other_port = false;
             let result = (|| -> io::Result<Reply> {
                 let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-                s.set_read_timeout(Some(timeout))?;
+                s.set_read_timeout(Some(SLICE))?;
                 for w in writes {
                     s.send_to(w, (Ipv4Addr::LOCALHOST, port))?;
                 }
+                let deadline = Instant::now() + timeout;
                 let mut buf = vec![0u8; 65536];
-                match s.recv_from(&mut buf) {
+                // Short slices, so that a server that died on the request is seen at once.
+                let received = loop {
+                    match s.recv_from(&mut buf) {
+                        Err(e) if is_timeout(&e) && Instant::now() < deadline => {
+                            if server.exited().is_some() {
+                                // A last look, for a reply sent just before the exit.
+                                s.set_nonblocking(true)?;
+                                break s.recv_from(&mut buf);
+                            }
+                        }
+                        other => break other,
+                    }
+                };
+                match received {
                     Ok((n, from)) => {
                         other_port = from.port() != port;
                         Ok(Reply::Bytes {
@@ -687,11 +761,9 @@ fn probe_exchange(
     (reply, Transcript { events })
 }
 
-/// Whether the server answers a well-formed request correctly right now.
 /// Whether the server still answers the health request. Waits in short slices so that a
 /// server that has exited is seen at once rather than after the whole `timeout`.
 fn healthy(transport: Transport, port: u16, timeout: Duration, process: &mut Running) -> bool {
-    const SLICE: Duration = Duration::from_millis(20);
     let deadline = Instant::now() + timeout;
     let gone = |process: &mut Running| process.exited().is_some() || Instant::now() > deadline;
     let mut buf = vec![0u8; 4096];
@@ -743,7 +815,7 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observation {
-    let timeout = ctx.options.timeout;
+    let timeout = ctx.timeout_for(unit);
     let (reply, wire, answers_while) = match &unit.case.input {
         Input::Silent => {
             let silent = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port));
@@ -757,11 +829,18 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
                 server.port,
                 &[l.as_bytes().to_vec()],
                 timeout,
+                &mut server.process,
             );
             (r, w, None)
         }
         Input::Raw(writes) => {
-            let (r, w) = probe_exchange(unit.transport, server.port, writes, timeout);
+            let (r, w) = probe_exchange(
+                unit.transport,
+                server.port,
+                writes,
+                timeout,
+                &mut server.process,
+            );
             (r, w, None)
         }
     };
@@ -772,6 +851,7 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
                 server.port,
                 &[format!("{l}\n").into_bytes()],
                 timeout,
+                &mut server.process,
             );
             Some(matches!(r, Reply::Bytes { ref bytes, .. } if !bytes.is_empty()))
         }
@@ -804,7 +884,7 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
 fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
     let stop = Arc::new(AtomicBool::new(false));
     let received: Arc<Mutex<Vec<u8>>> = Arc::default();
-    let timeout = ctx.options.timeout;
+    let timeout = ctx.timeout_for(unit);
     let (port, handle) = match unit.transport {
         Transport::Udp => {
             let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {

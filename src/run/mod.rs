@@ -6,4 +6,5 @@ pub mod ports;
 pub mod process;
 pub mod ready;
 pub mod relay;
+mod sockdiag;
 pub mod wire;

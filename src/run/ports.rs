@@ -69,15 +69,39 @@ pub fn lease_port() -> io::Result<PortLease> {
 }
 
 fn is_free(port: u16) -> bool {
-    use std::net::{Ipv4Addr, TcpListener, UdpSocket};
-    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok()
-        && TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok()
+    bindable(libc::SOCK_DGRAM, port)
+        && bindable(libc::SOCK_STREAM, port)
         && bound_sockets(Transport::Udp, port)
             .map(|v| v.is_empty())
             .unwrap_or(true)
         && bound_sockets(Transport::Tcp, port)
             .map(|v| v.is_empty())
             .unwrap_or(true)
+}
+
+/// Whether a socket of `kind` can bind `0.0.0.0:port` *without* `SO_REUSEADDR` (which
+/// Rust's `TcpListener` sets): the way the textbook's servers bind, so a port with
+/// connections still in `TIME_WAIT` counts as taken.
+fn bindable(kind: libc::c_int, port: u16) -> bool {
+    // SAFETY: socket/bind/close on a descriptor this function owns, with a zeroed,
+    // correctly sized sockaddr_in.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, kind | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return false;
+        }
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_port = port.to_be();
+        addr.sin_addr.s_addr = libc::INADDR_ANY;
+        let ok = libc::bind(
+            fd,
+            (&addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        ) == 0;
+        libc::close(fd);
+        ok
+    }
 }
 
 /// A socket the kernel lists as bound (UDP) or listening (TCP) on a port.
@@ -91,9 +115,20 @@ pub struct BoundSocket {
     pub ipv6: bool,
 }
 
-/// The sockets bound to `port` (every port when `port` is 0) for `transport`, read from
-/// `/proc/net/{udp,udp6,tcp,tcp6}` (TCP: listening sockets only).
+/// The sockets bound to `port` (every port when `port` is 0) for `transport` (TCP:
+/// listening sockets only), asked of the kernel through netlink, or read from
+/// `/proc/net/{udp,udp6,tcp,tcp6}` where netlink is unavailable.
 pub fn bound_sockets(transport: Transport, port: u16) -> io::Result<Vec<BoundSocket>> {
+    match super::sockdiag::bound(transport) {
+        Ok(all) => Ok(all
+            .into_iter()
+            .filter(|s| port == 0 || s.port == port)
+            .collect()),
+        Err(_) => bound_sockets_from_proc(transport, port),
+    }
+}
+
+fn bound_sockets_from_proc(transport: Transport, port: u16) -> io::Result<Vec<BoundSocket>> {
     let mut found = Vec::new();
     for (file, ipv6) in match transport {
         Transport::Udp => [("/proc/net/udp", false), ("/proc/net/udp6", true)],
@@ -210,6 +245,23 @@ mod tests {
         let bound = bound_sockets(Transport::Udp, port).unwrap();
         assert_eq!(bound.len(), 1);
         assert!(socket_inodes(std::process::id()).contains(&bound[0].inode));
+        assert_eq!(
+            bound_sockets_from_proc(Transport::Udp, port).unwrap(),
+            bound
+        );
+    }
+
+    #[test]
+    fn a_port_in_time_wait_is_not_free() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (s, _) = l.accept().unwrap();
+        // The side that closes first keeps the connection in TIME_WAIT.
+        drop(s);
+        drop(l);
+        drop(c);
+        assert!(!is_free(port), "port {port} has a connection in TIME_WAIT");
     }
 
     #[test]
