@@ -88,6 +88,13 @@ impl Case {
     pub fn applies_to(&self, transport: Transport, probed: Option<Role>) -> bool {
         self.transports.contains(&transport)
             && match (self.applies(), probed) {
+                // Over TCP an empty line puts no bytes on the wire: probing a server with
+                // it is the `silent-connection` case, which also checks the others.
+                (Applies::Everywhere, Some(Role::Server))
+                    if transport == Transport::Tcp && self.request_bytes().is_empty() =>
+                {
+                    false
+                }
                 (Applies::Everywhere, _) => true,
                 (Applies::ServerProbe, Some(Role::Server)) => true,
                 (Applies::ServerProbe, _) => false,

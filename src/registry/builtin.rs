@@ -149,7 +149,7 @@ pub fn builtins(
             origin: Origin::Builtin,
         },
         Implementation {
-            name: "rust".into(),
+            name: super::SHOUT.into(),
             language: "rust".into(),
             dir: None,
             build: None,

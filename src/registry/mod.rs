@@ -11,3 +11,6 @@ pub use model::{valid_name, ClientOutput, CommandTemplate, Implementation, Origi
 
 /// The implementation whose behaviour defines the expectations.
 pub const REFERENCE: &str = "python";
+
+/// shout's own implementation of the four roles.
+pub const SHOUT: &str = "rust";

@@ -168,6 +168,11 @@ impl Context<'_> {
             .unwrap_or(0)
     }
 
+    /// Whether `name` is shout's own built-in server.
+    fn is_shout_server(&self, axis: usize, name: &str) -> bool {
+        name == crate::registry::SHOUT && self.is_builtin(axis, name)
+    }
+
     fn is_builtin(&self, axis: usize, name: &str) -> bool {
         self.implementation(axis, name).origin == Origin::Builtin
     }
@@ -316,7 +321,7 @@ fn make_lanes(units: &[Unit], indices: Vec<usize>, jobs: usize) -> Vec<Vec<usize
             .push(i);
     }
     let mut lanes: Vec<Vec<usize>> = groups.into_values().collect();
-    while lanes.len() < jobs.max(1) * 2 {
+    while lanes.len() < jobs.max(1) * 4 {
         lanes.sort_by_key(|l| l.len());
         match lanes.last() {
             Some(l) if l.len() >= 8 => {
@@ -598,8 +603,9 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
     let troubled = finished.exit != Exit::Code(0)
         || wire.sent_by(Peer::Server).is_empty()
         || wire.has(Peer::Server, "reset");
-    if troubled {
-        // A server that is dying must be seen dead now, not blamed on the next unit.
+    if troubled && !ctx.is_shout_server(axis, unit.server.name()) {
+        // A server that is dying must be seen dead now, not blamed on the next unit
+        // (shout's own servers never die on a request).
         server.process.wait_timeout(DYING);
     }
     Observation::Pairing {
@@ -858,11 +864,6 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
         _ => None,
     };
     let mut state = after(server);
-    let troubled = !matches!(&reply, Reply::Bytes { bytes, reset: false } if !bytes.is_empty());
-    if state.exited.is_none() && troubled {
-        // Give a crashing server a moment to be seen dead rather than merely slow.
-        state.exited = server.process.wait_timeout(DYING);
-    }
     state.answers = Some(match answers_while {
         Some(a) => a,
         None => {
@@ -870,8 +871,10 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
                 && healthy(unit.transport, server.port, timeout, &mut server.process)
         }
     });
-    if state.exited.is_none() {
-        state.exited = server.process.exited();
+    if state.exited.is_none() && state.answers == Some(false) {
+        // A server that stopped answering may be crashing: give it a moment to be seen
+        // dead rather than merely silent.
+        state.exited = server.process.wait_timeout(DYING);
     }
     Observation::ServerProbe {
         reply,
