@@ -149,7 +149,7 @@ pub fn tcp_server(config: &ServerConfig, out: &mut dyn Write) -> Result<(), Role
     let options = proto::tcp::TcpServeOptions {
         version: config.unicode,
         idle_timeout: config.idle_timeout,
-        workers: 64,
+        workers: 8,
     };
     proto::tcp::serve(listener, options, stderr_log())
         .map_err(|e| RoleError::new(1, format!("TCP server stopped: {e}")))

@@ -12,6 +12,7 @@
 //! block of a char selects the few arithmetic ranges that touch it (none for
 //! most blocks), then a binary search among those. ASCII never reaches the table.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -323,6 +324,41 @@ pub fn upper_bytes(bytes: &[u8], version: UnicodeVersion) -> Vec<u8> {
     out
 }
 
+/// A server's answer to one request: the reply bytes and whether the request was valid
+/// UTF-8 (where it was not, the reference server would have crashed).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ServerReply<'a> {
+    /// The uppercase of the request, by [`upper_str`] or, for invalid UTF-8, [`upper_bytes`].
+    pub bytes: Cow<'a, [u8]>,
+    /// Whether the request decoded as UTF-8; servers log the ones that did not.
+    pub valid_utf8: bool,
+}
+
+/// The server's rule on a request in its receive buffer, validating the bytes once.
+///
+/// ASCII is uppercased in place and borrowed back, so the common request costs no
+/// allocation; other valid UTF-8 goes through [`upper_str`], invalid bytes through
+/// [`upper_bytes`]. The reply is the same as `upper_bytes(request, version)` in every case.
+pub fn server_reply(request: &mut [u8], version: UnicodeVersion) -> ServerReply<'_> {
+    if request.is_ascii() {
+        request.make_ascii_uppercase();
+        return ServerReply {
+            bytes: Cow::Borrowed(request),
+            valid_utf8: true,
+        };
+    }
+    match std::str::from_utf8(request) {
+        Ok(text) => ServerReply {
+            bytes: Cow::Owned(upper_str(text, version).into_bytes()),
+            valid_utf8: true,
+        },
+        Err(_) => ServerReply {
+            bytes: Cow::Owned(upper_bytes(request, version)),
+            valid_utf8: false,
+        },
+    }
+}
+
 /// The chars whose uppercase differs between versions `a` and `b`, ascending.
 pub fn changed_between(a: UnicodeVersion, b: UnicodeVersion) -> Vec<char> {
     candidates()
@@ -573,6 +609,36 @@ mod tests {
         bytes.extend_from_slice(b"\xed\xa0\x80x"); // an encoded surrogate is invalid
         assert_eq!(upper_bytes(&bytes, d), b"SS\xed\xa0\x80X");
         assert_eq!(upper_bytes(b"", d), b"");
+    }
+
+    #[test]
+    fn server_reply_equals_upper_bytes_and_flags_invalid_utf8() {
+        let d = UnicodeVersion::DEFAULT;
+        let cases: [&[u8]; 7] = [
+            b"",
+            b"hello world",
+            "hello world, \u{c548}\u{b155} #1-2".as_bytes(),
+            "stra\u{df}e \u{149}".as_bytes(),
+            b"a\xffb\xc3",
+            b"\xe2\x82",
+            b"\xed\xa0\x80x",
+        ];
+        for case in cases {
+            let mut buf = case.to_vec();
+            let reply = server_reply(&mut buf, d);
+            assert_eq!(reply.bytes, upper_bytes(case, d), "{case:?}");
+            assert_eq!(
+                reply.valid_utf8,
+                std::str::from_utf8(case).is_ok(),
+                "{case:?}"
+            );
+        }
+        // ASCII is answered from the buffer itself, without a copy.
+        let mut buf = b"abc".to_vec();
+        assert!(matches!(
+            server_reply(&mut buf, d).bytes,
+            Cow::Borrowed(b"ABC")
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@ pub mod case;
 pub mod tcp;
 pub mod udp;
 
-pub use case::{upper_bytes, upper_str, UnicodeVersion};
+pub use case::{server_reply, upper_bytes, upper_str, ServerReply, UnicodeVersion};
 
 /// Where servers send their one-line diagnostics (stderr in the binaries, a buffer in tests).
 pub type Log = std::sync::Arc<dyn Fn(&str) + Send + Sync>;

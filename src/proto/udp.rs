@@ -6,47 +6,87 @@ use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use super::case::{upper_bytes, UnicodeVersion};
+use super::case::{server_reply, UnicodeVersion};
 use super::Log;
 
 /// The reference's receive buffer for UDP (`recvfrom(2048)`), on both sides.
 pub const UDP_BUFFER: usize = 2048;
 
-/// Receives one datagram into a `UDP_BUFFER`-byte buffer, reporting the datagram's
-/// real length (which may exceed the buffer: the rest is discarded, as in the reference).
+/// Receives one datagram into `buf`, reporting how many bytes were kept, the datagram's
+/// real length (which may exceed the buffer: the rest is discarded, as in the reference)
+/// and its source.
+///
+/// On Linux this is a single `recvfrom` with `MSG_TRUNC`: for a datagram socket the
+/// kernel copies at most `buf.len()` bytes and returns the full length.
+#[cfg(target_os = "linux")]
 fn recv_from_measured(
     socket: &UdpSocket,
     buf: &mut [u8],
 ) -> io::Result<(usize, usize, SocketAddr)> {
-    // A peek with MSG_TRUNC reports the datagram's full length without consuming it.
-    let full = peek_full_len(socket).unwrap_or(0);
-    let (n, peer) = socket.recv_from(buf)?;
-    Ok((n, full.max(n), peer))
-}
-
-#[cfg(target_os = "linux")]
-fn peek_full_len(socket: &UdpSocket) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
-    let mut byte = [0u8; 1];
-    // SAFETY: recv on a valid fd into a 1-byte buffer we own.
-    let n = unsafe {
-        libc::recv(
+    // SAFETY: an all-zero sockaddr_storage is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: recvfrom on a valid fd into a buffer and an address we own, with their sizes.
+    let full = unsafe {
+        libc::recvfrom(
             socket.as_raw_fd(),
-            byte.as_mut_ptr().cast(),
-            byte.len(),
-            libc::MSG_PEEK | libc::MSG_TRUNC,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_TRUNC,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
+    if full < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let full = full as usize;
+    Ok((full.min(buf.len()), full, socket_addr(&storage)?))
+}
+
+/// The address `recvfrom` filled in, as a `SocketAddr` (IPv4 or IPv6).
+#[cfg(target_os = "linux")]
+fn socket_addr(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    match storage.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in, which it is large
+            // enough and aligned for.
+            let a =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
+                u16::from_be(a.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for sockaddr_in6.
+            let a = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(a.sin6_addr.s6_addr),
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        family => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("datagram from an address of unexpected family {family}"),
+        )),
     }
 }
 
+/// Elsewhere the real length is unknown: a truncated datagram is not reported.
 #[cfg(not(target_os = "linux"))]
-fn peek_full_len(_socket: &UdpSocket) -> io::Result<usize> {
-    Ok(0)
+fn recv_from_measured(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+) -> io::Result<(usize, usize, SocketAddr)> {
+    let (n, peer) = socket.recv_from(buf)?;
+    Ok((n, n, peer))
 }
 
 /// Answers datagrams on `socket` forever: each reply is the request uppercased under
@@ -64,19 +104,18 @@ pub fn serve(socket: &UdpSocket, version: UnicodeVersion, log: &Log) -> io::Resu
             Err(e) if is_transient(&e) => continue,
             Err(e) => return Err(e),
         };
-        let request = &buf[..n];
         if full > n {
             log(&format!(
                 "{peer}: datagram of {full} bytes truncated to the first {UDP_BUFFER}, as the reference does"
             ));
         }
-        if std::str::from_utf8(request).is_err() {
+        let reply = server_reply(&mut buf[..n], version);
+        if !reply.valid_utf8 {
             log(&format!(
                 "{peer}: request is not valid UTF-8 (the reference server would crash); invalid bytes echoed unchanged"
             ));
         }
-        let reply = upper_bytes(request, version);
-        if let Err(e) = socket.send_to(&reply, peer) {
+        if let Err(e) = socket.send_to(&reply.bytes, peer) {
             log(&format!("{peer}: reply not sent: {e}"));
         }
     }
