@@ -31,6 +31,8 @@ pub enum Command {
     Matrix(MatrixArgs),
     /// Check one candidate command against the reference and Rust counterparts.
     Check(CheckArgs),
+    /// Merge the JSON results of shards (--partition) into one set of reports.
+    Merge(MergeArgs),
 }
 
 /// Options shared by `matrix` and `check`.
@@ -54,12 +56,29 @@ pub struct RunArgs {
     /// Seconds the whole run may take; units not started by then are skipped.
     #[arg(long, value_name = "SECONDS")]
     pub run_timeout: Option<f64>,
-    /// Report format (`terminal` or `json`).
-    #[arg(long, value_name = "FORMAT", default_value = "terminal")]
-    pub format: String,
-    /// Where the report goes (`-` for stdout).
-    #[arg(long, value_name = "FILE", default_value = "-")]
-    pub output: String,
+    /// Reports and expectations.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Where reports go, and the known failures.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report format: terminal, json, junit, markdown or html (repeatable; each takes the
+    /// --output that follows it, else stdout). The terminal report is always shown: on
+    /// stdout, or on stderr when another report goes to stdout.
+    #[arg(long = "format", value_name = "FORMAT", id = "formats")]
+    pub formats: Vec<shout::report::Format>,
+    /// Where the preceding --format's report goes (`-`: stdout).
+    #[arg(long = "output", value_name = "FILE", id = "outputs")]
+    pub outputs: Vec<String>,
+    /// Known failures (TOML `[[expect]]` entries with `id` and `reason`): they are
+    /// reported as xfail; a listed unit that passes is xpass and fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<std::path::PathBuf>,
+    /// Rewrite the --expectations file from this run's failures.
+    #[arg(long, requires = "expectations")]
+    pub update_expectations: bool,
 }
 
 /// `shout matrix`.
@@ -102,6 +121,17 @@ pub struct CheckArgs {
     /// The common run options (--transport is required).
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `shout merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON results files, one per shard (`--format json --output FILE`).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+    /// Reports and expectations.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Arguments every server takes.

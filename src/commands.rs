@@ -4,14 +4,16 @@ use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
+use clap::ArgMatches;
+use shout::expectations::Expectations;
 use shout::harness::{self, Config};
 use shout::plan::Filters;
 use shout::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
-use shout::report;
-use shout::results::Results;
+use shout::report::Format;
+use shout::results::{merge, Results};
 use shout::run::execute::{Event, RunOptions};
 
-use crate::cli::{CheckArgs, MatrixArgs, RunArgs};
+use crate::cli::{CheckArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs};
 
 /// Kills every child group and exits 130 on Ctrl-C or SIGTERM.
 fn kill_children_on_interrupt() -> Result<(), String> {
@@ -82,29 +84,120 @@ fn progress(total: usize) -> Box<dyn Fn(Event) + Sync> {
     }
 }
 
-fn emit(results: &Results, run: &RunArgs) -> Result<(), String> {
-    let mut buf: Vec<u8> = Vec::new();
-    match run.format.as_str() {
-        "terminal" => report::terminal::write(results, &mut buf),
-        "json" => report::json::write(results, &mut buf),
-        other => return Err(format!("unknown --format `{other}`: use terminal or json")),
-    }
-    .map_err(|e| format!("cannot render the report: {e}"))?;
-    if run.output == "-" {
-        io::stdout()
-            .write_all(&buf)
-            .map_err(|e| format!("cannot write to stdout: {e}"))
-    } else {
-        std::fs::write(&run.output, &buf)
-            .map_err(|e| format!("cannot write {}: {e}", run.output))?;
-        if run.format != "terminal" {
-            // Keep the human summary on the terminal when the report goes to a file.
-            let mut text = Vec::new();
-            let _ = report::terminal::write(results, &mut text);
-            let _ = io::stdout().write_all(&text);
+/// The reports asked for: each `--format` with the `--output` that follows it (stdout
+/// when none does).
+fn report_targets(matches: &ArgMatches) -> Result<Vec<(Format, String)>, String> {
+    let formats: Vec<(usize, Format)> = match (
+        matches.indices_of("formats"),
+        matches.get_many::<Format>("formats"),
+    ) {
+        (Some(i), Some(f)) => i.zip(f.copied()).collect(),
+        _ => Vec::new(),
+    };
+    let outputs: Vec<(usize, String)> = match (
+        matches.indices_of("outputs"),
+        matches.get_many::<String>("outputs"),
+    ) {
+        (Some(i), Some(o)) => i.zip(o.cloned()).collect(),
+        _ => Vec::new(),
+    };
+    let mut targets: Vec<(Format, Option<String>)> = Vec::new();
+    let mut events: Vec<(usize, Result<Format, String>)> = formats
+        .into_iter()
+        .map(|(i, f)| (i, Ok(f)))
+        .chain(outputs.into_iter().map(|(i, o)| (i, Err(o))))
+        .collect();
+    events.sort_by_key(|(i, _)| *i);
+    for (_, e) in events {
+        match e {
+            Ok(f) => targets.push((f, None)),
+            Err(o) => match targets.last_mut() {
+                Some((_, slot @ None)) => *slot = Some(o),
+                _ => {
+                    return Err(format!(
+                        "--output {o} follows no --format: write `--format FORMAT --output {o}`"
+                    ))
+                }
+            },
         }
-        Ok(())
     }
+    let targets: Vec<(Format, String)> = targets
+        .into_iter()
+        .map(|(f, o)| (f, o.unwrap_or_else(|| "-".into())))
+        .collect();
+    if targets.iter().filter(|(_, o)| o == "-").count() > 1 {
+        return Err("only one --format can go to stdout: give the others an --output FILE".into());
+    }
+    Ok(targets)
+}
+
+/// Where the terminal report goes when stdout carries another (not a file name).
+const TO_STDERR: &str = "\0stderr";
+
+fn load_expectations(report: &ReportArgs) -> Result<Option<Expectations>, String> {
+    match &report.expectations {
+        // A file to be written may not exist yet.
+        Some(path) if report.update_expectations && !path.exists() => {
+            Ok(Some(Expectations::default()))
+        }
+        Some(path) => Expectations::load(path)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+/// Applies expectations, writes every report, and returns the exit status.
+fn finish(
+    mut results: Results,
+    report: &ReportArgs,
+    expectations: Option<Expectations>,
+    targets: &[(Format, String)],
+) -> Result<u8, String> {
+    if let (Some(exp), Some(path)) = (&expectations, &report.expectations) {
+        let applied = exp.apply(&mut results);
+        for id in &applied.unmatched {
+            eprintln!("shout: note: expectation `{id}` matched no unit of this run");
+        }
+        if report.update_expectations {
+            let updated = exp.updated(&results);
+            updated.save(path).map_err(|e| e.to_string())?;
+            eprintln!(
+                "shout: wrote {} known failure(s) to {}",
+                updated.expect.len(),
+                path.display()
+            );
+        }
+    }
+    let mut targets = targets.to_vec();
+    if !targets
+        .iter()
+        .any(|(f, o)| *f == Format::Terminal && o == "-")
+    {
+        // The human summary is always shown, on stderr if stdout carries another report.
+        let to = if targets.iter().any(|(_, o)| o == "-") {
+            TO_STDERR
+        } else {
+            "-"
+        };
+        targets.push((Format::Terminal, to.into()));
+    }
+    for (format, output) in &targets {
+        let bytes = format.render(&results)?;
+        let written = match output.as_str() {
+            "-" => io::stdout().write_all(&bytes),
+            TO_STDERR => io::stderr().write_all(&bytes),
+            path => std::fs::write(path, &bytes),
+        };
+        written.map_err(|e| {
+            format!(
+                "cannot write the {} report to {}: {e}",
+                format.as_str(),
+                if output == "-" { "stdout" } else { output }
+            )
+        })?;
+    }
+    Ok(results.exit_code())
 }
 
 fn reproduce_args(manifests: &[std::path::PathBuf], run: &RunArgs) -> Vec<String> {
@@ -120,25 +213,44 @@ fn reproduce_args(manifests: &[std::path::PathBuf], run: &RunArgs) -> Vec<String
     args
 }
 
-fn execute(config: Config, run: &RunArgs, list: bool) -> Result<u8, String> {
+fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> Result<u8, String> {
     kill_children_on_interrupt()?;
     let options = options(run)?;
+    let targets = report_targets(matches)?;
+    let expectations = load_expectations(&run.report)?;
     let prepared = harness::prepare(&config).map_err(|e| e.to_string())?;
     if list {
         let mut out = io::stdout().lock();
-        for u in &prepared.units {
+        for u in prepared
+            .units
+            .iter()
+            .filter(|u| prepared.reported.contains(&u.id))
+        {
             let _ = writeln!(out, "{}", u.id);
         }
         return Ok(0);
     }
     let on_event = progress(prepared.units.len());
     let results = prepared.run(&options, &*on_event);
-    emit(&results, run)?;
-    Ok(results.exit_code())
+    finish(results, &run.report, expectations, &targets)
+}
+
+/// `shout merge`.
+pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, String> {
+    let targets = report_targets(matches)?;
+    let expectations = load_expectations(&args.report)?;
+    let shards = args
+        .files
+        .iter()
+        .map(|p| merge::read(p).map(|r| (p.clone(), r)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let results = merge::merge(shards).map_err(|e| e.to_string())?;
+    finish(results, &args.report, expectations, &targets)
 }
 
 /// `shout matrix`.
-pub fn matrix(args: MatrixArgs) -> Result<u8, String> {
+pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<u8, String> {
     let config = Config {
         manifests: args.manifests.clone(),
         extra: Vec::new(),
@@ -153,11 +265,11 @@ pub fn matrix(args: MatrixArgs) -> Result<u8, String> {
         reproduce_args: reproduce_args(&args.manifests, &args.run),
         reproduce_check: None,
     };
-    execute(config, &args.run, args.list)
+    execute(config, &args.run, matches, args.list)
 }
 
 /// `shout check`.
-pub fn check(args: CheckArgs) -> Result<u8, String> {
+pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
     let transport = args
         .run
         .transport
@@ -209,5 +321,5 @@ pub fn check(args: CheckArgs) -> Result<u8, String> {
         reproduce_args: Vec::new(),
         reproduce_check: Some(reproduce),
     };
-    execute(config, &args.run, false)
+    execute(config, &args.run, matches, false)
 }

@@ -1,7 +1,7 @@
 //! The pipeline in one place: registry → corpus → plan → run → verdict → results.
 //! Binaries and the `cargo test` matrix call this; it prints nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -57,13 +57,15 @@ pub struct Config {
 pub struct Prepared {
     /// One per interpreter.
     pub axes: Vec<Axis>,
-    /// The units, sorted.
+    /// The units to run, sorted: those reported and those they are judged by.
     pub units: Vec<Unit>,
     /// The corpus fingerprint.
     pub corpus: String,
     /// What judging needs.
     pub context: verdict::Context,
     partition: Option<Partition>,
+    /// The ids to report (the others only support their verdicts).
+    pub reported: BTreeSet<String>,
     reproduce_args: Vec<String>,
     reproduce_check: Option<Vec<String>>,
     _scratch: tempfile::TempDir,
@@ -147,7 +149,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
             )));
         }
     }
-    let mut units = Vec::new();
+    let mut units: Vec<Unit> = Vec::new();
     for axis in &axes {
         units.extend(plan::build(
             axis.label.as_deref(),
@@ -157,15 +159,38 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         ));
     }
     units.sort_by(|a, b| a.id.cmp(&b.id));
-    if let Some(p) = &config.partition {
-        units = p.apply(units);
+    // `--only`, `--id` and `--partition` choose the units to report; the units those are judged by
+    // run too, so that every verdict is the one a full run gives.
+    let wanted: Vec<bool> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            config.filters.sides_selected(&u.client, &u.server)
+                && (config.filters.ids.is_empty() || config.filters.ids.contains(&u.id))
+                && config.partition.map_or(true, |p| p.contains(i, &u.id))
+        })
+        .collect();
+    for id in &config.filters.ids {
+        if !units.iter().any(|u| &u.id == id) {
+            return Err(HarnessError::Empty(format!(
+                ": --id {id} is not in the plan (see `shout matrix --list`)"
+            )));
+        }
     }
-    let non_reference = units.iter().any(|u| {
-        ![u.client.name(), u.server.name()]
-            .iter()
-            .all(|n| *n == registry::REFERENCE || *n == plan::PROBE)
-    });
-    if units.is_empty() || (!non_reference && !config.filters.ids.is_empty()) {
+    let run = plan::with_support(&units, &wanted);
+    let reported: BTreeSet<String> = units
+        .iter()
+        .zip(&wanted)
+        .filter(|(_, w)| **w)
+        .map(|(u, _)| u.id.clone())
+        .collect();
+    let units: Vec<Unit> = units
+        .into_iter()
+        .zip(run)
+        .filter(|(_, r)| *r)
+        .map(|(u, _)| u)
+        .collect();
+    if units.is_empty() {
         return Err(HarnessError::Empty(String::from(
             ": see `shout matrix --list`",
         )));
@@ -184,6 +209,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
             client_output,
         },
         partition: config.partition,
+        reported,
         reproduce_args: config.reproduce_args.clone(),
         reproduce_check: config.reproduce_check.clone(),
         _scratch: scratch,
@@ -210,7 +236,8 @@ impl Prepared {
     pub fn run(&self, options: &RunOptions, on_event: &(dyn Fn(Event) + Sync)) -> Results {
         let started = Instant::now();
         let executed = execute::execute(&self.axes, self.units.clone(), options, on_event);
-        let judged = verdict::judge(&executed, &self.context);
+        let mut judged = verdict::judge(&executed, &self.context);
+        judged.retain(|j| self.reported.contains(&j.executed.unit.id));
         Results::assemble(
             &judged,
             self.corpus.clone(),

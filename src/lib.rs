@@ -10,6 +10,7 @@
 //!   them and seeing when a server has bound one.
 
 pub mod corpus;
+pub mod expectations;
 pub mod grade;
 pub mod harness;
 pub mod plan;

@@ -7,13 +7,21 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, ClientArgs, Command, ServerArgs};
 use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let sub = matches
+        .subcommand()
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
     let result = match cli.command {
         Command::UdpServer(args) => {
             roles::udp_server(&server_config(&args, 0.0), &mut io::stdout())
@@ -32,8 +40,9 @@ fn main() -> ExitCode {
             &mut io::stdin().lock(),
             &mut io::stdout(),
         ),
-        Command::Matrix(args) => return harness_exit(commands::matrix(args)),
-        Command::Check(args) => return harness_exit(commands::check(args)),
+        Command::Matrix(args) => return harness_exit(commands::matrix(args, &sub)),
+        Command::Check(args) => return harness_exit(commands::check(args, &sub)),
+        Command::Merge(args) => return harness_exit(commands::merge(args, &sub)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

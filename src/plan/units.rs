@@ -63,15 +63,18 @@ pub struct Unit {
 pub struct Filters {
     /// Only these transports (empty: both).
     pub transports: Vec<Transport>,
-    /// Only units where one side is one of these implementations (empty: all).
+    /// Only units where one side is one of these implementations (empty: all); applied
+    /// with `ids`, after [`build`].
     pub only: Vec<String>,
     /// Only cases whose name matches one of these glob patterns (`*`, `?`); empty: all.
     pub cases: Vec<String>,
-    /// Only these exact unit ids (plus the reference units they are judged by); empty: all.
+    /// Only these exact unit ids (run with the units they are judged by, reported alone);
+    /// empty: all. Applied by [`select`], after [`build`].
     pub ids: Vec<String>,
 }
 
-fn glob(pattern: &str, text: &str) -> bool {
+/// Shell-style matching: `*` any run of characters, `?` any one.
+pub fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -98,8 +101,9 @@ impl Filters {
         self.cases.is_empty() || self.cases.iter().any(|p| glob(p, &case.name))
     }
 
-    /// The reference's own units always stay: they are the expectations.
-    fn sides_selected(&self, client: &Side, server: &Side) -> bool {
+    /// Whether `--only` keeps a unit with these sides. The reference's own units always
+    /// stay: they are the expectations.
+    pub fn sides_selected(&self, client: &Side, server: &Side) -> bool {
         let reference =
             |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
         (reference(client) && reference(server))
@@ -153,21 +157,7 @@ pub fn build(
         let servers = with(Role::Server);
         let mut push = |client: &Side, server: &Side, kind: UnitKind, case: &Arc<Case>| {
             let id = unit_id(axis, transport, client, server, &case.name);
-            let keep = if filters.ids.is_empty() {
-                filters.sides_selected(client, server)
-            } else {
-                // An exact id keeps that unit and the reference units of its case.
-                let reference =
-                    |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
-                filters.ids.contains(&id)
-                    || (reference(client)
-                        && reference(server)
-                        && filters
-                            .ids
-                            .iter()
-                            .any(|i| i.ends_with(&format!("::{}", case.name))))
-            };
-            if keep {
+            {
                 units.push(Unit {
                     id,
                     axis: axis.map(str::to_string),
@@ -201,6 +191,48 @@ pub fn build(
     }
     units.sort_by(|a, b| a.id.cmp(&b.id));
     units
+}
+
+/// Which units must run so that the `wanted` ones (a mask over `units`) are judged as in
+/// a full run: each wanted unit, plus, for its case on its axis and transport, the
+/// reference pair, each of its sides against the reference peer, and the probes of its
+/// sides and of the reference. Returns the mask of units to run.
+pub fn with_support(units: &[Unit], wanted: &[bool]) -> Vec<bool> {
+    use std::collections::BTreeSet;
+    let reference = || Side::Impl(crate::registry::REFERENCE.to_string());
+    let mut needed: BTreeSet<(Option<&str>, Transport, &str, Side, Side)> = BTreeSet::new();
+    for u in units
+        .iter()
+        .zip(wanted)
+        .filter(|(_, w)| **w)
+        .map(|(u, _)| u)
+    {
+        let key = |c: Side, s: Side| (u.axis.as_deref(), u.transport, u.case.name.as_str(), c, s);
+        for (c, s) in [
+            (reference(), reference()),
+            (u.client.clone(), reference()),
+            (reference(), u.server.clone()),
+            (u.client.clone(), Side::Probe),
+            (reference(), Side::Probe),
+            (Side::Probe, u.server.clone()),
+            (Side::Probe, reference()),
+        ] {
+            needed.insert(key(c, s));
+        }
+    }
+    units
+        .iter()
+        .zip(wanted)
+        .map(|(u, &w)| {
+            w || needed.contains(&(
+                u.axis.as_deref(),
+                u.transport,
+                u.case.name.as_str(),
+                u.client.clone(),
+                u.server.clone(),
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -12,3 +12,68 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod terminal;
+
+use crate::results::Results;
+
+/// A report format, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// [`terminal`].
+    Terminal,
+    /// [`json`].
+    Json,
+    /// [`junit`].
+    Junit,
+    /// [`markdown`].
+    Markdown,
+    /// [`html`].
+    Html,
+}
+
+impl Format {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [Format; 5] = [
+        Format::Terminal,
+        Format::Json,
+        Format::Junit,
+        Format::Markdown,
+        Format::Html,
+    ];
+
+    /// The name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Terminal => "terminal",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+        }
+    }
+
+    /// Renders `results` in this format.
+    pub fn render(self, results: &Results) -> Result<Vec<u8>, String> {
+        let mut buf = Vec::new();
+        match self {
+            Format::Terminal => terminal::write(results, &mut buf).map_err(|e| e.to_string())?,
+            Format::Json => json::write(results, &mut buf).map_err(|e| e.to_string())?,
+            Format::Junit => buf = junit::render(results).map_err(|e| e.to_string())?.into(),
+            Format::Markdown => buf = markdown::render(results).into(),
+            Format::Html => buf = html::render(results).into(),
+        }
+        Ok(buf)
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+                format!("unknown format `{s}`: use one of {}", names.join(", "))
+            })
+    }
+}

@@ -1,6 +1,8 @@
 //! Results: the versioned, serialisable record of a run, which every reporter reads
 //! (and which shards merge). Built from judged units; never starts a process.
 
+pub mod merge;
+
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Category;

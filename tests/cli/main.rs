@@ -4,6 +4,7 @@ mod case_table;
 mod harness;
 mod pairings;
 mod protocol;
+mod reports;
 mod robustness;
 mod roles;
 mod support;

@@ -1,0 +1,260 @@
+//! Merging the results of shards into the results a single run would have given.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::{Results, Summary, SCHEMA_VERSION};
+use crate::plan::Partition;
+
+/// Shards that cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A file cannot be read or parsed.
+    #[error("{}: {message}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The shards do not belong to one run.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// Reads one results file.
+pub fn read(path: &Path) -> Result<Results, MergeError> {
+    let err = |message: String| MergeError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        err(format!(
+            "not JSON results ({e}); write them with --format json"
+        ))
+    })?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => {
+            return Err(err(format!(
+                "schema_version {v}, but this shout reads {SCHEMA_VERSION}: use the shout that wrote it"
+            )))
+        }
+        None => return Err(err("no schema_version: not shout results".into())),
+    }
+    serde_json::from_value(value).map_err(|e| err(format!("not shout results: {e}")))
+}
+
+/// Combines shards: same shout version, corpus and partition kind; every shard of the
+/// set present exactly once; no unit in two shards. The summary is recounted and the
+/// wall time is the longest shard's (shards run side by side).
+pub fn merge(shards: Vec<(PathBuf, Results)>) -> Result<Results, MergeError> {
+    let Some((first_path, first)) = shards.first() else {
+        return Err(MergeError::Mismatch("no results files given".into()));
+    };
+    let name = |p: &Path| p.display().to_string();
+    for (path, r) in &shards[1..] {
+        if r.shout_version != first.shout_version {
+            return Err(MergeError::Mismatch(format!(
+                "{} was written by shout {} but {} by shout {}: run every shard with the same shout",
+                name(path),
+                r.shout_version,
+                name(first_path),
+                first.shout_version
+            )));
+        }
+        if r.corpus != first.corpus {
+            return Err(MergeError::Mismatch(format!(
+                "{} ran corpus {} but {} ran corpus {}: the shards come from different corpora",
+                name(path),
+                r.corpus,
+                name(first_path),
+                first.corpus
+            )));
+        }
+    }
+    check_partitions(&shards)?;
+    let mut seen = BTreeSet::new();
+    let mut results = Vec::new();
+    for (path, r) in &shards {
+        for u in &r.results {
+            if !seen.insert(u.id.clone()) {
+                return Err(MergeError::Mismatch(format!(
+                    "unit {} appears in two shards (again in {}): were the same shard's results given twice?",
+                    u.id,
+                    name(path)
+                )));
+            }
+            results.push(u.clone());
+        }
+    }
+    results.sort_by(|a, b| a.id.cmp(&b.id));
+    let wall = shards
+        .iter()
+        .map(|(_, r)| r.summary.wall_seconds)
+        .fold(0.0, f64::max);
+    Ok(Results {
+        schema_version: SCHEMA_VERSION,
+        shout_version: first.shout_version.clone(),
+        corpus: first.corpus.clone(),
+        partition: None,
+        summary: Summary::count(&results, wall),
+        results,
+    })
+}
+
+/// Partitioned shards must be one complete set: the same kind and N, each K once.
+fn check_partitions(shards: &[(PathBuf, Results)]) -> Result<(), MergeError> {
+    let parts: Vec<Option<Partition>> = shards
+        .iter()
+        .map(|(path, r)| {
+            r.partition
+                .as_deref()
+                .map(|p| {
+                    p.parse::<Partition>().map_err(|e| MergeError::Read {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })
+                })
+                .transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    if parts.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    if parts.iter().any(Option::is_none) {
+        return Err(MergeError::Mismatch(
+            "some files are shards (--partition) and some are whole runs: merge only the shards of one run".into(),
+        ));
+    }
+    let key = |p: &Partition| match *p {
+        Partition::Count { total, .. } => ("count", total),
+        Partition::Hash { total, .. } => ("hash", total),
+    };
+    let shard = |p: &Partition| match *p {
+        Partition::Count { shard, .. } | Partition::Hash { shard, .. } => shard,
+    };
+    let parts: Vec<Partition> = parts.into_iter().flatten().collect();
+    let (kind, total) = key(&parts[0]);
+    if let Some(other) = parts.iter().find(|p| key(p) != (kind, total)) {
+        return Err(MergeError::Mismatch(format!(
+            "shards of different partitions: {} and {other}",
+            parts[0]
+        )));
+    }
+    let mut have: Vec<u64> = parts.iter().map(shard).collect();
+    have.sort_unstable();
+    let before = have.len();
+    have.dedup();
+    if have.len() != before {
+        return Err(MergeError::Mismatch(format!(
+            "a {kind}:K/{total} shard is given twice"
+        )));
+    }
+    let missing: Vec<String> = (1..=total)
+        .filter(|k| !have.contains(k))
+        .map(|k| format!("{kind}:{k}/{total}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Mismatch(format!(
+            "missing shard(s) {}: the merged results would not be the whole run",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::UnitResult;
+    use crate::verdict::Verdict;
+
+    fn unit(id: &str, verdict: Verdict) -> UnitResult {
+        let mut r: UnitResult = serde_json::from_value(serde_json::json!({
+            "id": id, "axis": null, "transport": "udp", "client": "python", "server": "rust",
+            "kind": "pairing", "case": "hello", "category": "core", "verdict": "pass",
+            "fault": null, "input": "hello", "expected": "HELLO", "actual": "HELLO",
+            "wire": {"events": []}, "diagnosis": null, "minimal_input": null,
+            "reproduce": "shout matrix --id x", "duration_ms": 1
+        }))
+        .unwrap();
+        r.verdict = verdict;
+        r
+    }
+
+    fn shard(part: &str, units: Vec<UnitResult>, wall: f64) -> (PathBuf, Results) {
+        (
+            PathBuf::from(format!("{part}.json")),
+            Results {
+                schema_version: SCHEMA_VERSION,
+                shout_version: "1".into(),
+                corpus: "abc".into(),
+                partition: Some(part.into()),
+                summary: Summary::count(&units, wall),
+                results: units,
+            },
+        )
+    }
+
+    #[test]
+    fn merges_a_complete_set_with_one_runs_counts_and_exit() {
+        let merged = merge(vec![
+            shard("count:2/2", vec![unit("b", Verdict::Fail)], 3.0),
+            shard(
+                "count:1/2",
+                vec![unit("a", Verdict::Pass), unit("c", Verdict::Info)],
+                5.0,
+            ),
+        ])
+        .unwrap();
+        let ids: Vec<&str> = merged.results.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(
+            (
+                merged.summary.total,
+                merged.summary.passed,
+                merged.summary.failed
+            ),
+            (3, 1, 1)
+        );
+        assert_eq!(merged.summary.wall_seconds, 5.0);
+        assert_eq!(merged.partition, None);
+        assert_eq!(merged.exit_code(), 1);
+    }
+
+    #[test]
+    fn refuses_mixed_incomplete_or_overlapping_shards() {
+        let a = || shard("hash:1/3", vec![unit("a", Verdict::Pass)], 1.0);
+        let b = || shard("hash:2/3", vec![unit("b", Verdict::Pass)], 1.0);
+        let err = merge(vec![a(), b()]).unwrap_err().to_string();
+        assert!(err.contains("missing shard(s) hash:3/3"), "{err}");
+        let mut c = shard("hash:3/3", vec![unit("a", Verdict::Pass)], 1.0);
+        let err = merge(vec![a(), b(), c.clone()]).unwrap_err().to_string();
+        assert!(err.contains("appears in two shards"), "{err}");
+        c.1.corpus = "other".into();
+        let err = merge(vec![a(), b(), c]).unwrap_err().to_string();
+        assert!(err.contains("different corpora"), "{err}");
+        let mut d = shard("hash:3/3", vec![unit("d", Verdict::Pass)], 1.0);
+        d.1.shout_version = "2".into();
+        let err = merge(vec![a(), b(), d]).unwrap_err().to_string();
+        assert!(err.contains("same shout"), "{err}");
+        let e = shard("count:3/3", vec![unit("e", Verdict::Pass)], 1.0);
+        let err = merge(vec![a(), b(), e]).unwrap_err().to_string();
+        assert!(err.contains("different partitions"), "{err}");
+    }
+
+    #[test]
+    fn reading_names_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        std::fs::write(&p, "<testsuites/>").unwrap();
+        assert!(read(&p).unwrap_err().to_string().contains("--format json"));
+        std::fs::write(&p, r#"{"schema_version": 99}"#).unwrap();
+        assert!(read(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("schema_version 99"));
+    }
+}
