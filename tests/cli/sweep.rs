@@ -74,7 +74,8 @@ fn sweep(python: &Python, transport: Transport) -> Result<usize, String> {
     }
 }
 
-fn sweep_all(transport: Transport) {
+/// Sweeps `transport` under every interpreter found; panics with every difference.
+pub fn sweep_all(transport: Transport) {
     let pythons = python3_interpreters();
     let results: Vec<(String, Result<usize, String>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = pythons
