@@ -154,7 +154,8 @@ pub struct TcpServerArgs {
     /// The common server arguments.
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Seconds a connection may stay silent before it is closed without a reply.
+    /// Seconds a connection may stay silent before it is closed without a reply (more
+    /// than 0; 0 is rejected, it does not mean "never").
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub idle_timeout: f64,
 }

@@ -23,13 +23,14 @@ fn main() -> ExitCode {
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
     let result = match cli.command {
-        Command::UdpServer(args) => {
-            roles::udp_server(&server_config(&args, 0.0), &mut io::stdout())
-        }
-        Command::TcpServer(args) => roles::tcp_server(
-            &server_config(&args.server, args.idle_timeout),
+        Command::UdpServer(args) => roles::udp_server(
+            &server_config(&args, Duration::from_secs(10)),
             &mut io::stdout(),
         ),
+        Command::TcpServer(args) => roles::idle_timeout_from_secs(args.idle_timeout)
+            .and_then(|idle| {
+                roles::tcp_server(&server_config(&args.server, idle), &mut io::stdout())
+            }),
         Command::UdpClient(args) => roles::udp_client(
             &client_config(args),
             &mut io::stdin().lock(),
@@ -68,12 +69,12 @@ fn seconds(s: f64) -> Option<Duration> {
     (s > 0.0 && s.is_finite()).then(|| Duration::from_secs_f64(s))
 }
 
-fn server_config(args: &ServerArgs, idle_timeout: f64) -> ServerConfig {
+fn server_config(args: &ServerArgs, idle_timeout: Duration) -> ServerConfig {
     ServerConfig {
         port: args.port,
         bind: args.bind,
         unicode: args.unicode,
-        idle_timeout: seconds(idle_timeout).unwrap_or(Duration::from_secs(10)),
+        idle_timeout,
     }
 }
 

@@ -207,7 +207,6 @@ fn udp_client_gives_up_after_its_timeout_when_nobody_answers() {
 }
 
 #[test]
-#[ignore = "needs src/main.rs to validate --idle-timeout with roles::idle_timeout_from_secs"]
 fn tcp_server_rejects_an_idle_timeout_that_is_not_positive() {
     // Before: 0 (and any negative value) silently meant the 10 s default.
     for bad in ["0", "-1", "NaN"] {
