@@ -434,6 +434,7 @@ impl Server {
             env,
             stdin: None,
             capture_limit: 64 * 1024,
+            confine: None,
         };
         // The child inherits the spawning thread's CPU affinity, for all its threads.
         pin_current_thread(&[placement.server])

@@ -61,6 +61,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Most bytes kept per stream.
     pub capture_limit: usize,
+    /// Confinement for every program the run starts (`shout grade`); none by default.
+    pub confine: Option<Arc<dyn crate::run::process::Confine>>,
 }
 
 impl Default for RunOptions {
@@ -72,6 +74,7 @@ impl Default for RunOptions {
             run_timeout: None,
             jobs: 2,
             capture_limit: 64 * 1024,
+            confine: None,
         }
     }
 }
@@ -204,6 +207,7 @@ impl Context<'_> {
             env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
             stdin,
             capture_limit: self.options.capture_limit,
+            confine: self.options.confine.clone(),
         }
     }
 }
@@ -231,6 +235,7 @@ fn build_all(
                     env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
                     stdin: None,
                     capture_limit: options.capture_limit,
+                    confine: options.confine.clone(),
                 };
                 match Running::spawn(&spec) {
                     Err(e) => Some(format!("`{}` could not start: {e}", build.display())),

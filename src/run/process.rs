@@ -29,6 +29,23 @@ pub struct Spawn {
     pub stdin: Option<Vec<u8>>,
     /// Most bytes kept of stdout and of stderr each; the rest is counted and dropped.
     pub capture_limit: usize,
+    /// Confinement for untrusted programs (limits, namespaces), applied in the child.
+    pub confine: Option<Arc<dyn Confine>>,
+}
+
+/// Confinement applied to a child between `fork` and `exec` (for example resource limits,
+/// a private `/etc/hosts`, an unprivileged user, a pids cgroup).
+pub trait Confine: Send + Sync + std::fmt::Debug {
+    /// Adjusts `cmd` before it is spawned (typically installing a `pre_exec` hook) and
+    /// returns the handle that ends everything this one child starts.
+    fn confine(&self, cmd: &mut Command) -> io::Result<Box<dyn Confined>>;
+}
+
+/// One confined child's share of the confinement: ends every process it started, even
+/// those that left its process group. Dropping it releases what it holds.
+pub trait Confined: Send + std::fmt::Debug {
+    /// Kills every process the child started (and the child).
+    fn kill_all(&self);
 }
 
 /// Output captured from one stream, capped.
@@ -125,6 +142,7 @@ pub struct Running {
     stdout: Option<JoinHandle<Captured>>,
     stderr: Option<JoinHandle<Captured>>,
     live_stdout: Arc<Mutex<Vec<u8>>>,
+    confined: Option<Box<dyn Confined>>,
 }
 
 impl std::fmt::Debug for Running {
@@ -185,6 +203,10 @@ impl Running {
         if let Some(dir) = &spec.cwd {
             cmd.current_dir(dir);
         }
+        let confined = match &spec.confine {
+            Some(confine) => Some(confine.confine(&mut cmd)?),
+            None => None,
+        };
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
@@ -222,6 +244,7 @@ impl Running {
             stdout,
             stderr,
             live_stdout,
+            confined,
         })
     }
 
@@ -286,6 +309,9 @@ impl Running {
         }
         // Whatever the leader left behind in its group goes too.
         signal_group(self.pgid, libc::SIGKILL);
+        if let Some(c) = &self.confined {
+            c.kill_all();
+        }
     }
 
     /// Waits up to `timeout` for the process to exit on its own (killing the group if it
@@ -312,6 +338,9 @@ impl Running {
     fn finish_now(&mut self, exit: Exit) -> Finished {
         // Group members may still hold the pipes; they are dead after this.
         signal_group(self.pgid, libc::SIGKILL);
+        if let Some(c) = &self.confined {
+            c.kill_all();
+        }
         let stdout = self
             .stdout
             .take()
@@ -343,6 +372,9 @@ impl Drop for Running {
     fn drop(&mut self) {
         if self.stdout.is_some() || self.stderr.is_some() {
             signal_group(self.pgid, libc::SIGKILL);
+            if let Some(c) = &self.confined {
+                c.kill_all();
+            }
             self.wait_timeout(Duration::from_secs(5));
             self.forget();
         }
