@@ -297,6 +297,7 @@ pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
         env: BTreeMap::new(),
         roles,
         client_output: ClientOutput::Reference,
+        fixed_ports: Default::default(),
         origin: Origin::Builtin,
     };
     let mut reproduce = vec![

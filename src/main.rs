@@ -27,10 +27,11 @@ fn main() -> ExitCode {
             &server_config(&args, Duration::from_secs(10)),
             &mut io::stdout(),
         ),
-        Command::TcpServer(args) => roles::idle_timeout_from_secs(args.idle_timeout)
-            .and_then(|idle| {
+        Command::TcpServer(args) => {
+            roles::idle_timeout_from_secs(args.idle_timeout).and_then(|idle| {
                 roles::tcp_server(&server_config(&args.server, idle), &mut io::stdout())
-            }),
+            })
+        }
         Command::UdpClient(args) => roles::udp_client(
             &client_config(args),
             &mut io::stdin().lock(),

@@ -146,6 +146,7 @@ pub fn builtins(
             env: python_env,
             roles: py_roles,
             client_output: ClientOutput::Reference,
+            fixed_ports: Default::default(),
             origin: Origin::Builtin,
         },
         Implementation {
@@ -156,6 +157,7 @@ pub fn builtins(
             env: BTreeMap::new(),
             roles: rust_roles,
             client_output: ClientOutput::Reference,
+            fixed_ports: Default::default(),
             origin: Origin::Builtin,
         },
     ])

@@ -175,6 +175,7 @@ pub fn load_manifest(
         let client_output = match &r.client_output {
             None => ClientOutput::Reference,
             Some(v) if v.get_ref() == "reference" => ClientOutput::Reference,
+            Some(v) if v.get_ref() == "contains" => ClientOutput::Contains,
             Some(v) => {
                 let line = Some(line_of(&text, v.span().start));
                 let re = regex::bytes::Regex::new(v.get_ref()).map_err(|e| {
@@ -200,6 +201,7 @@ pub fn load_manifest(
             env: r.env,
             roles,
             client_output,
+            fixed_ports: Default::default(),
             origin: Origin::Manifest(path.to_path_buf()),
         });
     }

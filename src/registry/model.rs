@@ -92,6 +92,12 @@ impl CommandTemplate {
             .collect()
     }
 
+    /// Whether shout chooses the port (`{port}` appears); if not, the program uses a port
+    /// of its own, which shout discovers (servers) or must be told (clients).
+    pub fn takes_port(&self) -> bool {
+        self.words.iter().any(|w| w.contains("{port}"))
+    }
+
     /// The command as one shell-quoted line, for reproduce commands.
     pub fn display(&self) -> String {
         shlex::try_join(self.words.iter().map(String::as_str))
@@ -106,6 +112,8 @@ pub enum ClientOutput {
     Reference,
     /// Only the reply, extracted by the regex's first group, must equal the reference's.
     Pattern(regex::bytes::Regex),
+    /// Only the reply must appear somewhere in stdout; the exit status does not matter.
+    Contains,
 }
 
 /// Where an implementation was declared.
@@ -134,6 +142,9 @@ pub struct Implementation {
     pub roles: BTreeMap<RoleKey, CommandTemplate>,
     /// How its clients' stdout is compared.
     pub client_output: ClientOutput,
+    /// For roles whose command has no `{port}`: the port the program uses on its own
+    /// (a client's server port; a server's port is also discovered from the kernel).
+    pub fixed_ports: BTreeMap<RoleKey, u16>,
     /// Where it was declared.
     pub origin: Origin,
 }

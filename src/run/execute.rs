@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::observe::{NotRunReason, Observation, ProcessOutcome, Reply, ServerAfter};
 use super::ports::{lease_port, PortLease};
 use super::process::{Exit, Running, Spawn};
-use super::ready::wait_until_bound;
+use super::ready::{wait_for_any_port, wait_until_bound};
 use super::relay::Relay;
 use super::wire::{Peer, Transcript, WireEvent};
 use crate::corpus::Input;
@@ -63,6 +63,9 @@ pub struct RunOptions {
     pub capture_limit: usize,
     /// Confinement for every program the run starts (`shout grade`); none by default.
     pub confine: Option<Arc<dyn crate::run::process::Confine>>,
+    /// Called on a lane's thread before each server it starts and each client probe, to
+    /// give them a network of their own (for programs on fixed ports); none by default.
+    pub isolate: Option<fn() -> io::Result<()>>,
 }
 
 impl Default for RunOptions {
@@ -75,6 +78,7 @@ impl Default for RunOptions {
             jobs: 2,
             capture_limit: 64 * 1024,
             confine: None,
+            isolate: None,
         }
     }
 }
@@ -174,6 +178,19 @@ impl Context<'_> {
     /// Whether `name` is shout's own built-in server.
     fn is_shout_server(&self, axis: usize, name: &str) -> bool {
         name == crate::registry::SHOUT && self.is_builtin(axis, name)
+    }
+
+    /// The port `name`'s `key` role uses when its command has no `{port}`: `None` when
+    /// shout chooses it.
+    fn fixed_port(&self, axis: usize, name: &str, key: RoleKey) -> Option<u16> {
+        let imp = self.implementation(axis, name);
+        let template = imp.role(key)?;
+        (!template.takes_port()).then(|| {
+            imp.fixed_ports
+                .get(&key)
+                .copied()
+                .unwrap_or(crate::roles::DEFAULT_PORT)
+        })
     }
 
     fn is_builtin(&self, axis: usize, name: &str) -> bool {
@@ -346,7 +363,7 @@ fn make_lanes(units: &[Unit], indices: Vec<usize>, jobs: usize) -> Vec<Vec<usize
 struct Instance {
     process: Running,
     port: u16,
-    _lease: PortLease,
+    _lease: Option<PortLease>,
 }
 
 /// Starts `unit`'s server.
@@ -356,27 +373,37 @@ fn start_server(
     name: &str,
     transport: Transport,
 ) -> Result<Instance, NotRunReason> {
-    let lease =
-        lease_port().map_err(|e| NotRunReason::ServerNotReady(format!("no free port: {e}")))?;
-    let port = lease.port();
-    let spec = ctx.spawn_spec(
-        axis,
-        name,
-        RoleKey {
-            transport,
-            role: Role::Server,
-        },
-        port,
-        None,
-    );
+    if let Some(isolate) = ctx.options.isolate {
+        isolate().map_err(|e| {
+            NotRunReason::SpawnFailed(format!("cannot create a network namespace: {e}"))
+        })?;
+    }
+    let key = RoleKey {
+        transport,
+        role: Role::Server,
+    };
+    // A server that picks its own port is found on whatever port it binds.
+    let own_port = ctx.fixed_port(axis, name, key).is_some();
+    let lease = if own_port {
+        None
+    } else {
+        Some(lease_port().map_err(|e| NotRunReason::ServerNotReady(format!("no free port: {e}")))?)
+    };
+    let port = lease.as_ref().map_or(0, |l| l.port());
+    let spec = ctx.spawn_spec(axis, name, key, port, None);
     let mut process = Running::spawn(&spec).map_err(|e| {
         NotRunReason::SpawnFailed(format!(
             "cannot start `{}`: {e}",
             spec.argv[0].to_string_lossy()
         ))
     })?;
-    match wait_until_bound(&mut process, transport, port, ctx.options.start_timeout) {
-        Ok(()) => Ok(Instance {
+    let ready = if own_port {
+        wait_for_any_port(&mut process, transport, ctx.options.start_timeout)
+    } else {
+        wait_until_bound(&mut process, transport, port, ctx.options.start_timeout).map(|()| port)
+    };
+    match ready {
+        Ok(port) => Ok(Instance {
             process,
             port,
             _lease: lease,
@@ -385,8 +412,13 @@ fn start_server(
             let out = process.stop();
             let stderr = String::from_utf8_lossy(&out.stderr.bytes);
             let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+            let at = if own_port {
+                String::new()
+            } else {
+                format!(" (port {port})")
+            };
             Err(NotRunReason::ServerNotReady(format!(
-                "{e} (port {port}){}",
+                "{e}{at}{}",
                 if tail.is_empty() {
                     String::new()
                 } else {
@@ -573,7 +605,19 @@ fn after(instance: &mut Instance) -> ServerAfter {
 }
 
 fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Observation {
-    let relay = match Relay::start(unit.transport, server.port, ctx.options.capture_limit) {
+    let client_key = RoleKey {
+        transport: unit.transport,
+        role: Role::Client,
+    };
+    let listen = ctx
+        .fixed_port(axis, unit.client.name(), client_key)
+        .unwrap_or(0);
+    let relay = match Relay::start(
+        unit.transport,
+        server.port,
+        listen,
+        ctx.options.capture_limit,
+    ) {
         Ok(r) => r,
         Err(e) => {
             return Observation::NotRun {
@@ -893,9 +937,28 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
     let stop = Arc::new(AtomicBool::new(false));
     let received: Arc<Mutex<Vec<u8>>> = Arc::default();
     let timeout = ctx.timeout_for(unit);
+    if let Some(isolate) = ctx.options.isolate {
+        if let Err(e) = isolate() {
+            return Observation::NotRun {
+                reason: NotRunReason::SpawnFailed(format!(
+                    "cannot create a network namespace: {e}"
+                )),
+            };
+        }
+    }
+    let listen = ctx
+        .fixed_port(
+            axis,
+            unit.client.name(),
+            RoleKey {
+                transport: unit.transport,
+                role: Role::Client,
+            },
+        )
+        .unwrap_or(0);
     let (port, handle) = match unit.transport {
         Transport::Udp => {
-            let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
+            let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, listen)) else {
                 return Observation::NotRun {
                     reason: NotRunReason::SpawnFailed("cannot bind a UDP socket".into()),
                 };
@@ -917,7 +980,7 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
             (port, h)
         }
         Transport::Tcp => {
-            let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
+            let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, listen)) else {
                 return Observation::NotRun {
                     reason: NotRunReason::SpawnFailed("cannot bind a TCP socket".into()),
                 };

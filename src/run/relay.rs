@@ -46,8 +46,14 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Starts a relay on `127.0.0.1:0` that forwards to `127.0.0.1:server_port`.
-    pub fn start(transport: Transport, server_port: u16, limit: usize) -> io::Result<Relay> {
+    /// Starts a relay on `127.0.0.1:listen_port` (0: any free port) that forwards to
+    /// `127.0.0.1:server_port`.
+    pub fn start(
+        transport: Transport,
+        server_port: u16,
+        listen_port: u16,
+        limit: usize,
+    ) -> io::Result<Relay> {
         let recorder = Recorder {
             started: Instant::now(),
             events: Arc::default(),
@@ -56,8 +62,8 @@ impl Relay {
         let stop = Arc::new(AtomicBool::new(false));
         let server: SocketAddr = (Ipv4Addr::LOCALHOST, server_port).into();
         let (port, threads) = match transport {
-            Transport::Udp => udp(server, recorder.clone(), Arc::clone(&stop))?,
-            Transport::Tcp => tcp(server, recorder.clone(), Arc::clone(&stop))?,
+            Transport::Udp => udp(server, listen_port, recorder.clone(), Arc::clone(&stop))?,
+            Transport::Tcp => tcp(server, listen_port, recorder.clone(), Arc::clone(&stop))?,
         };
         Ok(Relay {
             port,
@@ -95,10 +101,11 @@ impl Relay {
 
 fn udp(
     server: SocketAddr,
+    listen_port: u16,
     rec: Recorder,
     stop: Arc<AtomicBool>,
 ) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
-    let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
+    let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, listen_port))?);
     let back = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
     front.set_read_timeout(Some(TICK))?;
     back.set_read_timeout(Some(TICK))?;
@@ -209,10 +216,11 @@ fn set_linger_zero(stream: &TcpStream) -> io::Result<()> {
 
 fn tcp(
     server: SocketAddr,
+    listen_port: u16,
     rec: Recorder,
     stop: Arc<AtomicBool>,
 ) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, listen_port))?;
     let port = listener.local_addr()?.port();
     let acceptor = std::thread::spawn(move || {
         let mut pumps = Vec::new();

@@ -159,12 +159,19 @@ fn reference_has_no_answer(client: &ProcessOutcome) -> Option<String> {
 /// The reply part of a client's stdout, under `mode` (the whole stdout for `reference`).
 fn client_view(mode: Option<&ClientOutput>, stdout: &[u8]) -> Option<Vec<u8>> {
     match mode {
-        None | Some(ClientOutput::Reference) => Some(stdout.to_vec()),
+        None | Some(ClientOutput::Reference) | Some(ClientOutput::Contains) => {
+            Some(stdout.to_vec())
+        }
         Some(ClientOutput::Pattern(re)) => re
             .captures(stdout)
             .and_then(|c| c.get(1))
             .map(|m| m.as_bytes().to_vec()),
     }
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The reply inside a reference client's stdout (prompt, TCP prefix and newline removed).
@@ -212,6 +219,13 @@ fn pairing_matches(e: &Executed, reference: &ProcessOutcome, ctx: &Context) -> b
             client_view(mode, &client.stdout)
                 == Some(reference_reply(e.unit.transport, &reference.stdout))
         }
+        Some(ClientOutput::Contains) => {
+            client.exit != Exit::TimedOut
+                && contains(
+                    &client.stdout,
+                    &reference_reply(e.unit.transport, &reference.stdout),
+                )
+        }
     }
 }
 
@@ -244,7 +258,9 @@ fn pairing(
     }
     let mode = ctx.client_output.get(u.client.name());
     let expected = match mode {
-        Some(ClientOutput::Pattern(_)) => reference_reply(u.transport, &ref_client.stdout),
+        Some(ClientOutput::Pattern(_)) | Some(ClientOutput::Contains) => {
+            reference_reply(u.transport, &ref_client.stdout)
+        }
         _ => ref_client.stdout.clone(),
     };
     let actual = client_view(mode, &client.stdout);
@@ -558,9 +574,10 @@ fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVers
     }
     let mode = ctx.client_output.get(u.client.name());
     let expected = match mode {
-        Some(ClientOutput::Pattern(_)) => marker.clone(),
+        Some(ClientOutput::Pattern(_)) | Some(ClientOutput::Contains) => marker.clone(),
         _ => ref_client.stdout.clone(),
     };
+    let contains_mode = matches!(mode, Some(ClientOutput::Contains));
     let actual = client_view(mode, &client.stdout);
     let fail = |d: String| Outcome {
         verdict: Verdict::Fail,
@@ -576,7 +593,12 @@ fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVers
     if client.exit == Exit::TimedOut {
         return fail("client never exited after printing the reply".into());
     }
-    if actual.as_deref() != Some(&expected[..]) {
+    let shown = if contains_mode {
+        actual.as_deref().is_some_and(|a| contains(a, &expected))
+    } else {
+        actual.as_deref() == Some(&expected[..])
+    };
+    if !shown {
         let view = actual.clone().unwrap_or_default();
         return fail(
             if marker.starts_with(&reference_reply(u.transport, &view))
@@ -594,7 +616,7 @@ fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVers
             },
         );
     }
-    if client.exit != ref_client.exit {
+    if client.exit != ref_client.exit && !contains_mode {
         return fail(format!(
             "client ended with {}; the reference client exits 0",
             client.exit
