@@ -298,7 +298,7 @@ pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
         roles,
         client_output: ClientOutput::Reference,
         fixed_ports: Default::default(),
-        origin: Origin::Builtin,
+        origin: Origin::CommandLine,
     };
     let mut reproduce = vec![
         "check".to_string(),

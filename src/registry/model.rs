@@ -123,6 +123,11 @@ pub enum Origin {
     Builtin,
     /// Declared in this manifest file.
     Manifest(PathBuf),
+    /// Given on the command line (`shout check`).
+    CommandLine,
+    /// A student submission found in this folder (`shout grade`); its programs run
+    /// confined.
+    Submission(PathBuf),
 }
 
 /// One implementation: its name, how to build it, and the command for each role it has.

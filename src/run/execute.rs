@@ -61,7 +61,7 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Most bytes kept per stream.
     pub capture_limit: usize,
-    /// Confinement for every program the run starts (`shout grade`); none by default.
+    /// Confinement for the programs of submissions (`shout grade`); none by default.
     pub confine: Option<Arc<dyn crate::run::process::Confine>>,
     /// Called on a lane's thread before each server it starts and each client probe, to
     /// give them a network of their own (for programs on fixed ports); none by default.
@@ -224,9 +224,19 @@ impl Context<'_> {
             env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
             stdin,
             capture_limit: self.options.capture_limit,
-            confine: self.options.confine.clone(),
+            confine: confined(&self.options, imp),
         }
     }
+}
+
+/// The confinement for `imp`'s programs: only submissions' programs are confined.
+fn confined(
+    options: &RunOptions,
+    imp: &Implementation,
+) -> Option<Arc<dyn crate::run::process::Confine>> {
+    matches!(imp.origin, Origin::Submission(_))
+        .then(|| options.confine.clone())
+        .flatten()
 }
 
 /// Runs every build command once; failures are kept, keyed by (axis, name).
@@ -252,7 +262,7 @@ fn build_all(
                     env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
                     stdin: None,
                     capture_limit: options.capture_limit,
-                    confine: options.confine.clone(),
+                    confine: confined(options, imp),
                 };
                 match Running::spawn(&spec) {
                     Err(e) => Some(format!("`{}` could not start: {e}", build.display())),
