@@ -224,7 +224,7 @@ impl Context<'_> {
             env: imp.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
             stdin,
             capture_limit: self.options.capture_limit,
-            confine: confined(&self.options, imp),
+            confine: confined(self.options, imp),
         }
     }
 }
