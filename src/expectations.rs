@@ -223,20 +223,9 @@ fn toml_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::UnitResult;
 
-    fn unit(id: &str, verdict: Verdict) -> UnitResult {
-        let mut r: UnitResult = serde_json::from_value(serde_json::json!({
-            "id": id, "axis": null, "transport": "udp", "client": "python", "server": "alice",
-            "kind": "pairing", "case": "hello", "category": "core", "verdict": "pass",
-            "fault": null, "input": "hello", "expected": "HELLO", "actual": "Hello",
-            "wire": {"events": []}, "diagnosis": "server title-cases", "minimal_input": null,
-            "reproduce": "shout matrix --id x", "duration_ms": 1
-        }))
-        .unwrap();
-        r.verdict = verdict;
-        r
-    }
+    use crate::results::testing::unit;
+    use crate::results::UnitResult;
 
     fn results(units: Vec<UnitResult>) -> Results {
         Results {

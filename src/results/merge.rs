@@ -168,21 +168,10 @@ fn check_partitions(shards: &[(PathBuf, Results)]) -> Result<(), MergeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::UnitResult;
     use crate::verdict::Verdict;
 
-    fn unit(id: &str, verdict: Verdict) -> UnitResult {
-        let mut r: UnitResult = serde_json::from_value(serde_json::json!({
-            "id": id, "axis": null, "transport": "udp", "client": "python", "server": "rust",
-            "kind": "pairing", "case": "hello", "category": "core", "verdict": "pass",
-            "fault": null, "input": "hello", "expected": "HELLO", "actual": "HELLO",
-            "wire": {"events": []}, "diagnosis": null, "minimal_input": null,
-            "reproduce": "shout matrix --id x", "duration_ms": 1
-        }))
-        .unwrap();
-        r.verdict = verdict;
-        r
-    }
+    use crate::results::testing::unit;
+    use crate::results::UnitResult;
 
     fn shard(part: &str, units: Vec<UnitResult>, wall: f64) -> (PathBuf, Results) {
         (

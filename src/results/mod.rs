@@ -225,3 +225,24 @@ pub fn corpus_fingerprint(cases: &[std::sync::Arc<crate::corpus::Case>]) -> Stri
     }
     format!("{:016x}", crate::plan::fnv1a(&text))
 }
+
+/// Results for unit tests of the modules that read them.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::UnitResult;
+    use crate::verdict::Verdict;
+
+    /// A UDP pairing `python` × `alice` on `hello` with `verdict`: `alice` title-cases.
+    pub fn unit(id: &str, verdict: Verdict) -> UnitResult {
+        let mut r: UnitResult = serde_json::from_value(serde_json::json!({
+            "id": id, "axis": null, "transport": "udp", "client": "python", "server": "alice",
+            "kind": "pairing", "case": "hello", "category": "core", "verdict": "pass",
+            "fault": null, "input": "hello", "expected": "HELLO", "actual": "Hello",
+            "wire": {"events": []}, "diagnosis": "server title-cases", "minimal_input": null,
+            "reproduce": "shout matrix --id x", "duration_ms": 1
+        }))
+        .expect("a valid unit result");
+        r.verdict = verdict;
+        r
+    }
+}
