@@ -5,3 +5,4 @@
 //!   run it, and the port and server name it hardcodes. It never runs anything.
 
 pub mod detect;
+pub mod sandbox;
