@@ -3,6 +3,15 @@
 //!
 //! - [`detect`]: reads a folder and says which file plays which role, how to build and
 //!   run it, and the port and server name it hardcodes. It never runs anything.
+//! - [`rubric`]: points per role and category, client-output comparison and test
+//!   visibility, from TOML or the defaults.
+//! - [`explain`]: the sentences a student reads: diagnoses retold from their side, and
+//!   the problems that stop a role from being graded.
+//! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
+//!   class's CSV and Markdown tables.
 
 pub mod detect;
+pub mod explain;
+pub mod gradebook;
+pub mod rubric;
 pub mod sandbox;
