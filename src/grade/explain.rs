@@ -673,6 +673,37 @@ mod tests {
     }
 
     #[test]
+    fn case_mapping_mistakes_name_what_the_server_does() {
+        let s = server_says(
+            Transport::Udp,
+            "server follows Unicode 16.0.0 (as Python 3.14), the reference Python 3.11 follows 14.0.0",
+            "Ƛ".as_bytes(),
+            "\u{a7dc}".as_bytes(),
+        );
+        assert!(
+            s.starts_with("Your UDP server follows Unicode 16.0.0 (as Python 3.14), the reference Python 3.11 follows 14.0.0, so some characters come out differently: expected `Ƛ`"),
+            "{s}"
+        );
+        let s = server_says(
+            Transport::Tcp,
+            "server decodes the request as Latin-1 instead of UTF-8",
+            "CAFÉ".as_bytes(),
+            "CAFÃ©".as_bytes(),
+        );
+        assert!(
+            s.contains("Latin-1 instead of UTF-8, so non-ASCII letters come out garbled"),
+            "{s}"
+        );
+        let s = server_says(
+            Transport::Udp,
+            "server uses one-to-one (simple) case mapping: characters such as ß must become two (SS)",
+            b"STRASSE",
+            "STRAßE".as_bytes(),
+        );
+        assert!(s.contains("ß becomes SS"), "{s}");
+    }
+
+    #[test]
     fn client_mistakes_are_told_to_the_student() {
         let r = unit(
             Transport::Udp,
