@@ -210,7 +210,13 @@ mod linux {
 
     const FORK_BOMB: &str = r#"
 # Bounded: at most 2000 forks; every child sleeps 20 s and exits; the parent exits after 20 s.
-import os, time
+# It forks only inside a pids cgroup of the sandbox with a limit of at most 64.
+import os, sys, time
+cgroup = [l.split(':', 2)[2].strip() for l in open('/proc/self/cgroup') if ':pids:' in l]
+limit = open('/sys/fs/cgroup/pids' + cgroup[0] + '/pids.max').read().strip() if cgroup else 'none'
+if not cgroup or '/shout/' not in cgroup[0] or not limit.isdigit() or int(limit) > 64:
+    print('unconfined', cgroup, limit, flush=True)
+    sys.exit(3)
 made = failed = 0
 for i in range(2000):
     try:
@@ -264,6 +270,10 @@ time.sleep(20)
         most_alive = most_alive.max(procs.len());
         in_cgroup.extend(procs.iter().copied());
         let report = text(&bomb.stdout_so_far());
+        assert!(
+            !report.starts_with("unconfined"),
+            "the bomb refused to run: {report}"
+        );
         let counts: Vec<u32> = report
             .split_whitespace()
             .map(|n| n.parse().unwrap())
@@ -283,10 +293,16 @@ time.sleep(20)
         );
         let escaped = procs
             .iter()
-            .filter(|&&pid| session_of(pid).is_some_and(|sid| sid != bomb.pid() as i32))
+            .filter(|&&pid| pid != bomb.pid() as i32 && session_of(pid) == Some(pid))
             .count();
-        assert!(escaped > 0, "no child left the bomb's session: {procs:?}");
+        assert!(
+            escaped > 0,
+            "no child started a session of its own: {procs:?}"
+        );
 
+        println!(
+            "fork bomb: {made} forks, {failed} refused, at most {most_alive} alive, {escaped} leading their own session"
+        );
         // The harness itself can still start processes and threads.
         let echo = Running::spawn(&Spawn {
             argv: vec!["/bin/echo".into(), "still here".into()],
@@ -435,16 +451,20 @@ time.sleep(20)
         let (_parent, work) = workdir(&[]);
         let mut marked = Marked::new("user");
         let python = tool("python3");
-        let outside = Path::new("/root/shout-sandbox-test-escape");
+        // Writes are tried only in a folder of this test's own (root's, mode 0755), so a
+        // broken sandbox cannot damage the machine; system files are only asked about.
+        let outside = open_tempdir();
+        let escape = outside.path().join("escape.txt");
         let script = r#"
 import os, sys
 print(os.getuid(), os.getgid(), os.getgroups())
-for path in [sys.argv[1], '/etc/passwd', '/usr/bin/shout-sandbox-test']:
-    try:
-        open(path, 'a').write('x')
-        print('wrote', path)
-    except PermissionError:
-        print('denied', path)
+try:
+    open(sys.argv[1], 'w').write('x')
+    print('wrote outside')
+except PermissionError:
+    print('denied outside')
+for path in ['/root', '/etc/passwd', '/usr/bin', '/etc/hosts']:
+    print(path, 'writable' if os.access(path, os.W_OK) else 'read-only')
 open('ok.txt', 'w').write('ok')
 print('wrote ok.txt')
 print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0].strip())
@@ -455,20 +475,20 @@ print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0].st
                 python.to_str().unwrap(),
                 "-c",
                 script,
-                outside.to_str().unwrap(),
+                escape.to_str().unwrap(),
             ],
             &work,
         );
         assert_eq!(done.exit, Exit::Code(0), "{}", text(&done.stderr.bytes));
         let nobody = User::nobody();
         let expected = format!(
-            "{uid} {gid} [{gid}]\ndenied {outside}\ndenied /etc/passwd\ndenied /usr/bin/shout-sandbox-test\nwrote ok.txt\nNoNewPrivs:\t1\n",
+            "{uid} {gid} [{gid}]\ndenied outside\n/root read-only\n/etc/passwd read-only\n\
+             /usr/bin read-only\n/etc/hosts read-only\nwrote ok.txt\nNoNewPrivs:\t1\n",
             uid = nobody.uid,
             gid = nobody.gid,
-            outside = outside.display()
         );
         assert_eq!(text(&done.stdout.bytes), expected);
-        assert!(!outside.exists(), "the child wrote {outside:?}");
+        assert!(!escape.exists(), "the child wrote {escape:?}");
         let ok = fs::metadata(work.join("ok.txt")).unwrap();
         assert_eq!(ok.uid(), nobody.uid);
         marked.assert_none_left();
