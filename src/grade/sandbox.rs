@@ -474,7 +474,18 @@ impl ChildCgroup {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = base.join(format!("{}-{n}", std::process::id()));
-        fs::create_dir(&dir).map_err(|e| annotate(e, "cannot create the pids cgroup", &dir))?;
+        let created = match fs::create_dir(&dir) {
+            // Someone removed the empty base folder since; make it again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir(base).or_else(|e| match e.kind() {
+                    io::ErrorKind::AlreadyExists => Ok(()),
+                    _ => Err(e),
+                })?;
+                fs::create_dir(&dir)
+            }
+            other => other,
+        };
+        created.map_err(|e| annotate(e, "cannot create the pids cgroup", &dir))?;
         let cgroup = ChildCgroup { dir };
         let max = cgroup.dir.join("pids.max");
         fs::write(&max, processes.to_string())
