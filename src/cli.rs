@@ -33,6 +33,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Merge the JSON results of shards (--partition) into one set of reports.
     Merge(MergeArgs),
+    /// Grade student submissions (one folder each): Gradescope results and class grades.
+    Grade(GradeArgs),
 }
 
 /// Options shared by `matrix` and `check`.
@@ -132,6 +134,29 @@ pub struct MergeArgs {
     /// Reports and expectations.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `shout grade`.
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// Submission folders, one per student (named by the folder).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<std::path::PathBuf>,
+    /// Where grades go: OUTDIR/NAME/results.json (Gradescope), grades.csv, grades.md.
+    #[arg(long, value_name = "OUTDIR")]
+    pub out: std::path::PathBuf,
+    /// Submissions graded at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Points and output rules (TOML); default: the built-in rubric.
+    #[arg(long, value_name = "FILE")]
+    pub rubric: Option<std::path::PathBuf>,
+    /// Seconds each unit may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub timeout: f64,
+    /// The interpreter for the reference (default: python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
 }
 
 /// Arguments every server takes.

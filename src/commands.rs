@@ -13,7 +13,11 @@ use shout::report::Format;
 use shout::results::{merge, Results};
 use shout::run::execute::{Event, RunOptions};
 
-use crate::cli::{CheckArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs};
+use crate::cli::{CheckArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs};
+use shout::grade::gradebook;
+use shout::grade::pipeline::{GradeConfig, GradeEvent};
+use shout::grade::rubric::Rubric;
+use shout::grade::sandbox::Limits;
 
 /// Kills every child group and exits 130 on Ctrl-C or SIGTERM.
 fn kill_children_on_interrupt() -> Result<(), String> {
@@ -323,4 +327,80 @@ pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
         reproduce_check: Some(reproduce),
     };
     execute(config, &args.run, matches, false)
+}
+
+/// `shout grade`.
+pub fn grade(args: GradeArgs) -> Result<u8, String> {
+    kill_children_on_interrupt()?;
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        return Err(format!(
+            "--timeout {} must be a positive number of seconds",
+            args.timeout
+        ));
+    }
+    let rubric = match &args.rubric {
+        Some(path) => Rubric::load(path).map_err(|e| e.to_string())?,
+        None => Rubric::default(),
+    };
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    if jobs == 0 {
+        return Err("--jobs must be at least 1".into());
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let config = GradeConfig {
+        dirs: args.dirs.clone(),
+        jobs,
+        rubric: rubric.clone(),
+        timeout: Duration::from_secs_f64(args.timeout),
+        python: args.python.clone(),
+        limits: Limits::default(),
+    };
+    let total = args.dirs.len();
+    let bar = io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} submissions {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let on_event = |e: GradeEvent| match e {
+        GradeEvent::Isolation(how) => eprintln!("shout: {how}"),
+        GradeEvent::Done { name, done, total } => match &bar {
+            Some(b) => {
+                b.set_position(done as u64);
+                b.set_message(name.to_string());
+            }
+            None => eprintln!("graded {name} ({done}/{total})"),
+        },
+    };
+    let graded = shout::grade::pipeline::grade(&config, &on_event).map_err(|e| e.to_string())?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    gradebook::write_all(&args.out, &graded, &rubric)
+        .map_err(|e| format!("cannot write the grades to {}: {e}", args.out.display()))?;
+    for g in &graded {
+        if let Some(results) = &g.results {
+            // The harness's own results, for reports and reproduction.
+            let path = args.out.join(&g.name).join("shout.json");
+            let bytes = Format::Json.render(results)?;
+            std::fs::write(&path, bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    let _ = io::stdout().write_all(gradebook::class_markdown(&graded, &rubric).as_bytes());
+    eprintln!(
+        "shout: wrote {} and grades.csv, grades.md and NAME/results.json for {} submission(s)",
+        args.out.display(),
+        graded.len()
+    );
+    Ok(0)
 }

@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Command::Matrix(args) => return harness_exit(commands::matrix(args, &sub)),
         Command::Check(args) => return harness_exit(commands::check(args, &sub)),
         Command::Merge(args) => return harness_exit(commands::merge(args, &sub)),
+        Command::Grade(args) => return harness_exit(commands::grade(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,11 +7,16 @@
 //!   visibility, from TOML or the defaults.
 //! - [`explain`]: the sentences a student reads: diagnoses retold from their side, and
 //!   the problems that stop a role from being graded.
+//! - [`sandbox`]: confinement for student programs: limits, a pids cgroup, a private
+//!   `/etc/hosts`, an unprivileged user, a network namespace per server.
+//! - [`pipeline`]: each submission detected, copied, built and run against the reference
+//!   and shout's own roles, confined.
 //! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
 //!   class's CSV and Markdown tables.
 
 pub mod detect;
 pub mod explain;
 pub mod gradebook;
+pub mod pipeline;
 pub mod rubric;
 pub mod sandbox;

@@ -77,7 +77,11 @@ pub fn load_manifest(
         let line = e.span().map(|s| line_of(&text, s.start));
         err(line, e.message().trim().to_string())
     })?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // `m.toml` has the parent ``: the current folder.
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let mut names: Vec<String> = reserved.to_vec();
     let mut out = Vec::new();
     for spanned in raw.implementation {

@@ -374,6 +374,29 @@ struct Instance {
     process: Running,
     port: u16,
     _lease: Option<PortLease>,
+    /// Units in a row on which it sent nothing until the time limit.
+    silent: u32,
+}
+
+/// After this many silent units in a row, a server is taken to be stuck (a deadlock
+/// repeats on every request) and gets [`STUCK_TIMEOUT`] per unit.
+const STUCK_AFTER: u32 = 3;
+const STUCK_TIMEOUT: Duration = Duration::from_millis(500);
+
+impl Instance {
+    /// `limit`, shortened for a server that keeps not answering.
+    fn limit(&self, limit: Duration) -> Duration {
+        if self.silent >= STUCK_AFTER {
+            limit.min(STUCK_TIMEOUT)
+        } else {
+            limit
+        }
+    }
+
+    /// Counts a unit on which the server answered (or not).
+    fn answered(&mut self, answered: bool) {
+        self.silent = if answered { 0 } else { self.silent + 1 };
+    }
 }
 
 /// Starts `unit`'s server.
@@ -417,6 +440,7 @@ fn start_server(
             process,
             port,
             _lease: lease,
+            silent: 0,
         }),
         Err(e) => {
             let out = process.stop();
@@ -622,16 +646,23 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
     let listen = ctx
         .fixed_port(axis, unit.client.name(), client_key)
         .unwrap_or(0);
-    let relay = match Relay::start(
-        unit.transport,
-        server.port,
-        listen,
-        ctx.options.capture_limit,
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            return Observation::NotRun {
-                reason: NotRunReason::SpawnFailed(format!("relay: {e}")),
+    // A client and a server fixed on the same port meet directly: no relay fits between
+    // them, so this pairing has no wire transcript.
+    let direct = listen != 0 && listen == server.port;
+    let relay = if direct {
+        None
+    } else {
+        match Relay::start(
+            unit.transport,
+            server.port,
+            listen,
+            ctx.options.capture_limit,
+        ) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                return Observation::NotRun {
+                    reason: NotRunReason::SpawnFailed(format!("relay: {e}")),
+                }
             }
         }
     };
@@ -643,13 +674,15 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
             transport: unit.transport,
             role: Role::Client,
         },
-        relay.port(),
+        relay.as_ref().map_or(server.port, Relay::port),
         Some(line_of(unit)),
     );
     let finished = match Running::spawn(&spec) {
-        Ok(r) => r.finish(ctx.timeout_for(unit)),
+        Ok(r) => r.finish(server.limit(ctx.timeout_for(unit))),
         Err(e) => {
-            relay.stop();
+            if let Some(r) = relay {
+                r.stop();
+            }
             return Observation::NotRun {
                 reason: NotRunReason::SpawnFailed(format!(
                     "cannot start `{}`: {e}",
@@ -658,9 +691,10 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
             };
         }
     };
-    let wire = relay.stop();
+    let wire = relay.map(Relay::stop).unwrap_or_default();
+    server.answered(finished.exit != Exit::TimedOut || !wire.sent_by(Peer::Server).is_empty());
     let troubled = finished.exit != Exit::Code(0)
-        || wire.sent_by(Peer::Server).is_empty()
+        || (!direct && wire.sent_by(Peer::Server).is_empty())
         || wire.has(Peer::Server, "reset");
     if troubled && !ctx.is_shout_server(axis, unit.server.name()) {
         // A server that is dying must be seen dead now, not blamed on the next unit
@@ -880,7 +914,7 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observation {
-    let timeout = ctx.timeout_for(unit);
+    let timeout = server.limit(ctx.timeout_for(unit));
     let (reply, wire, answers_while) = match &unit.case.input {
         Input::Silent => {
             let silent = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port));
@@ -909,6 +943,7 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
             (r, w, None)
         }
     };
+    server.answered(!matches!(reply, Reply::Nothing));
     let answers_with_newline = match (&reply, &unit.case.input, unit.transport) {
         (Reply::Nothing, Input::Line(l), Transport::Tcp) => {
             let (r, _) = probe_exchange(
