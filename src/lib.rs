@@ -6,8 +6,13 @@
 //!   Unicode version) and the UDP/TCP exchanges on sockets the caller binds.
 //! - [`roles`]: the four roles as programs (`shout udp-server` …), drop-in equivalents of
 //!   the reference scripts.
-//! - [`run`]: child processes in their own groups with capped capture, and ports: leasing
-//!   them and seeing when a server has bound one.
+//! - [`registry`] → [`corpus`] → [`plan`] → [`run`] → [`verdict`] → [`results`] →
+//!   [`report`]: the harness, data flowing one way; [`harness`] strings the stages
+//!   together. [`run`] holds child processes in their own groups with capped capture,
+//!   the relay, and ports: leasing them and seeing when a server has bound one.
+//! - [`expectations`]: known failures, turned into `xfail`/`xpass`.
+//! - [`grade`]: grading student submissions: detection, the sandbox, the pipeline and
+//!   the gradebook.
 
 pub mod corpus;
 pub mod expectations;
