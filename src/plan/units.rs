@@ -69,7 +69,7 @@ pub struct Filters {
     /// Only cases whose name matches one of these glob patterns (`*`, `?`); empty: all.
     pub cases: Vec<String>,
     /// Only these exact unit ids (run with the units they are judged by, reported alone);
-    /// empty: all. Applied by [`select`], after [`build`].
+    /// empty: all. Applied by [`crate::harness::prepare`], after [`build`].
     pub ids: Vec<String>,
 }
 
