@@ -252,7 +252,9 @@ pub fn first_problem(g: &Graded, rubric: &Rubric) -> Option<String> {
     bs.iter()
         .find_map(|b| {
             b.failures
-                .first()
+                .iter()
+                .copied()
+                .min_by_key(|r| clarity(r))
                 .map(|r| for_student(example(b, r), &g.name))
         })
         .or_else(|| {
@@ -279,6 +281,9 @@ fn clarity(r: &UnitResult) -> u8 {
     match r.kind.as_str() {
         "server-probe" | "client-probe" => 0,
         _ if r.client == REFERENCE || r.server == REFERENCE => 1,
+        // The student's own client with their own server: whose mistake it shows is
+        // the hardest to tell.
+        _ if r.client == r.server => 3,
         _ => 2,
     }
 }

@@ -329,6 +329,58 @@ struct ChildPlan {
     user: Option<User>,
 }
 
+/// Closes every open socket descriptor of the calling (forked) process, listing them with
+/// `getdents64` on `/proc/self/fd` into a stack buffer: no allocation, so it is safe
+/// between `fork` and `exec`. Pipes and files (such as the exec-error pipe) stay open.
+fn close_inherited_sockets() {
+    // SAFETY: open/getdents64/fstat/close on descriptors of this process, with a buffer
+    // on the stack and lengths that fit it.
+    unsafe {
+        let dir = libc::open(
+            c"/proc/self/fd".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        if dir < 0 {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = libc::syscall(libc::SYS_getdents64, dir, buf.as_mut_ptr(), buf.len());
+            if n <= 0 {
+                break;
+            }
+            let mut at = 0usize;
+            while at + 19 < n as usize {
+                // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+                let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+                if reclen == 0 {
+                    break;
+                }
+                let mut fd: libc::c_int = 0;
+                let mut digits = 0;
+                for &b in buf[at + 19..(at + reclen).min(n as usize)].iter() {
+                    if !b.is_ascii_digit() {
+                        break;
+                    }
+                    fd = fd
+                        .saturating_mul(10)
+                        .saturating_add((b - b'0') as libc::c_int);
+                    digits += 1;
+                }
+                if digits > 0 && fd > 2 && fd != dir {
+                    let mut st: libc::stat = std::mem::zeroed();
+                    if libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFSOCK
+                    {
+                        libc::close(fd);
+                    }
+                }
+                at += reclen;
+            }
+        }
+        libc::close(dir);
+    }
+}
+
 /// The error of the last failed system call, without allocating.
 fn last_error() -> io::Error {
     io::Error::last_os_error()
@@ -345,6 +397,10 @@ fn check(rc: libc::c_long) -> io::Result<()> {
 impl ChildPlan {
     /// Runs in the child between `fork` and `exec`: only system calls, no allocation.
     fn apply(&mut self) -> io::Result<()> {
+        // First, let go of every socket inherited from the harness's other threads: the
+        // fork copied them, and until `exec` closes them this child would keep a relay's
+        // port bound after the relay has let it go.
+        close_inherited_sockets();
         if let Some(procs) = &self.procs {
             join_cgroup(procs)?;
         }

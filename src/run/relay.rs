@@ -61,9 +61,24 @@ impl Relay {
         };
         let stop = Arc::new(AtomicBool::new(false));
         let server: SocketAddr = (Ipv4Addr::LOCALHOST, server_port).into();
-        let (port, threads) = match transport {
-            Transport::Udp => udp(server, listen_port, recorder.clone(), Arc::clone(&stop))?,
-            Transport::Tcp => tcp(server, listen_port, recorder.clone(), Arc::clone(&stop))?,
+        // A fixed port may still be held for a moment by the previous unit's relay socket,
+        // copied into a child that another thread has forked and not yet exec'd.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let (port, threads) = loop {
+            let started = match transport {
+                Transport::Udp => udp(server, listen_port, recorder.clone(), Arc::clone(&stop)),
+                Transport::Tcp => tcp(server, listen_port, recorder.clone(), Arc::clone(&stop)),
+            };
+            match started {
+                Err(e)
+                    if listen_port != 0
+                        && e.kind() == io::ErrorKind::AddrInUse
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other?,
+            }
         };
         Ok(Relay {
             port,

@@ -22,7 +22,8 @@ pub struct WireEvent {
     /// The bytes (empty for a close).
     #[serde(with = "crate::run::wire::bytes_text")]
     pub bytes: Vec<u8>,
-    /// What happened: `data`, `close`, `reset`, or `data-from-other-port`.
+    /// What happened: `data`, `close`, `reset`, `data-from-other-port`, or `unrecorded`
+    /// (a pairing that ran without the relay, so nothing was seen).
     pub what: String,
 }
 
