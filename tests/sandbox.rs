@@ -495,6 +495,27 @@ print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0].st
     }
 
     #[test]
+    fn spawning_a_missing_program_in_the_sandbox_is_an_error_not_a_silent_child() {
+        require_root();
+        let sandbox = sandbox(Limits::default());
+        let (_parent, work) = workdir(&[]);
+        let spec = Spawn {
+            argv: vec![OsString::from("/nonexistent/shout-no-such-program")],
+            cwd: Some(work.clone()),
+            env: Vec::new(),
+            stdin: None,
+            capture_limit: CAPTURE,
+            confine: Some(Arc::clone(&sandbox) as _),
+        };
+        // The exec failure travels back over the standard library's channel, which the
+        // confinement hook must leave open.
+        let error = Running::spawn(&spec)
+            .map(|r| r.pid())
+            .expect_err("spawning a missing program reported success");
+        assert_eq!(error.kind(), std::io::ErrorKind::NotFound, "{error}");
+    }
+
+    #[test]
     fn javac_and_java_work_under_the_default_limits() {
         require_root();
         let sandbox = sandbox(Limits::default());

@@ -329,11 +329,15 @@ struct ChildPlan {
     user: Option<User>,
 }
 
-/// Closes every open socket descriptor of the calling (forked) process, listing them with
-/// `getdents64` on `/proc/self/fd` into a stack buffer: no allocation, so it is safe
-/// between `fork` and `exec`. Pipes and files (such as the exec-error pipe) stay open.
+/// Closes every open IPv4 and IPv6 socket of the calling (forked) process, listing them
+/// with `getdents64` on `/proc/self/fd` into a stack buffer: no allocation, so it is safe
+/// between `fork` and `exec`. Only Internet sockets hold ports; Unix sockets, pipes and
+/// files stay open. That matters: the standard library reports a failed `exec` (or a
+/// failed step before it) to the parent over a Unix socket, and the parent's `spawn`
+/// returns only when that channel closes. Closing it here would let `spawn` return
+/// before this hook has finished, with the child not yet in its cgroup.
 fn close_inherited_sockets() {
-    // SAFETY: open/getdents64/fstat/close on descriptors of this process, with a buffer
+    // SAFETY: open/getdents64/getsockopt/close on descriptors of this process, with a buffer
     // on the stack and lengths that fit it.
     unsafe {
         let dir = libc::open(
@@ -368,9 +372,17 @@ fn close_inherited_sockets() {
                     digits += 1;
                 }
                 if digits > 0 && fd > 2 && fd != dir {
-                    let mut st: libc::stat = std::mem::zeroed();
-                    if libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFSOCK
-                    {
+                    let mut domain: libc::c_int = 0;
+                    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                    let is_inet = libc::getsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        libc::SO_DOMAIN,
+                        (&mut domain as *mut libc::c_int).cast(),
+                        &mut len,
+                    ) == 0
+                        && (domain == libc::AF_INET || domain == libc::AF_INET6);
+                    if is_inet {
                         libc::close(fd);
                     }
                 }
