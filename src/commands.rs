@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::ArgMatches;
@@ -18,6 +19,32 @@ use shout::grade::gradebook;
 use shout::grade::pipeline::{GradeConfig, GradeEvent};
 use shout::grade::rubric::Rubric;
 use shout::grade::sandbox::Limits;
+
+/// The submission folders among `paths`: files (a README beside the folders, as
+/// `submissions/*` gives) and the output folder itself are skipped with a note; a path
+/// that does not exist is an error.
+fn submission_dirs(paths: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>, String> {
+    let out = out.canonicalize().ok();
+    let mut dirs = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| format!("cannot read submission folder {}: {e}", p.display()))?;
+        if !meta.is_dir() {
+            eprintln!(
+                "shout: skipping {}: not a folder (each submission is one folder)",
+                p.display()
+            );
+        } else if out.is_some() && p.canonicalize().ok() == out {
+            eprintln!("shout: skipping {}: it is the --out folder", p.display());
+        } else {
+            dirs.push(p.clone());
+        }
+    }
+    if dirs.is_empty() {
+        return Err("no submission folder to grade: pass one folder per submission".into());
+    }
+    Ok(dirs)
+}
 
 /// Kills every child group and exits 130 on Ctrl-C or SIGTERM.
 fn kill_children_on_interrupt() -> Result<(), String> {
@@ -264,6 +291,7 @@ pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<u8, String> {
             only: args.only.clone(),
             cases: args.run.cases.clone(),
             ids: args.ids.clone(),
+            grading: false,
         },
         partition: args.partition,
         reproduce_args: reproduce_args(&args.manifests, &args.run),
@@ -321,6 +349,7 @@ pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
             only: vec!["candidate".into()],
             cases: args.run.cases.clone(),
             ids: Vec::new(),
+            grading: false,
         },
         partition: None,
         reproduce_args: Vec::new(),
@@ -350,17 +379,18 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
     if jobs == 0 {
         return Err("--jobs must be at least 1".into());
     }
+    let dirs = submission_dirs(&args.dirs, &args.out)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let config = GradeConfig {
-        dirs: args.dirs.clone(),
+        dirs: dirs.clone(),
         jobs,
         rubric: rubric.clone(),
         timeout: Duration::from_secs_f64(args.timeout),
         python: args.python.clone(),
         limits: Limits::default(),
     };
-    let total = args.dirs.len();
+    let total = dirs.len();
     let bar = io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(

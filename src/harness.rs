@@ -166,6 +166,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         .enumerate()
         .map(|(i, u)| {
             config.filters.sides_selected(&u.client, &u.server)
+                && (!config.filters.grading || plan::graded(u))
                 && (config.filters.ids.is_empty() || config.filters.ids.contains(&u.id))
                 && config.partition.map_or(true, |p| p.contains(i, &u.id))
         })
@@ -245,5 +246,89 @@ impl Prepared {
             started.elapsed().as_secs_f64(),
             &|u| self.reproduce(u),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::Category;
+    use crate::plan::UnitKind;
+    use crate::registry::{ClientOutput, CommandTemplate, Origin, RoleKey};
+
+    fn student() -> Implementation {
+        let words = |w: &str| CommandTemplate {
+            words: w.split(' ').map(str::to_string).collect(),
+        };
+        Implementation {
+            name: "alice".into(),
+            language: "python".into(),
+            dir: None,
+            build: None,
+            env: BTreeMap::new(),
+            roles: RoleKey::ALL
+                .into_iter()
+                .map(|k| (k, words("python3 x.py {port}")))
+                .collect(),
+            client_output: ClientOutput::Reference,
+            fixed_ports: BTreeMap::new(),
+            origin: Origin::Builtin,
+        }
+    }
+
+    fn planned(grading: bool) -> Prepared {
+        prepare(&Config {
+            extra: vec![student()],
+            filters: Filters {
+                only: vec!["alice".into()],
+                grading,
+                ..Filters::default()
+            },
+            ..Config::default()
+        })
+        .expect("python3 is needed to plan")
+    }
+
+    #[test]
+    fn grading_plans_probes_everywhere_and_pairs_real_programs_only_on_core_cases() {
+        let full = planned(false);
+        let lean = planned(true);
+        assert!(
+            lean.units.len() < full.units.len() / 2,
+            "{}",
+            lean.units.len()
+        );
+        for u in &lean.units {
+            assert!(
+                u.client.name() != "rust" && u.server.name() != "rust",
+                "{}",
+                u.id
+            );
+            assert!(!u.case.is_version_step(), "{}", u.id);
+            let student = u.client.name() == "alice" || u.server.name() == "alice";
+            if student && u.kind == UnitKind::Pairing {
+                assert_eq!(u.case.category, Category::Core, "{}", u.id);
+            }
+        }
+        // Every case a student's server or client can be probed with is still probed.
+        let probes = |p: &Prepared, kind: UnitKind| {
+            p.units
+                .iter()
+                .filter(|u| u.kind == kind && !u.case.is_version_step())
+                .filter(|u| u.client.name() == "alice" || u.server.name() == "alice")
+                .count()
+        };
+        for kind in [UnitKind::ServerProbe, UnitKind::ClientProbe] {
+            assert_eq!(probes(&lean, kind), probes(&full, kind), "{kind:?}");
+            assert!(probes(&lean, kind) > 20, "{kind:?}");
+        }
+        // What the student's units are judged by is planned too.
+        for id in [
+            "tcp::python-client::python-server::hello",
+            "tcp::python-client::probe-server::korean",
+            "tcp::probe-client::python-server::korean",
+        ] {
+            assert!(lean.units.iter().any(|u| u.id == id), "{id} is not planned");
+        }
     }
 }

@@ -75,6 +75,14 @@ pub struct Case {
 }
 
 impl Case {
+    /// Whether this is one of the generated cases holding the characters whose uppercase
+    /// changed between two supported Unicode versions.
+    pub fn is_version_step(&self) -> bool {
+        self.category == Category::Unicode
+            && self.name.starts_with(VERSION_STEP_PREFIX)
+            && self.name.contains("-to-")
+    }
+
     /// Where this case is used.
     pub fn applies(&self) -> Applies {
         match self.input {
@@ -264,6 +272,9 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
     Ok(cases)
 }
 
+/// How the generated version-step cases' names begin.
+const VERSION_STEP_PREFIX: &str = "unicode-";
+
 /// The generated `unicode` cases: for each step between consecutive supported Unicode
 /// versions, the characters whose uppercase changed, in lines that fit every buffer.
 fn version_cases() -> Vec<Case> {
@@ -286,7 +297,7 @@ fn version_cases() -> Vec<Case> {
             };
             out.push(Case {
                 name: format!(
-                    "unicode-{}-{}-to-{}-{}{suffix}",
+                    "{VERSION_STEP_PREFIX}{}-{}-to-{}-{}{suffix}",
                     a.major, a.minor, b.major, b.minor
                 ),
                 category: Category::Unicode,

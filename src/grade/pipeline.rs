@@ -15,7 +15,7 @@ use super::sandbox::{self, Limits, Sandbox};
 use crate::harness::{self, Config};
 use crate::plan::Filters;
 use crate::registry::{ClientOutput, CommandTemplate, Implementation, Origin, RoleKey};
-use crate::run::execute::RunOptions;
+use crate::run::execute::{ReferenceCache, RunOptions};
 
 /// How to grade.
 #[derive(Debug, Clone)]
@@ -132,6 +132,8 @@ pub fn grade(
     }
     // Without namespaces, programs on fixed ports cannot run side by side.
     let jobs = if isolated { config.jobs.max(1) } else { 1 };
+    // Every submission is judged against the same reference: its own units run once.
+    let reference = Arc::new(ReferenceCache::default());
     let queue = Mutex::new((0..submissions.len()).rev().collect::<Vec<_>>());
     let graded: Mutex<Vec<Option<Graded>>> = Mutex::new(vec![None; submissions.len()]);
     let done = Mutex::new(0usize);
@@ -148,6 +150,7 @@ pub fn grade(
                     &sandbox,
                     scratch.path(),
                     isolated,
+                    &reference,
                 );
                 match one {
                     Ok(g) => {
@@ -200,6 +203,7 @@ fn grade_one(
     sandbox: &Arc<Sandbox>,
     scratch: &Path,
     isolated: bool,
+    reference: &Arc<ReferenceCache>,
 ) -> Result<Graded, GradeError> {
     let mut graded = Graded {
         name: name.to_string(),
@@ -296,6 +300,7 @@ fn grade_one(
         pythons: config.python.iter().cloned().collect(),
         filters: Filters {
             only: vec![name.to_string()],
+            grading: true,
             ..Filters::default()
         },
         ..Config::default()
@@ -307,6 +312,10 @@ fn grade_one(
         jobs: if isolated { 2 } else { 1 },
         confine: Some(Arc::clone(sandbox) as Arc<dyn crate::run::process::Confine>),
         isolate: isolated.then_some(sandbox::enter_fresh_netns as fn() -> std::io::Result<()>),
+        reference_cache: Some(Arc::clone(reference)),
+        // Where the reference gives no answer the verdict is `info` whatever the student's
+        // program does: a short look is enough.
+        undefined_timeout: Duration::from_millis(500),
         ..RunOptions::default()
     };
     let results = prepared.run(&options, &|_| {});
@@ -428,9 +437,26 @@ fn resolve(
                 )
             })?;
             *first = found.display().to_string();
+            // A copied interpreter still looks for its shared library where it was
+            // built (pyenv's builds link `libpythonX.Y.so` by an absolute run path).
+            if let Some(lib) = copied_lib_dir(&found, scratch) {
+                t.words.splice(
+                    0..0,
+                    [
+                        "env".to_string(),
+                        format!("LD_LIBRARY_PATH={}", lib.display()),
+                    ],
+                );
+            }
         }
     }
     Ok(t)
+}
+
+/// The `lib` folder of an interpreter that [`interpreter`] copied into `scratch`.
+fn copied_lib_dir(interpreter: &Path, scratch: &Path) -> Option<PathBuf> {
+    let prefix = interpreter.parent()?.parent()?;
+    (prefix.parent() == Some(scratch)).then(|| prefix.join("lib"))
 }
 
 /// Whether every folder above `path` lets others in, and `path` lets them run it.

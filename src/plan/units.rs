@@ -71,6 +71,9 @@ pub struct Filters {
     /// Only these exact unit ids (run with the units they are judged by, reported alone);
     /// empty: all. Applied by [`crate::harness::prepare`], after [`build`].
     pub ids: Vec<String>,
+    /// Only the units [`graded`] keeps (the leaner plan of `shout grade`); applied with
+    /// `ids`, after [`build`].
+    pub grading: bool,
 }
 
 /// Shell-style matching: `*` any run of characters, `?` any one.
@@ -193,10 +196,29 @@ pub fn build(
     units
 }
 
+/// Whether `shout grade` runs `unit`. Grading asks what each of a student's roles does
+/// alone, so it keeps every probe (the harness is the peer: no process to start on the
+/// other side) and pairs real programs only on `core` cases. It leaves out shout's own
+/// roles (the reference is the one peer a student is measured against) and the generated
+/// Unicode-version cases: which version a student's uppercase follows is decided by
+/// their language's runtime (Node, the JDK, glibc), not by their code.
+pub fn graded(unit: &Unit) -> bool {
+    let shout = |s: &Side| s.name() == crate::registry::SHOUT;
+    if shout(&unit.client) || shout(&unit.server) || unit.case.is_version_step() {
+        return false;
+    }
+    match unit.kind {
+        UnitKind::Pairing => unit.case.category == crate::corpus::Category::Core,
+        UnitKind::ServerProbe | UnitKind::ClientProbe => true,
+    }
+}
+
 /// Which units must run so that the `wanted` ones (a mask over `units`) are judged as in
-/// a full run: each wanted unit, plus, for its case on its axis and transport, the
-/// reference pair, each of its sides against the reference peer, and the probes of its
-/// sides and of the reference. Returns the mask of units to run.
+/// a full run: each wanted unit, plus, for its case on its axis and transport, what its
+/// verdict is judged by. A pairing: the reference pair, each of its sides against the
+/// reference peer, and the probes of its sides and of the reference. A server probe: the
+/// probe of the reference server. A client probe: the probe of the reference client.
+/// Returns the mask of units to run.
 pub fn with_support(units: &[Unit], wanted: &[bool]) -> Vec<bool> {
     use std::collections::BTreeSet;
     let reference = || Side::Impl(crate::registry::REFERENCE.to_string());
@@ -208,15 +230,20 @@ pub fn with_support(units: &[Unit], wanted: &[bool]) -> Vec<bool> {
         .map(|(u, _)| u)
     {
         let key = |c: Side, s: Side| (u.axis.as_deref(), u.transport, u.case.name.as_str(), c, s);
-        for (c, s) in [
-            (reference(), reference()),
-            (u.client.clone(), reference()),
-            (reference(), u.server.clone()),
-            (u.client.clone(), Side::Probe),
-            (reference(), Side::Probe),
-            (Side::Probe, u.server.clone()),
-            (Side::Probe, reference()),
-        ] {
+        let support: Vec<(Side, Side)> = match u.kind {
+            UnitKind::Pairing => vec![
+                (reference(), reference()),
+                (u.client.clone(), reference()),
+                (reference(), u.server.clone()),
+                (u.client.clone(), Side::Probe),
+                (reference(), Side::Probe),
+                (Side::Probe, u.server.clone()),
+                (Side::Probe, reference()),
+            ],
+            UnitKind::ServerProbe => vec![(Side::Probe, reference())],
+            UnitKind::ClientProbe => vec![(reference(), Side::Probe)],
+        };
+        for (c, s) in support {
             needed.insert(key(c, s));
         }
     }

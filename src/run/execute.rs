@@ -66,6 +66,30 @@ pub struct RunOptions {
     /// Called on a lane's thread before each server it starts and each client probe, to
     /// give them a network of their own (for programs on fixed ports); none by default.
     pub isolate: Option<fn() -> io::Result<()>>,
+    /// Observations of the reference's own units kept from earlier runs with the same
+    /// interpreters and timeouts; none by default.
+    pub reference_cache: Option<Arc<ReferenceCache>>,
+}
+
+/// The reference's own units (both sides the reference or the harness) observed once and
+/// reused: `shout grade` judges every submission against the same reference, so it runs
+/// those units once for the whole class instead of once per submission. Keyed by unit id;
+/// a cache must only be shared between runs with the same interpreters and limits.
+#[derive(Debug, Default)]
+pub struct ReferenceCache {
+    by_id: Mutex<BTreeMap<String, Executed>>,
+}
+
+impl ReferenceCache {
+    /// How many units are kept.
+    pub fn len(&self) -> usize {
+        self.by_id.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing is kept yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Default for RunOptions {
@@ -79,6 +103,7 @@ impl Default for RunOptions {
             capture_limit: 64 * 1024,
             confine: None,
             isolate: None,
+            reference_cache: None,
         }
     }
 }
@@ -127,8 +152,18 @@ struct Context<'a> {
     total: usize,
     /// Cases (axis, transport, kind, case) on which the reference gave no answer.
     undefined: std::sync::RwLock<BTreeSet<CaseKey>>,
+    /// Servers (axis, transport, name) that could not start: the other lanes of the same
+    /// server report the same reason instead of waiting for it again.
+    start_failures: Mutex<BTreeMap<(usize, Transport, String), NotRunReason>>,
+    /// Per server (axis, transport, name): silent units in a row, shared by its instances.
+    silence: Mutex<BTreeMap<(usize, Transport, String), Silence>>,
+    /// Per client (axis, transport, name): units in a row that ran into the time limit.
+    stuck_clients: Mutex<BTreeMap<(usize, Transport, String), u32>>,
     on_event: &'a (dyn Fn(Event) + Sync),
 }
+
+/// One server's silent units in a row, per client; shared by its instances.
+type Silence = Arc<Mutex<BTreeMap<String, u32>>>;
 
 /// A case on one axis and transport, for one kind of unit.
 type CaseKey = (Option<String>, Transport, UnitKind, String);
@@ -304,12 +339,52 @@ pub fn execute(
         total: units.len(),
         on_event,
         undefined: Default::default(),
+        start_failures: Default::default(),
+        silence: Default::default(),
+        stuck_clients: Default::default(),
     };
     let results: Mutex<Vec<Option<Executed>>> = Mutex::new(vec![None; units.len()]);
     let (first, second): (Vec<usize>, Vec<usize>) = (0..units.len()).partition(|&i| {
         is_reference_or_probe(&units[i].client) && is_reference_or_probe(&units[i].server)
     });
+    // Held through the reference phase, so that concurrent runs sharing the cache run
+    // each reference unit once: the second waits, then finds them all kept.
+    let mut cache = options
+        .reference_cache
+        .as_ref()
+        .map(|c| c.by_id.lock().unwrap_or_else(|p| p.into_inner()));
+    let first: Vec<usize> = match &cache {
+        Some(kept) => {
+            let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
+            let mut done = ctx.done.lock().unwrap_or_else(|p| p.into_inner());
+            first
+                .into_iter()
+                .filter(|&i| match kept.get(&units[i].id) {
+                    Some(e) => {
+                        all[i] = Some(e.clone());
+                        *done += 1;
+                        false
+                    }
+                    None => true,
+                })
+                .collect()
+        }
+        None => first,
+    };
     for (n, phase) in [first, second].into_iter().enumerate() {
+        if n == 1 {
+            if let Some(kept) = cache.as_mut() {
+                let all = results.lock().unwrap_or_else(|p| p.into_inner());
+                for e in all.iter().flatten() {
+                    if is_reference_or_probe(&e.unit.client)
+                        && is_reference_or_probe(&e.unit.server)
+                    {
+                        kept.entry(e.unit.id.clone()).or_insert_with(|| e.clone());
+                    }
+                }
+            }
+            drop(cache.take());
+        }
         if n == 1 {
             // The reference units are done: learn where the reference has no answer.
             let done = results.lock().unwrap_or_else(|p| p.into_inner());
@@ -374,19 +449,31 @@ struct Instance {
     process: Running,
     port: u16,
     _lease: Option<PortLease>,
-    /// Units in a row on which it sent nothing until the time limit.
-    silent: u32,
+    /// Per client (a name, or `probe`): units in a row on which this server (any
+    /// instance of it, on any lane) sent that client nothing until the time limit. A
+    /// deadlock repeats on every such request and after every restart; it is counted per
+    /// client because another client may not trigger it (one that half-closes frees a
+    /// server waiting for a newline).
+    silent: Silence,
 }
 
 /// After this many silent units in a row, a server is taken to be stuck (a deadlock
 /// repeats on every request) and gets [`STUCK_TIMEOUT`] per unit.
 const STUCK_AFTER: u32 = 3;
 const STUCK_TIMEOUT: Duration = Duration::from_millis(500);
+/// The limit for a client that ran into the limit on [`STUCK_AFTER`] units in a row (it
+/// never exits): long enough for a slow start (a JVM), and the verdict is the same.
+const STUCK_CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Instance {
     /// `limit`, shortened for a server that keeps not answering.
-    fn limit(&self, limit: Duration) -> Duration {
-        if self.silent >= STUCK_AFTER {
+    fn limit(&self, client: &str, limit: Duration) -> Duration {
+        let silent = self
+            .silent
+            .lock()
+            .map(|m| m.get(client).copied().unwrap_or(0))
+            .unwrap_or(0);
+        if silent >= STUCK_AFTER {
             limit.min(STUCK_TIMEOUT)
         } else {
             limit
@@ -394,8 +481,11 @@ impl Instance {
     }
 
     /// Counts a unit on which the server answered (or not).
-    fn answered(&mut self, answered: bool) {
-        self.silent = if answered { 0 } else { self.silent + 1 };
+    fn answered(&mut self, client: &str, answered: bool) {
+        if let Ok(mut m) = self.silent.lock() {
+            let n = m.entry(client.to_string()).or_default();
+            *n = if answered { 0 } else { *n + 1 };
+        }
     }
 }
 
@@ -440,7 +530,13 @@ fn start_server(
             process,
             port,
             _lease: lease,
-            silent: 0,
+            silent: Arc::clone(
+                ctx.silence
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry((axis, transport, name.to_string()))
+                    .or_default(),
+            ),
         }),
         Err(e) => {
             let out = process.stop();
@@ -510,29 +606,50 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
                         }
                     }
                     if instance.is_none() {
-                        if let Some(reason) = &start_failure {
-                            break 'obs Observation::NotRun {
-                                reason: reason.clone(),
-                            };
+                        let known = (axis, unit.transport, server_name.clone());
+                        let failed_elsewhere = ctx
+                            .start_failures
+                            .lock()
+                            .ok()
+                            .and_then(|f| f.get(&known).cloned());
+                        if let Some(reason) = start_failure.clone().or(failed_elsewhere) {
+                            break 'obs Observation::NotRun { reason };
                         }
                         match start_server(ctx, axis, server_name, unit.transport) {
                             Ok(inst) => instance = Some(inst),
                             Err(reason) => {
                                 start_failure = Some(reason.clone());
+                                if let Ok(mut f) = ctx.start_failures.lock() {
+                                    f.insert(known, reason.clone());
+                                }
                                 break 'obs Observation::NotRun { reason };
                             }
                         }
                     }
                 }
                 let server = instance.as_mut();
+                let client_key = (axis, unit.transport, unit.client.name().to_string());
+                let client_cap = match ctx
+                    .stuck_clients
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&client_key)
+                {
+                    Some(&n) if n >= STUCK_AFTER => STUCK_CLIENT_TIMEOUT,
+                    _ => Duration::MAX,
+                };
                 match unit.kind {
-                    UnitKind::Pairing => {
-                        pairing(ctx, axis, unit, server.expect("pairing has a server"))
-                    }
+                    UnitKind::Pairing => pairing(
+                        ctx,
+                        axis,
+                        unit,
+                        server.expect("pairing has a server"),
+                        client_cap,
+                    ),
                     UnitKind::ServerProbe => {
                         server_probe(ctx, unit, server.expect("server probe has a server"))
                     }
-                    UnitKind::ClientProbe => client_probe(ctx, axis, unit),
+                    UnitKind::ClientProbe => client_probe(ctx, axis, unit, client_cap),
                 }
             };
             // A server that exited before this unit's request reached it was killed by the
@@ -552,6 +669,22 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
             }
             break observation;
         };
+        if let Observation::Pairing { client, .. } | Observation::ClientProbe { client, .. } =
+            &observation
+        {
+            let key = (
+                ctx.axis_of(unit),
+                unit.transport,
+                unit.client.name().to_string(),
+            );
+            let mut stuck = ctx.stuck_clients.lock().unwrap_or_else(|p| p.into_inner());
+            let n = stuck.entry(key).or_default();
+            *n = if client.exit == Exit::TimedOut {
+                *n + 1
+            } else {
+                0
+            };
+        }
         let executed = Executed {
             unit: unit.clone(),
             observation,
@@ -638,7 +771,13 @@ fn after(instance: &mut Instance) -> ServerAfter {
     }
 }
 
-fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Observation {
+fn pairing(
+    ctx: &Context,
+    axis: usize,
+    unit: &Unit,
+    server: &mut Instance,
+    client_cap: Duration,
+) -> Observation {
     let client_key = RoleKey {
         transport: unit.transport,
         role: Role::Client,
@@ -678,7 +817,7 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
         Some(line_of(unit)),
     );
     let finished = match Running::spawn(&spec) {
-        Ok(r) => r.finish(server.limit(ctx.timeout_for(unit))),
+        Ok(r) => r.finish(server.limit(client, ctx.timeout_for(unit)).min(client_cap)),
         Err(e) => {
             if let Some(r) = relay {
                 r.stop();
@@ -703,7 +842,10 @@ fn pairing(ctx: &Context, axis: usize, unit: &Unit, server: &mut Instance) -> Ob
             }],
         },
     };
-    server.answered(finished.exit != Exit::TimedOut || !wire.sent_by(Peer::Server).is_empty());
+    server.answered(
+        client,
+        finished.exit != Exit::TimedOut || !wire.sent_by(Peer::Server).is_empty(),
+    );
     let troubled = finished.exit != Exit::Code(0)
         || (!direct && wire.sent_by(Peer::Server).is_empty())
         || wire.has(Peer::Server, "reset");
@@ -925,7 +1067,7 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observation {
-    let timeout = server.limit(ctx.timeout_for(unit));
+    let timeout = server.limit(crate::plan::PROBE, ctx.timeout_for(unit));
     let (reply, wire, answers_while) = match &unit.case.input {
         Input::Silent => {
             let silent = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port));
@@ -954,7 +1096,7 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
             (r, w, None)
         }
     };
-    server.answered(!matches!(reply, Reply::Nothing));
+    server.answered(crate::plan::PROBE, !matches!(reply, Reply::Nothing));
     let answers_with_newline = match (&reply, &unit.case.input, unit.transport) {
         (Reply::Nothing, Input::Line(l), Transport::Tcp) => {
             let (r, _) = probe_exchange(
@@ -989,10 +1131,10 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
     }
 }
 
-fn client_probe(ctx: &Context, axis: usize, unit: &Unit) -> Observation {
+fn client_probe(ctx: &Context, axis: usize, unit: &Unit, client_cap: Duration) -> Observation {
     let stop = Arc::new(AtomicBool::new(false));
     let received: Arc<Mutex<Vec<u8>>> = Arc::default();
-    let timeout = ctx.timeout_for(unit);
+    let timeout = ctx.timeout_for(unit).min(client_cap);
     if let Some(isolate) = ctx.options.isolate {
         if let Err(e) = isolate() {
             return Observation::NotRun {
