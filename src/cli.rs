@@ -145,7 +145,8 @@ pub struct GradeArgs {
     /// Where grades go: OUTDIR/NAME/results.json (Gradescope), grades.csv, grades.md.
     #[arg(long, value_name = "OUTDIR")]
     pub out: std::path::PathBuf,
-    /// Submissions graded at once (default: the number of cores).
+    /// Submissions graded at once (default: twice the number of cores, since grading
+    /// mostly waits on the programs it runs).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Points and output rules (TOML); default: the built-in rubric.

@@ -372,7 +372,7 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
         None => Rubric::default(),
     };
     let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
+        2 * std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
     });

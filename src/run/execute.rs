@@ -69,6 +69,9 @@ pub struct RunOptions {
     /// Observations of the reference's own units kept from earlier runs with the same
     /// interpreters and timeouts; none by default.
     pub reference_cache: Option<Arc<ReferenceCache>>,
+    /// Whether to skip, as `info`, the units of cases on which the reference gave no
+    /// answer (instead of running them for `undefined_timeout` to show what they do).
+    pub skip_undefined: bool,
 }
 
 /// The reference's own units (both sides the reference or the harness) observed once and
@@ -104,6 +107,7 @@ impl Default for RunOptions {
             confine: None,
             isolate: None,
             reference_cache: None,
+            skip_undefined: false,
         }
     }
 }
@@ -584,6 +588,17 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
                 if ctx.deadline.is_some_and(|d| Instant::now() > d) {
                     break 'obs Observation::NotRun {
                         reason: NotRunReason::RunTimedOut,
+                    };
+                }
+                if ctx.options.skip_undefined
+                    && !(is_reference_or_probe(&unit.client) && is_reference_or_probe(&unit.server))
+                    && ctx
+                        .undefined
+                        .read()
+                        .is_ok_and(|u| u.contains(&case_key(unit)))
+                {
+                    break 'obs Observation::NotRun {
+                        reason: NotRunReason::ReferenceUndefined,
                     };
                 }
                 for side in [&unit.client, &unit.server] {

@@ -119,4 +119,7 @@ pub enum NotRunReason {
     SpawnFailed(String),
     /// The run's overall time limit passed first.
     RunTimedOut,
+    /// The reference itself gave no answer on this case, and the run was asked not to
+    /// spend time on such cases (the verdict is `info` whatever the program does).
+    ReferenceUndefined,
 }

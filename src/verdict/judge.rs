@@ -135,6 +135,10 @@ fn not_run(reason: &NotRunReason) -> Outcome {
         NotRunReason::RunTimedOut => {
             outcome(Verdict::Skip, "not run: the run's time limit passed first")
         }
+        NotRunReason::ReferenceUndefined => outcome(
+            Verdict::Info,
+            "not run: the reference itself gives no answer on this case",
+        ),
     }
 }
 
