@@ -6,7 +6,7 @@
 //! spellings are accepted too):
 //!
 //! ```toml
-//! client-output = "contains"        # or "exact" (the default)
+//! client-output = "exact"           # or "contains" (the default)
 //! visibility = "visible"            # visible | hidden | after_due_date | after_published
 //! show-total-when-hidden = true     # echo the total in the overall output when tests are hidden
 //! stdout-visibility = "hidden"      # who sees the autograder's own stdout
@@ -48,9 +48,11 @@ pub const CATEGORIES: [Category; 4] = [
 pub enum ClientOutputRule {
     /// The whole stdout (prompt, prefix, reply, newline) must equal the reference
     /// client's, and the client must exit 0.
-    #[default]
     Exact,
-    /// Only the reply must appear in the stdout; prompts and prefixes are decoration.
+    /// Only the reply must appear in the stdout; prompts, prefixes (`FROM SERVER: `) and
+    /// the exit status are the student's own. The default: real submissions decorate
+    /// their output in many ways, and the textbook does not fix one.
+    #[default]
     Contains,
 }
 
@@ -116,7 +118,8 @@ pub const DEFAULT_CLIENT_POINTS: [f64; 4] = [10.0, 5.0, 3.0, 0.0];
 
 impl Default for Rubric {
     /// Servers: core 10, unicode 5, edge 3, robustness 2. Clients: core 10, unicode 5,
-    /// edge 3. Exact client output, every test visible, the autograder's stdout hidden.
+    /// edge 3. Client output only has to contain the reply, every test visible, the
+    /// autograder's stdout hidden.
     fn default() -> Rubric {
         let mut points = BTreeMap::new();
         for role in RoleKey::ALL {
@@ -132,7 +135,7 @@ impl Default for Rubric {
         }
         Rubric {
             points,
-            client_output: ClientOutputRule::Exact,
+            client_output: ClientOutputRule::Contains,
             visibility: Visibility::Visible,
             category_visibility: BTreeMap::new(),
             show_total_when_hidden: true,
@@ -418,7 +421,7 @@ mod tests {
             assert_eq!(r.role_max(role), want, "{role}");
         }
         assert_eq!(r.max_total(), 76.0);
-        assert_eq!(r.client_output, ClientOutputRule::Exact);
+        assert_eq!(r.client_output, ClientOutputRule::Contains);
         assert!(!r.any_hidden());
     }
 

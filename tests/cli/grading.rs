@@ -63,3 +63,101 @@ fn grades_a_faithful_a_buggy_and_an_incomplete_submission() {
     assert!(md.contains("title-cased"), "{md}");
     assert!(md.contains("no TCP client"), "{md}");
 }
+
+/// One submission's row of `grades.csv`: submission, language, the four roles' points,
+/// total, max, first problem.
+fn csv_rows(out: &std::path::Path) -> Vec<Vec<String>> {
+    let csv = std::fs::read_to_string(out.join("grades.csv")).unwrap();
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            // The first problem is the last column and may hold commas (quoted).
+            let mut cells: Vec<String> = l.splitn(9, ',').map(str::to_string).collect();
+            cells.resize(9, String::new());
+            cells
+        })
+        .collect()
+}
+
+#[test]
+fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
+    let out = tempfile::tempdir().unwrap();
+    let fixtures = root().join("tests/fixtures/submissions");
+    let class = [
+        "py3-placeholder",
+        "py2",
+        "c-sockets",
+        "bug-newline",
+        "bug-upper-client",
+        "bug-other-port",
+        "bug-whole-buffer",
+        "go-server",
+        "hostile-never-exits",
+    ];
+    let result = assert_cmd::Command::new(shout_bin())
+        .arg("grade")
+        .args(class.map(|n| fixtures.join(n)))
+        // A file among the folders is skipped, not graded.
+        .arg(fixtures.join("README.md"))
+        .arg("--out")
+        .arg(out.path())
+        .args(["--jobs", "4"])
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("skipping"), "{stderr}");
+    let rows = csv_rows(out.path());
+    assert_eq!(rows.len(), class.len(), "one row per folder: {rows:?}");
+    let row = |name: &str| -> &Vec<String> {
+        rows.iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no row for {name}: {rows:?}"))
+    };
+    // At least 17 of a client's 18 points (a C client stops at a NUL byte, an edge case).
+    let nearly_full = |name: &str, col: usize| {
+        let r = row(name);
+        let points: f64 = r[col].parse().unwrap();
+        assert!(points >= 17.0, "{name}, column {col}: {r:?}");
+    };
+    // Textbook code with the textbook's placeholder host names earns every point.
+    assert_eq!(row("py3-placeholder")[6], row("py3-placeholder")[7]);
+    // Python 2 runs; its servers only uppercase ASCII, its clients are correct.
+    assert_eq!(row("py2")[1], "Python 2");
+    nearly_full("py2", 3);
+    nearly_full("py2", 5);
+    assert!(row("py2")[8].contains("only ASCII"), "{:?}", row("py2"));
+    // C builds and runs; the TCP client's one-space prefix is decoration by default.
+    assert_eq!(row("c-sockets")[1], "C");
+    nearly_full("c-sockets", 3);
+    nearly_full("c-sockets", 5);
+    let md = std::fs::read_to_string(out.path().join("grades.md")).unwrap();
+    for (name, sentence) in [
+        ("bug-newline", "added a newline"),
+        ("bug-upper-client", "uppercased the text before sending"),
+        ("bug-other-port", "different port"),
+        ("bug-whole-buffer", "whole 1024-byte buffer"),
+        ("go-server", "`go` is not installed"),
+    ] {
+        assert!(
+            row(name)[8].contains(sentence),
+            "{name}: expected a sentence with `{sentence}`: {:?}",
+            row(name)
+        );
+        assert!(md.contains(sentence), "{md}");
+    }
+    // A client that prints the reply and never exits loses its points and is stopped.
+    let never =
+        std::fs::read_to_string(out.path().join("hostile-never-exits").join("results.json"))
+            .unwrap();
+    assert!(never.contains("did not exit"), "{never}");
+    assert_eq!(row("hostile-never-exits")[6], "0");
+    for name in class {
+        let json: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.path().join(name).join("results.json")).unwrap(),
+        )
+        .unwrap();
+        validate_gradescope(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
