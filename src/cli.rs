@@ -158,6 +158,10 @@ pub struct GradeArgs {
     /// The interpreter for the reference (default: python3).
     #[arg(long, value_name = "PATH")]
     pub python: Option<std::path::PathBuf>,
+    /// Only cases whose name matches (`*`, `?`; repeatable): a student's failure is
+    /// rerun with `--case NAME`.
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub cases: Vec<String>,
 }
 
 /// Arguments every server takes.

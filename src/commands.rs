@@ -389,6 +389,7 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
         timeout: Duration::from_secs_f64(args.timeout),
         python: args.python.clone(),
         limits: Limits::default(),
+        cases: args.cases.clone(),
     };
     let total = dirs.len();
     let bar = io::stderr().is_terminal().then(|| {

@@ -249,6 +249,15 @@ fn server_predicate(rest: &str, r: &UnitResult) -> String {
                     ),
                 };
             }
+            if let Some(size) = what
+                .strip_prefix("the rest of its ")
+                .and_then(|w| w.split_once("-byte receive buffer"))
+                .map(|(n, _)| n)
+            {
+                return format!(
+                    " sends back its whole {size}-byte receive buffer: after the reply come bytes an earlier, longer request left there"
+                );
+            }
             let what = match what {
                 "a trailing newline" => "a newline after the reply".to_string(),
                 "a trailing \\r\\n" => "`\\r\\n` after the reply".to_string(),
@@ -613,6 +622,18 @@ mod tests {
                 b"HELLO"
             ),
             "Your UDP server replied from a different port than it listens on; replies must come from the server's own socket."
+        );
+        let (d, _) = crate::verdict::diagnose_reply(
+            b"hello",
+            b"HELLO",
+            &[b"HELLO".as_slice(), b"OLD REQUEST", &[0u8; 1008]].concat(),
+            crate::proto::case::UnicodeVersion::DEFAULT,
+            "3.11",
+        );
+        let said = server_says(Transport::Udp, &d, b"HELLO", b"HELLO...");
+        assert!(
+            said.starts_with("Your UDP server sends back its whole 1024-byte receive buffer: after the reply come bytes an earlier, longer request left there"),
+            "{said}"
         );
         let mut buffer = b"HELLO".to_vec();
         buffer.resize(1024, 0);

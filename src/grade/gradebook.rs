@@ -242,12 +242,10 @@ pub fn points_text(x: f64) -> String {
     }
 }
 
-/// The first thing the student should fix: a role's problem, else the first failure's
-/// sentence; `None` when everything passed.
+/// The first thing the student should fix: the first failure's sentence (what their code
+/// does wrong), else a role's problem (missing, unbuildable), else why a bucket is not
+/// full; `None` when everything passed.
 pub fn first_problem(g: &Graded, rubric: &Rubric) -> Option<String> {
-    if let Some(p) = g.problems.values().next() {
-        return Some(p.clone());
-    }
     let bs = buckets(g, rubric);
     bs.iter()
         .find_map(|b| {
@@ -257,6 +255,7 @@ pub fn first_problem(g: &Graded, rubric: &Rubric) -> Option<String> {
                 .min_by_key(|r| clarity(r))
                 .map(|r| for_student(example(b, r), &g.name))
         })
+        .or_else(|| g.problems.values().next().cloned())
         .or_else(|| {
             bs.iter()
                 .find(|b| !b.is_full())
@@ -1119,6 +1118,21 @@ mod tests {
         assert!(first_problem(&g, &rubric)
             .unwrap()
             .starts_with("No TCP client found"));
+    }
+
+    #[test]
+    fn a_wrong_role_comes_before_a_missing_one_in_the_first_thing_to_fix() {
+        let mut g = title_caser();
+        let tc = RoleKey::ALL[3];
+        g.problems.insert(
+            tc,
+            problem(&Problem::MissingRole {
+                role: tc,
+                language: Some(crate::grade::detect::Language::Python3),
+            }),
+        );
+        let first = first_problem(&g, &Rubric::default()).unwrap();
+        assert!(first.contains("title-cased"), "{first}");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct GradeConfig {
     pub python: Option<PathBuf>,
     /// Limits for every student process.
     pub limits: Limits,
+    /// Only cases whose name matches one of these patterns; empty: all.
+    pub cases: Vec<String>,
 }
 
 /// Progress, for the command line.
@@ -300,9 +302,27 @@ fn grade_one(
         pythons: config.python.iter().cloned().collect(),
         filters: Filters {
             only: vec![name.to_string()],
+            cases: config.cases.clone(),
             grading: true,
             ..Filters::default()
         },
+        // A failure is rerun by grading this one folder on its case alone.
+        reproduce_check: Some(
+            [
+                "grade".to_string(),
+                submission.dir().display().to_string(),
+                "--out".to_string(),
+                "shout-rerun".to_string(),
+            ]
+            .into_iter()
+            .chain(
+                config
+                    .python
+                    .iter()
+                    .flat_map(|p| ["--python".to_string(), p.display().to_string()]),
+            )
+            .collect(),
+        ),
         ..Config::default()
     };
     let prepared = harness::prepare(&harness_config)?;

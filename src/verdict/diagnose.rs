@@ -121,6 +121,11 @@ fn short(bytes: &[u8]) -> String {
     }
 }
 
+/// Receive-buffer sizes students use (the reference's 1024 for TCP and 2048 for UDP,
+/// and the textbook's Java 1024); a reply of exactly one of these lengths that starts
+/// with the expected reply is a whole buffer sent back.
+const BUFFER_SIZES: [usize; 3] = [512, 1024, 2048];
+
 /// Explains why a server's reply `actual` differs from the reference's `expected` for
 /// `request`. Returns the sentence and, when a transformation explains it, the smallest
 /// input showing the difference.
@@ -141,6 +146,13 @@ pub fn diagnose_reply(
             _ if extra.iter().all(|&b| b == 0) => {
                 format!("{} zero bytes (the unused part of its buffer)", extra.len())
             }
+            // A reply exactly one buffer long: the server sent its whole receive buffer,
+            // with what an earlier, longer request left in it after this one.
+            _ if BUFFER_SIZES.contains(&actual.len()) => format!(
+                "the rest of its {}-byte receive buffer after the reply (bytes an earlier request left there): `{}`",
+                actual.len(),
+                short(extra)
+            ),
             _ => format!("`{}` after the reply", short(extra)),
         };
         return (
@@ -308,6 +320,17 @@ mod tests {
         assert!(reply("ﬃ é", "ﬃ É").contains("simple"));
         assert!(reply(" a ", "A").contains("stripped"));
         assert!(reply("hello world", "HELLO").contains("stops after 5 of 11"));
+    }
+
+    #[test]
+    fn recognises_a_whole_receive_buffer_with_an_earlier_requests_leftovers() {
+        let mut leftover = "HELLO".to_string();
+        leftover.push_str("OX JUMPS OVER THE LAZY DOG");
+        leftover.extend(std::iter::repeat_n('\0', 1024 - leftover.len()));
+        let said = reply("hello", &leftover);
+        assert!(said.contains("1024-byte receive buffer"), "{said}");
+        // Not every extra text is a buffer: one byte more than the reply is not.
+        assert!(reply("hello", "HELLOX").contains("`X` after the reply"));
     }
 
     #[test]

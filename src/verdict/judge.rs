@@ -597,6 +597,12 @@ fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVers
     if received != ref_received {
         return fail(diagnose_request(ref_received, received, unicode));
     }
+    if client.stdout_total > client.stdout.len() as u64 {
+        return fail(format!(
+            "client printed {} bytes, far more than the reply (output flood)",
+            client.stdout_total
+        ));
+    }
     if client.exit == Exit::TimedOut {
         return fail("client never exited after printing the reply".into());
     }

@@ -93,6 +93,7 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         "bug-whole-buffer",
         "go-server",
         "hostile-never-exits",
+        "hostile-flood",
     ];
     let result = assert_cmd::Command::new(shout_bin())
         .arg("grade")
@@ -153,6 +154,21 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
             .unwrap();
     assert!(never.contains("did not exit"), "{never}");
     assert_eq!(row("hostile-never-exits")[6], "0");
+    // A client that floods its output loses its points whatever it printed first, and
+    // the first thing to fix is its own failure, not the roles it lacks.
+    assert_eq!(row("hostile-flood")[3], "0", "{:?}", row("hostile-flood"));
+    assert!(
+        row("hostile-flood")[8].contains("kept printing"),
+        "{:?}",
+        row("hostile-flood")
+    );
+    // Every sentence comes with a command that reruns just that case.
+    let title =
+        std::fs::read_to_string(out.path().join("bug-newline").join("results.json")).unwrap();
+    assert!(
+        title.contains("shout grade ") && title.contains("bug-newline --out shout-rerun --case "),
+        "{title}"
+    );
     for name in class {
         let json: serde_json::Value = serde_json::from_slice(
             &std::fs::read(out.path().join(name).join("results.json")).unwrap(),
