@@ -566,6 +566,17 @@ impl Confined for ChildCgroup {
     fn kill_all(&self) {
         kill_cgroup(&self.dir, KILL_PATIENCE);
     }
+
+    /// `pids.events` counts the forks refused at `pids.max` (`max N`).
+    fn process_limit_hit(&self) -> bool {
+        fs::read_to_string(self.dir.join("pids.events"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("max ")?.trim().parse::<u64>().ok())
+            })
+            .is_some_and(|n| n > 0)
+    }
 }
 
 impl Drop for ChildCgroup {

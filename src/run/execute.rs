@@ -611,6 +611,23 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
                     }
                 }
                 if let Side::Impl(server_name) = &unit.server {
+                    // A server that ran into its process limit (a runaway fork) is not
+                    // started again, here or on any other lane.
+                    if instance
+                        .as_ref()
+                        .is_some_and(|i| i.process.process_limit_hit())
+                    {
+                        if let Some(dead) = instance.take() {
+                            dead.process.stop();
+                        }
+                        start_failure = Some(NotRunReason::ProcessLimit);
+                        if let Ok(mut f) = ctx.start_failures.lock() {
+                            f.insert(
+                                (axis, unit.transport, server_name.clone()),
+                                NotRunReason::ProcessLimit,
+                            );
+                        }
+                    }
                     // A server that died after the previous unit is noted there and restarted.
                     if let Some(inst) = instance.as_mut() {
                         if let Some(exit) = inst.process.exited() {
@@ -783,6 +800,7 @@ fn after(instance: &mut Instance) -> ServerAfter {
         exited: instance.process.exited(),
         answers: None,
         stderr_tail: String::new(),
+        process_limit: instance.process.process_limit_hit(),
     }
 }
 

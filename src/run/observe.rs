@@ -45,6 +45,9 @@ pub struct ServerAfter {
     pub answers: Option<bool>,
     /// Its stderr tail, when it exited.
     pub stderr_tail: String,
+    /// It (or what it started) tried to start more processes than its limit allows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub process_limit: bool,
 }
 
 /// A server's answer to a probe.
@@ -119,6 +122,9 @@ pub enum NotRunReason {
     SpawnFailed(String),
     /// The run's overall time limit passed first.
     RunTimedOut,
+    /// The server ran into its process limit on an earlier unit (a runaway fork); it is
+    /// not started again.
+    ProcessLimit,
     /// The reference itself gave no answer on this case, and the run was asked not to
     /// spend time on such cases (the verdict is `info` whatever the program does).
     ReferenceUndefined,

@@ -46,6 +46,12 @@ pub trait Confine: Send + Sync + std::fmt::Debug {
 pub trait Confined: Send + std::fmt::Debug {
     /// Kills every process the child started (and the child).
     fn kill_all(&self);
+
+    /// Whether the child (or what it started) tried to start more processes than its
+    /// limit allows.
+    fn process_limit_hit(&self) -> bool {
+        false
+    }
 }
 
 /// Output captured from one stream, capped.
@@ -246,6 +252,13 @@ impl Running {
             live_stdout,
             confined,
         })
+    }
+
+    /// Whether the child, confined, ran into its process limit (a runaway fork).
+    pub fn process_limit_hit(&self) -> bool {
+        self.confined
+            .as_ref()
+            .is_some_and(|c| c.process_limit_hit())
     }
 
     /// The process id of the leader, which is also the group id.

@@ -93,18 +93,34 @@ struct Outcome {
     minimal: Option<String>,
 }
 
+/// The diagnosis of a server that ran into its process limit.
+const FORK_DIAGNOSIS: &str =
+    "server started too many processes (it ran into its process limit); it was stopped";
+
 fn judge_one(e: &Executed, index: &Index, ctx: &Context) -> Judged {
     let (python, unicode) = ctx
         .python
         .get(&e.unit.axis)
         .cloned()
         .unwrap_or_else(|| ("3".into(), UnicodeVersion::DEFAULT));
-    let o = match &e.observation {
+    let mut o = match &e.observation {
         Observation::NotRun { reason } => not_run(reason),
         Observation::Pairing { .. } => pairing(e, index, ctx, &python, unicode),
         Observation::ServerProbe { .. } => server_probe(e, index, &python, unicode),
         Observation::ClientProbe { .. } => client_probe(e, index, ctx, unicode),
     };
+    // A runaway fork explains whatever else went wrong (no reply, a crash, a reset).
+    let forked = match &e.observation {
+        Observation::Pairing { server, .. } | Observation::ServerProbe { server, .. } => {
+            server.process_limit
+        }
+        Observation::ClientProbe { .. } | Observation::NotRun { .. } => false,
+    };
+    if forked && o.verdict == Verdict::Fail {
+        o.fault = Some(Fault::Server);
+        o.diagnosis = Some(FORK_DIAGNOSIS.into());
+        o.minimal = None;
+    }
     Judged {
         executed: e.clone(),
         verdict: o.verdict,
@@ -135,6 +151,10 @@ fn not_run(reason: &NotRunReason) -> Outcome {
         NotRunReason::RunTimedOut => {
             outcome(Verdict::Skip, "not run: the run's time limit passed first")
         }
+        NotRunReason::ProcessLimit => Outcome {
+            fault: Some(Fault::Server),
+            ..outcome(Verdict::Fail, FORK_DIAGNOSIS)
+        },
         NotRunReason::ReferenceUndefined => outcome(
             Verdict::Info,
             "not run: the reference itself gives no answer on this case",

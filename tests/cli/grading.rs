@@ -94,6 +94,7 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         "go-server",
         "hostile-never-exits",
         "hostile-flood",
+        "hostile-fork",
     ];
     let result = assert_cmd::Command::new(shout_bin())
         .arg("grade")
@@ -161,6 +162,13 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         row("hostile-flood")[8].contains("kept printing"),
         "{:?}",
         row("hostile-flood")
+    );
+    // A server that forks without end is contained, stopped and told so.
+    assert_eq!(row("hostile-fork")[4], "0", "{:?}", row("hostile-fork"));
+    assert!(
+        row("hostile-fork")[8].contains("started too many processes"),
+        "{:?}",
+        row("hostile-fork")
     );
     // Every sentence comes with a command that reruns just that case.
     let title =
