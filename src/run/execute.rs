@@ -377,6 +377,7 @@ pub fn execute(
     };
     for (n, phase) in [first, second].into_iter().enumerate() {
         if n == 1 {
+            // The reference units are done: keep them for later runs sharing the cache.
             if let Some(kept) = cache.as_mut() {
                 let all = results.lock().unwrap_or_else(|p| p.into_inner());
                 for e in all.iter().flatten() {
@@ -388,8 +389,6 @@ pub fn execute(
                 }
             }
             drop(cache.take());
-        }
-        if n == 1 {
             // The reference units are done: learn where the reference has no answer.
             let done = results.lock().unwrap_or_else(|p| p.into_inner());
             let mut undefined = ctx.undefined.write().unwrap_or_else(|p| p.into_inner());
