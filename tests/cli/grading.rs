@@ -82,6 +82,13 @@ fn csv_rows(out: &std::path::Path) -> Vec<Vec<String>> {
 #[test]
 fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
     let out = tempfile::tempdir().unwrap();
+    // Grading's scratch folder (and so every student's work folder) goes here, so that
+    // what this run leaves behind can be told from other tests' runs.
+    let scratch = tempfile::tempdir().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let fixtures = root().join("tests/fixtures/submissions");
     let class = [
         "py3-placeholder",
@@ -95,6 +102,8 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         "hostile-never-exits",
         "hostile-flood",
         "hostile-fork",
+        "hostile-never-binds",
+        "hostile-ignore-term",
     ];
     let result = assert_cmd::Command::new(shout_bin())
         .arg("grade")
@@ -104,6 +113,7 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         .arg("--out")
         .arg(out.path())
         .args(["--jobs", "4"])
+        .env("TMPDIR", scratch.path())
         .timeout(Duration::from_secs(600))
         .output()
         .unwrap();
@@ -170,6 +180,30 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         "{:?}",
         row("hostile-fork")
     );
+    // A server that never binds is waited for once, then told so.
+    assert!(
+        row("hostile-never-binds")[8].contains("never started listening"),
+        "{:?}",
+        row("hostile-never-binds")
+    );
+    // A correct server that ignores SIGTERM keeps its points; it is killed at the end.
+    assert_eq!(
+        row("hostile-ignore-term")[2],
+        "20",
+        "{:?}",
+        row("hostile-ignore-term")
+    );
+    // Nothing a submission started is still running.
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        // Student programs run in work folders inside grading's scratch folder.
+        .filter_map(|e| std::fs::read_link(e.path().join("cwd")).ok())
+        .map(|cwd| cwd.display().to_string())
+        .filter(|cwd| cwd.starts_with(&scratch.path().display().to_string()))
+        .collect();
+    assert!(left.is_empty(), "left running: {left:?}");
     // Every sentence comes with a command that reruns just that case.
     let title =
         std::fs::read_to_string(out.path().join("bug-newline").join("results.json")).unwrap();
