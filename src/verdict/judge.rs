@@ -348,8 +348,29 @@ fn pairing(
             None,
         )
     } else if recorded && reply != ref_reply {
-        if reply.is_empty() && client.exit == Exit::TimedOut {
-            let sentence = if u.transport == Transport::Tcp && !request.ends_with(b"\n") {
+        // What the server sent before the client gave up (its time limit closed it): a
+        // server that answers only once the connection closes was waiting for the end
+        // of a line.
+        let gave_up_at = wire
+            .events
+            .iter()
+            .find(|ev| ev.from == Peer::Client && ev.what == "close")
+            .map(|ev| ev.at_ms);
+        let answered_in_time = wire.events.iter().any(|ev| {
+            ev.from == Peer::Server
+                && ev.what == "data"
+                && !ev.bytes.is_empty()
+                && gave_up_at.map_or(true, |at| ev.at_ms < at)
+        });
+        let answered_at_close = !reply.is_empty() && !answered_in_time;
+        if (reply.is_empty() || answered_at_close) && client.exit == Exit::TimedOut {
+            let sentence = if u.transport == Transport::Tcp
+                && !request.ends_with(b"\n")
+                && answered_at_close
+            {
+                "server waits for a newline that the reference client never sends (deadlock)"
+                    .to_string()
+            } else if u.transport == Transport::Tcp && !request.ends_with(b"\n") {
                 let confirmed = index
                     .get(u, crate::plan::PROBE, u.server.name())
                     .and_then(|p| match &p.observation {

@@ -104,6 +104,8 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         "hostile-fork",
         "hostile-never-binds",
         "hostile-ignore-term",
+        "java-textbook",
+        "js-node",
     ];
     let result = assert_cmd::Command::new(shout_bin())
         .arg("grade")
@@ -204,6 +206,28 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         .filter(|cwd| cwd.starts_with(&scratch.path().display().to_string()))
         .collect();
     assert!(left.is_empty(), "left running: {left:?}");
+    // The textbook's Java programs build and run (where a JDK is installed) and lose
+    // points for the textbook's own Java bugs; Node's differ from the reference only on
+    // edge cases.
+    let java = row("java-textbook");
+    if which::which("javac").is_ok() && which::which("java").is_ok() {
+        assert!(
+            java[8].contains("whole 1024-byte receive buffer"),
+            "{java:?}"
+        );
+        let tcp_server: f64 = java[4].parse().unwrap();
+        assert!(tcp_server < 10.0, "the newline-framed TCP server: {java:?}");
+        let tcp =
+            std::fs::read_to_string(out.path().join("java-textbook").join("results.json")).unwrap();
+        assert!(tcp.contains("waits for a newline"), "{tcp}");
+    } else {
+        assert!(java[8].contains("not installed"), "{java:?}");
+    }
+    let node = row("js-node");
+    if which::which("node").is_ok() {
+        let total: f64 = node[6].parse().unwrap();
+        assert!(total >= 70.0, "{node:?}");
+    }
     // Every sentence comes with a command that reruns just that case.
     let title =
         std::fs::read_to_string(out.path().join("bug-newline").join("results.json")).unwrap();
