@@ -83,18 +83,6 @@ pub struct ReferenceCache {
     by_id: Mutex<BTreeMap<String, Executed>>,
 }
 
-impl ReferenceCache {
-    /// How many units are kept.
-    pub fn len(&self) -> usize {
-        self.by_id.lock().map(|m| m.len()).unwrap_or(0)
-    }
-
-    /// Whether nothing is kept yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
@@ -703,13 +691,10 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
         if let Observation::Pairing { client, .. } | Observation::ClientProbe { client, .. } =
             &observation
         {
-            let key = (
-                ctx.axis_of(unit),
-                unit.transport,
-                unit.client.name().to_string(),
-            );
             let mut stuck = ctx.stuck_clients.lock().unwrap_or_else(|p| p.into_inner());
-            let n = stuck.entry(key).or_default();
+            let n = stuck
+                .entry((axis, unit.transport, unit.client.name().to_string()))
+                .or_default();
             *n = if client.exit == Exit::TimedOut {
                 *n + 1
             } else {
