@@ -313,7 +313,10 @@ fn pairing(
         && same_reply(
             index.get(u, probe, u.server.name()),
             index.get(u, probe, REFERENCE),
-        );
+        )
+        && survived_probe(index.get(u, probe, u.server.name()))
+        && (server_after.exited.is_none()
+            || wire.sent_by(Peer::Client) != ref_wire.sent_by(Peer::Client));
     let fault = match (client_ok, server_ok) {
         (true, true) => Fault::Combination,
         (false, true) => Fault::Client,
@@ -472,6 +475,17 @@ fn same_reply(this: Option<&Executed>, reference: Option<&Executed>) -> bool {
             Some(Observation::ServerProbe { reply: a, .. }),
             Some(Observation::ServerProbe { reply: b, .. }),
         ) => a == b,
+        _ => true,
+    }
+}
+
+/// Whether a server probe found the server still answering after the case (the
+/// reference server survives every case a pairing is judged on).
+fn survived_probe(probe: Option<&Executed>) -> bool {
+    match probe.map(|e| &e.observation) {
+        Some(Observation::ServerProbe { server, .. }) => {
+            server.exited.is_none() && server.answers != Some(false)
+        }
         _ => true,
     }
 }
