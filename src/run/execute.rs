@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::observe::{NotRunReason, Observation, ProcessOutcome, Reply, ServerAfter};
@@ -195,6 +195,21 @@ impl Context<'_> {
         }
     }
 
+    /// A unit's expected cost, relative: starting a client that is not shout's own (an
+    /// interpreter, a JVM) costs about ten times one of shout's own, which costs about ten
+    /// times a probe. Used only to order and split lanes.
+    fn expected_cost(&self, unit: &Unit) -> u64 {
+        let axis = self.axis_of(unit);
+        let side = |side: &Side, other: u64, own: u64| match side {
+            Side::Probe => 1,
+            Side::Impl(name) if name == crate::registry::SHOUT && self.is_builtin(axis, name) => {
+                own
+            }
+            Side::Impl(_) => other,
+        };
+        side(&unit.client, 100, 8) + side(&unit.server, 15, 1)
+    }
+
     fn axis_of(&self, unit: &Unit) -> usize {
         self.axes
             .iter()
@@ -339,8 +354,8 @@ pub fn execute(
     let (first, second): (Vec<usize>, Vec<usize>) = (0..units.len()).partition(|&i| {
         is_reference_or_probe(&units[i].client) && is_reference_or_probe(&units[i].server)
     });
-    // Held through the reference phase, so that concurrent runs sharing the cache run
-    // each reference unit once: the second waits, then finds them all kept.
+    // Held until the reference units are done, so that concurrent runs sharing the cache
+    // run each reference unit once: the second waits, then finds them all kept.
     let mut cache = options
         .reference_cache
         .as_ref()
@@ -349,10 +364,14 @@ pub fn execute(
         Some(kept) => {
             let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
             let mut done = ctx.done.lock().unwrap_or_else(|p| p.into_inner());
+            let mut undefined = ctx.undefined.write().unwrap_or_else(|p| p.into_inner());
             first
                 .into_iter()
                 .filter(|&i| match kept.get(&units[i].id) {
                     Some(e) => {
+                        if reference_gave_no_answer(e) {
+                            undefined.insert(case_key(&e.unit));
+                        }
                         all[i] = Some(e.clone());
                         *done += 1;
                         false
@@ -363,42 +382,47 @@ pub fn execute(
         }
         None => first,
     };
-    for (n, phase) in [first, second].into_iter().enumerate() {
-        if n == 1 {
-            // The reference units are done: keep them for later runs sharing the cache.
-            if let Some(kept) = cache.as_mut() {
-                let all = results.lock().unwrap_or_else(|p| p.into_inner());
-                for e in all.iter().flatten() {
-                    if is_reference_or_probe(&e.unit.client)
-                        && is_reference_or_probe(&e.unit.server)
-                    {
-                        kept.entry(e.unit.id.clone()).or_insert_with(|| e.clone());
-                    }
+    // The reference's lanes are taken first (the last ones popped); the other lanes follow
+    // without waiting for them to finish, unless they are skipped where the reference has
+    // no answer: that must be known before they start, or the verdicts would depend on
+    // timing. Otherwise a unit that starts early only keeps the full time limit.
+    let cost = |u: &Unit| ctx.expected_cost(u);
+    let mut queue = make_lanes(&units, second, options.jobs, cost);
+    let reference_lanes = make_lanes(&units, first, options.jobs, cost);
+    let pending = Barrier {
+        left: Mutex::new(reference_lanes.len()),
+        zero: Condvar::new(),
+    };
+    let second_waits = options.skip_undefined;
+    let reference_ids: BTreeSet<usize> = reference_lanes.iter().flatten().copied().collect();
+    queue.extend(reference_lanes);
+    let queue = Mutex::new(queue);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1) {
+            scope.spawn(|| loop {
+                let lane = queue.lock().ok().and_then(|mut q| q.pop());
+                let Some(lane) = lane else { break };
+                let is_reference = lane.first().is_some_and(|i| reference_ids.contains(i));
+                if !is_reference && second_waits {
+                    pending.wait();
+                }
+                // Counted even if the lane panics, so that nobody waits forever.
+                let _counted = is_reference.then(|| LaneDone(&pending));
+                run_lane(&ctx, &units, &lane, &results);
+            });
+        }
+        // The reference units are done: keep them for later runs sharing the cache.
+        pending.wait();
+        if let Some(kept) = cache.as_mut() {
+            let all = results.lock().unwrap_or_else(|p| p.into_inner());
+            for e in all.iter().flatten() {
+                if is_reference_or_probe(&e.unit.client) && is_reference_or_probe(&e.unit.server) {
+                    kept.entry(e.unit.id.clone()).or_insert_with(|| e.clone());
                 }
             }
-            drop(cache.take());
-            // The reference units are done: learn where the reference has no answer.
-            let done = results.lock().unwrap_or_else(|p| p.into_inner());
-            let mut undefined = ctx.undefined.write().unwrap_or_else(|p| p.into_inner());
-            undefined.extend(
-                done.iter()
-                    .flatten()
-                    .filter(|e| reference_gave_no_answer(e))
-                    .map(|e| case_key(&e.unit)),
-            );
         }
-        let lanes = make_lanes(&units, phase, options.jobs);
-        let queue = Mutex::new(lanes);
-        std::thread::scope(|scope| {
-            for _ in 0..options.jobs.max(1) {
-                scope.spawn(|| loop {
-                    let lane = queue.lock().ok().and_then(|mut q| q.pop());
-                    let Some(lane) = lane else { break };
-                    run_lane(&ctx, &units, &lane, &results);
-                });
-            }
-        });
-    }
+        drop(cache.take());
+    });
     results
         .into_inner()
         .unwrap_or_default()
@@ -407,9 +431,46 @@ pub fn execute(
         .collect()
 }
 
-/// Groups unit indices by (axis, transport, server), splitting large groups so that every
-/// job has work; sorted so the largest lane is popped first.
-fn make_lanes(units: &[Unit], indices: Vec<usize>, jobs: usize) -> Vec<Vec<usize>> {
+/// Counts lanes still running and lets threads wait for none to be left.
+struct Barrier {
+    left: Mutex<usize>,
+    zero: Condvar,
+}
+
+impl Barrier {
+    fn wait(&self) {
+        let mut left = self.left.lock().unwrap_or_else(|p| p.into_inner());
+        while *left > 0 {
+            left = self.zero.wait(left).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn done_one(&self) {
+        let mut left = self.left.lock().unwrap_or_else(|p| p.into_inner());
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.zero.notify_all();
+        }
+    }
+}
+
+/// Counts one reference lane as done when dropped.
+struct LaneDone<'a>(&'a Barrier);
+
+impl Drop for LaneDone<'_> {
+    fn drop(&mut self) {
+        self.0.done_one();
+    }
+}
+
+/// Groups unit indices by (axis, transport, server), splitting heavy groups so that every
+/// job has work; sorted so the heaviest lane (by `cost`) is popped first.
+fn make_lanes(
+    units: &[Unit],
+    indices: Vec<usize>,
+    jobs: usize,
+    cost: impl Fn(&Unit) -> u64,
+) -> Vec<Vec<usize>> {
     let mut groups: BTreeMap<(Option<String>, Transport, Side), Vec<usize>> = BTreeMap::new();
     for i in indices {
         let u = &units[i];
@@ -418,20 +479,32 @@ fn make_lanes(units: &[Unit], indices: Vec<usize>, jobs: usize) -> Vec<Vec<usize
             .or_default()
             .push(i);
     }
+    let weight = |lane: &[usize]| lane.iter().map(|&i| cost(&units[i])).sum::<u64>();
     let mut lanes: Vec<Vec<usize>> = groups.into_values().collect();
     while lanes.len() < jobs.max(1) * 4 {
-        lanes.sort_by_key(|l| l.len());
+        lanes.sort_by_cached_key(|l| weight(l));
         match lanes.last() {
             Some(l) if l.len() >= 8 => {
                 let mut big = lanes.pop().unwrap_or_default();
-                let tail = big.split_off(big.len() / 2);
+                // Split where the first half carries half the weight.
+                let half = weight(&big) / 2;
+                let mut sum = 0;
+                let at = big
+                    .iter()
+                    .position(|&i| {
+                        sum += cost(&units[i]);
+                        sum >= half
+                    })
+                    .unwrap_or(big.len() / 2)
+                    .clamp(1, big.len() - 1);
+                let tail = big.split_off(at);
                 lanes.push(big);
                 lanes.push(tail);
             }
             _ => break,
         }
     }
-    lanes.sort_by_key(|l| l.len());
+    lanes.sort_by_cached_key(|l| weight(l));
     lanes
 }
 
@@ -733,6 +806,18 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
             note_exit(&mut local, prev, exit, stderr_tail(&out));
         } else {
             inst.process.stop();
+        }
+    }
+    // What the reference gave no answer to shortens the other units' time limits there.
+    {
+        let mut undefined = ctx.undefined.write().unwrap_or_else(|p| p.into_inner());
+        for (_, e) in &local {
+            if is_reference_or_probe(&e.unit.client)
+                && is_reference_or_probe(&e.unit.server)
+                && reference_gave_no_answer(e)
+            {
+                undefined.insert(case_key(&e.unit));
+            }
         }
     }
     let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
