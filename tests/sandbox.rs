@@ -619,43 +619,4 @@ print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0].st
         let err = reached.expect_err("a socket of the original namespace was reachable");
         assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
     }
-
-    /// Spawn overhead of confinement, 50 spawns of `/bin/true` each way. Timing only, so
-    /// ignored by default: `cargo test --test sandbox -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "timing; run with --ignored --nocapture"]
-    fn confinement_spawn_overhead() {
-        require_root();
-        let sandbox = sandbox(Limits::default());
-        let (_parent, work) = workdir(&[]);
-        let mut marked = Marked::new("overhead");
-        let runs = 50;
-        let time = |confine: bool, marked: &mut Marked| {
-            let started = Instant::now();
-            for _ in 0..runs {
-                let done = if confine {
-                    marked.run(&sandbox, &["/bin/true"], &work)
-                } else {
-                    Running::spawn(&Spawn {
-                        argv: vec!["/bin/true".into()],
-                        cwd: Some(work.clone()),
-                        capture_limit: 64,
-                        ..Spawn::default()
-                    })
-                    .unwrap()
-                    .finish(Duration::from_secs(10))
-                };
-                assert_eq!(done.exit, Exit::Code(0));
-            }
-            started.elapsed() / runs
-        };
-        let plain = time(false, &mut marked);
-        let confined = time(true, &mut marked);
-        let plain2 = time(false, &mut marked);
-        let confined2 = time(true, &mut marked);
-        println!(
-            "spawn + wait of /bin/true, mean of {runs}: plain {plain:?} / {plain2:?}, confined {confined:?} / {confined2:?}"
-        );
-        marked.assert_none_left();
-    }
 }
