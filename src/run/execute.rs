@@ -27,7 +27,8 @@ pub use crate::registry::REFERENCE;
 pub const MARKER: &str = "SHOUT MARKER ⚑ Ünïcödé 42";
 
 /// The request a server must answer after each probe, and its answer.
-const HEALTH: (&[u8], &[u8]) = (b"still there?", b"STILL THERE?");
+/// What the health check sends: any reply to it shows the server still serves.
+const HEALTH: &[u8] = b"still there?";
 
 /// How often waits for a UDP reply look whether the server has exited.
 const SLICE: Duration = Duration::from_millis(20);
@@ -1115,8 +1116,10 @@ fn probe_exchange(
     (reply, Transcript { events })
 }
 
-/// Whether the server still answers the health request. Waits in short slices so that a
-/// server that has exited is seen at once rather than after the whole `timeout`.
+/// Whether the server still answers a request: any reply counts, right or wrong (the
+/// probes judge the replies; this only asks whether the server is still serving). Waits
+/// in short slices so that a server that has exited is seen at once rather than after the
+/// whole `timeout`.
 fn healthy(transport: Transport, port: u16, timeout: Duration, process: &mut Running) -> bool {
     let deadline = Instant::now() + timeout;
     let gone = |process: &mut Running| process.exited().is_some() || Instant::now() > deadline;
@@ -1127,13 +1130,13 @@ fn healthy(transport: Transport, port: u16, timeout: Duration, process: &mut Run
                 return false;
             };
             if s.set_read_timeout(Some(SLICE)).is_err()
-                || s.send_to(HEALTH.0, (Ipv4Addr::LOCALHOST, port)).is_err()
+                || s.send_to(HEALTH, (Ipv4Addr::LOCALHOST, port)).is_err()
             {
                 return false;
             }
             loop {
                 match s.recv_from(&mut buf) {
-                    Ok((n, _)) => return &buf[..n] == HEALTH.1,
+                    Ok(_) => return true,
                     Err(e) if is_timeout(&e) && !gone(process) => continue,
                     Err(_) => return false,
                 }
@@ -1145,16 +1148,18 @@ fn healthy(transport: Transport, port: u16, timeout: Duration, process: &mut Run
             else {
                 return false;
             };
-            if s.set_read_timeout(Some(SLICE)).is_err() || s.write_all(HEALTH.0).is_err() {
+            if s.set_read_timeout(Some(SLICE)).is_err() || s.write_all(HEALTH).is_err() {
                 return false;
             }
             let mut reply = Vec::new();
             loop {
                 match s.read(&mut buf) {
-                    Ok(0) => return reply == HEALTH.1,
+                    Ok(0) => return !reply.is_empty(),
                     Ok(n) => reply.extend_from_slice(&buf[..n]),
+                    // An answer, and the server keeps the connection open (a quiet slice).
+                    Err(e) if is_timeout(&e) && !reply.is_empty() => return true,
                     Err(e) if is_timeout(&e) && !gone(process) => continue,
-                    Err(_) => return false,
+                    Err(_) => return !reply.is_empty(),
                 }
             }
         }

@@ -430,6 +430,12 @@ fn pairing(
             )
         } else if actual.is_none() {
             "client output does not match the implementation's client-output pattern".to_string()
+        } else if matches!(mode, Some(ClientOutput::Contains)) {
+            format!(
+                "client printed `{}`, which does not contain the reference reply `{}`",
+                escape(&view),
+                escape(&expected)
+            )
         } else {
             format!(
                 "client printed `{}` where the reference client prints `{}`{}",
@@ -439,7 +445,16 @@ fn pairing(
                     .unwrap_or_default()
             )
         };
-        (sentence, None)
+        if fault == Fault::Server && !recorded {
+            // The pair met on a fixed port without the relay: only the client's output
+            // shows the server's reply, and the server is the side at fault.
+            (
+                format!("server's reply differs from the reference server's, as this client's output shows: {sentence}"),
+                None,
+            )
+        } else {
+            (sentence, None)
+        }
     };
     Outcome {
         verdict: Verdict::Fail,

@@ -174,6 +174,37 @@ fn catches_a_one_shot_server() {
     caught_server("one-shot", "udp", &["hello", "sentence"], "exited");
 }
 
+/// The check after each probe asks only whether the server still serves: a wrong server
+/// whose reply to that check is wrong too is not called dead, and passes the cases its
+/// bug does not touch.
+#[test]
+fn a_wrong_server_still_serving_is_not_called_dead() {
+    let script = "wrong/title-case/UDPServer.py";
+    let command = format!("python3 {} {{port}}", fixture(script));
+    let (_, results) = check(
+        "udp",
+        "server",
+        &command,
+        &["digits-punctuation", "korean", "hello"],
+    );
+    let probe = |case: &str| {
+        results
+            .results
+            .iter()
+            .find(|r| r.client == "probe" && r.server == "candidate" && r.case == case)
+            .unwrap_or_else(|| panic!("no probe of `{case}`"))
+    };
+    for case in ["digits-punctuation", "korean"] {
+        assert_eq!(probe(case).verdict, Verdict::Pass, "{:?}", probe(case));
+    }
+    let hello = probe("hello");
+    assert_eq!(hello.verdict, Verdict::Fail);
+    let diagnosis = hello.diagnosis.as_deref().unwrap_or_default();
+    assert!(diagnosis.contains("title-cases"), "{diagnosis}");
+    assert!(!diagnosis.contains("stopped"), "{diagnosis}");
+    nothing_left_running(script);
+}
+
 #[test]
 fn catches_a_client_that_uppercases_before_sending() {
     caught_client(
