@@ -369,6 +369,7 @@ fn wants_detail(d: &str) -> bool {
         "server answered, then",
         "server refused",
         "server died",
+        "server started too many processes",
         "client never exited",
         "client printed the right output",
         "client ended with",

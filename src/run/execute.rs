@@ -1166,6 +1166,27 @@ fn healthy(transport: Transport, port: u16, timeout: Duration, process: &mut Run
     }
 }
 
+/// How long the recording server waits for the rest of a line that came in pieces.
+const UNREAD_WAIT: Duration = Duration::from_millis(100);
+
+/// What arrives on `s` within `wait` (at most `max` bytes), until the peer closes.
+fn read_for(s: &mut TcpStream, wait: Duration, max: usize) -> Vec<u8> {
+    let deadline = Instant::now() + wait;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < max {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    got
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -1241,6 +1262,7 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
 fn client_probe(ctx: &Context, axis: usize, unit: &Unit, client_cap: Duration) -> Observation {
     let stop = Arc::new(AtomicBool::new(false));
     let received: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let unread: Arc<Mutex<Vec<u8>>> = Arc::default();
     let timeout = ctx.timeout_for(unit).min(client_cap);
     if let Some(isolate) = ctx.options.isolate {
         if let Err(e) = isolate() {
@@ -1291,7 +1313,12 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit, client_cap: Duration) -
                 };
             };
             let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
-            let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&received));
+            let (stop2, rec2, unread2) = (
+                Arc::clone(&stop),
+                Arc::clone(&received),
+                Arc::clone(&unread),
+            );
+            let line_len = unit.case.request_bytes().len();
             let h = std::thread::spawn(move || {
                 while let Ok((mut s, _)) = l.accept() {
                     if stop2.load(Ordering::SeqCst) {
@@ -1305,6 +1332,14 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit, client_cap: Duration) -
                             r.extend_from_slice(&buf[..n]);
                         }
                         let _ = s.write_all(MARKER.as_bytes());
+                        if n > 0 && n < line_len {
+                            // Less than the line: see whether the rest followed in
+                            // further writes, for the diagnosis only.
+                            let more = read_for(&mut s, UNREAD_WAIT, buf.len());
+                            if let Ok(mut u) = unread2.lock() {
+                                u.extend_from_slice(&more);
+                            }
+                        }
                     }
                 }
             });
@@ -1332,6 +1367,7 @@ fn client_probe(ctx: &Context, axis: usize, unit: &Unit, client_cap: Duration) -
             client: ProcessOutcome::from(f),
             received: received.lock().map(|r| r.clone()).unwrap_or_default(),
             marker: MARKER.as_bytes().to_vec(),
+            unread: unread.lock().map(|r| r.clone()).unwrap_or_default(),
         },
         Err(e) => Observation::NotRun {
             reason: NotRunReason::SpawnFailed(format!(

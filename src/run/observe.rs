@@ -102,6 +102,11 @@ pub enum Observation {
         /// The reply the harness sent (not derived from the input).
         #[serde(with = "crate::run::wire::bytes_text")]
         marker: Vec<u8>,
+        /// TCP: what the client sent after the one read took `received` (the reference
+        /// server reads once, so it never sees these bytes either). Looked for only when
+        /// that read got less than the line.
+        #[serde(default, with = "crate::run::wire::bytes_text")]
+        unread: Vec<u8>,
     },
     /// The unit could not run.
     NotRun {

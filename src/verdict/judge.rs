@@ -329,6 +329,20 @@ fn pairing(
     let ref_request = ref_wire.sent_by(Peer::Client);
     let reply = wire.sent_by(Peer::Server);
     let ref_reply = ref_wire.sent_by(Peer::Server);
+    // What the server sent before the client gave up (its time limit closed it): a server
+    // that answers only once the connection closes was waiting for the end of a line.
+    let gave_up_at = wire
+        .events
+        .iter()
+        .find(|ev| ev.from == Peer::Client && ev.what == "close")
+        .map(|ev| ev.at_ms);
+    let answered_in_time = wire.events.iter().any(|ev| {
+        ev.from == Peer::Server
+            && ev.what == "data"
+            && !ev.bytes.is_empty()
+            && gave_up_at.map_or(true, |at| ev.at_ms < at)
+    });
+    let answered_at_close = !reply.is_empty() && !answered_in_time;
     let (diagnosis, minimal) = if client.stdout_total > client.stdout.len() as u64 {
         (
             format!(
@@ -350,22 +364,8 @@ fn pairing(
             "server replied from a different port than it listens on".to_string(),
             None,
         )
-    } else if recorded && reply != ref_reply {
-        // What the server sent before the client gave up (its time limit closed it): a
-        // server that answers only once the connection closes was waiting for the end
-        // of a line.
-        let gave_up_at = wire
-            .events
-            .iter()
-            .find(|ev| ev.from == Peer::Client && ev.what == "close")
-            .map(|ev| ev.at_ms);
-        let answered_in_time = wire.events.iter().any(|ev| {
-            ev.from == Peer::Server
-                && ev.what == "data"
-                && !ev.bytes.is_empty()
-                && gave_up_at.map_or(true, |at| ev.at_ms < at)
-        });
-        let answered_at_close = !reply.is_empty() && !answered_in_time;
+    } else if recorded && (reply != ref_reply || answered_at_close && client.exit == Exit::TimedOut)
+    {
         if (reply.is_empty() || answered_at_close) && client.exit == Exit::TimedOut {
             let sentence = if u.transport == Transport::Tcp
                 && !request.ends_with(b"\n")
@@ -588,6 +588,11 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
     match &got {
         None => {
             let sentence = match (server.exited, reply) {
+                // A TCP server that dies while shout waits closes the connection, which
+                // the probe sees; no reply at all means it died once the probe gave up.
+                (Some(exit), Reply::Nothing) if u.transport == Transport::Tcp => format!(
+                    "server never replied within the time limit, and exited ({exit}) when shout's client closed the connection: it waits for more input, such as a newline the reference client never sends"
+                ),
                 (Some(exit), _) => format!("server died on this input ({exit})"),
                 (None, Reply::Refused) => "server refused or reset the connection".into(),
                 _ => match &e.observation {
@@ -623,7 +628,10 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
 fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVersion) -> Outcome {
     let u = &e.unit;
     let Observation::ClientProbe {
-        client, received, ..
+        client,
+        received,
+        unread,
+        ..
     } = &e.observation
     else {
         unreachable!("client probe")
@@ -665,6 +673,14 @@ fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVers
         minimal: None,
     };
     if received != ref_received {
+        if !unread.is_empty() {
+            return fail(format!(
+                "client sent the line in several writes, the first carrying only {} of the line's {} bytes: a server that reads once, as the reference does, gets only `{}`",
+                received.len(),
+                ref_received.len(),
+                escape(received)
+            ));
+        }
         return fail(diagnose_request(ref_received, received, unicode));
     }
     if client.stdout_total > client.stdout.len() as u64 {

@@ -220,6 +220,11 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         let tcp =
             std::fs::read_to_string(out.path().join("java-textbook").join("results.json")).unwrap();
         assert!(tcp.contains("waits for a newline"), "{tcp}");
+        // `writeBytes` sends one character per write: a server reading once gets one.
+        assert!(
+            tcp.contains("TCP client sent the line in several writes"),
+            "{tcp}"
+        );
     } else {
         assert!(java[8].contains("not installed"), "{java:?}");
     }
