@@ -61,13 +61,26 @@ fn kill_children_on_interrupt() -> Result<(), String> {
     Ok(())
 }
 
-fn options(run: &RunArgs) -> Result<RunOptions, String> {
-    if !(run.timeout > 0.0 && run.timeout.is_finite()) {
-        return Err(format!(
-            "--timeout {} must be a positive number of seconds",
-            run.timeout
-        ));
+/// The longest time limit shout accepts, in seconds (a day).
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+/// Validates a time limit given in seconds on the command line: positive, finite and at
+/// most a day.
+pub fn seconds_flag(flag: &str, value: f64) -> Result<Duration, String> {
+    match Duration::try_from_secs_f64(value) {
+        Ok(d) if value <= MAX_SECONDS && d >= Duration::from_millis(1) => Ok(d),
+        _ => Err(format!(
+            "{flag} {value} must be a number of seconds from 0.001 to {MAX_SECONDS} (a day)"
+        )),
     }
+}
+
+fn options(run: &RunArgs) -> Result<RunOptions, String> {
+    let timeout = seconds_flag("--timeout", run.timeout)?;
+    let run_timeout = run
+        .run_timeout
+        .map(|t| seconds_flag("--run-timeout", t))
+        .transpose()?;
     let jobs = run.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -77,8 +90,8 @@ fn options(run: &RunArgs) -> Result<RunOptions, String> {
         return Err("--jobs must be at least 1".into());
     }
     Ok(RunOptions {
-        timeout: Duration::from_secs_f64(run.timeout),
-        run_timeout: run.run_timeout.map(Duration::from_secs_f64),
+        timeout,
+        run_timeout,
         jobs,
         ..RunOptions::default()
     })
@@ -361,12 +374,7 @@ pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
 /// `shout grade`.
 pub fn grade(args: GradeArgs) -> Result<u8, String> {
     kill_children_on_interrupt()?;
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(format!(
-            "--timeout {} must be a positive number of seconds",
-            args.timeout
-        ));
-    }
+    let timeout = seconds_flag("--timeout", args.timeout)?;
     let rubric = match &args.rubric {
         Some(path) => Rubric::load(path).map_err(|e| e.to_string())?,
         None => Rubric::default(),
@@ -386,7 +394,7 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
         dirs: dirs.clone(),
         jobs,
         rubric: rubric.clone(),
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout,
         python: args.python.clone(),
         limits: Limits::default(),
         cases: args.cases.clone(),

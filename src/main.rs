@@ -32,16 +32,12 @@ fn main() -> ExitCode {
                 roles::tcp_server(&server_config(&args.server, idle), &mut io::stdout())
             })
         }
-        Command::UdpClient(args) => roles::udp_client(
-            &client_config(args),
-            &mut io::stdin().lock(),
-            &mut io::stdout(),
-        ),
-        Command::TcpClient(args) => roles::tcp_client(
-            &client_config(args),
-            &mut io::stdin().lock(),
-            &mut io::stdout(),
-        ),
+        Command::UdpClient(args) => client_config(args).and_then(|config| {
+            roles::udp_client(&config, &mut io::stdin().lock(), &mut io::stdout())
+        }),
+        Command::TcpClient(args) => client_config(args).and_then(|config| {
+            roles::tcp_client(&config, &mut io::stdin().lock(), &mut io::stdout())
+        }),
         Command::Matrix(args) => return harness_exit(commands::matrix(args, &sub)),
         Command::Check(args) => return harness_exit(commands::check(args, &sub)),
         Command::Merge(args) => return harness_exit(commands::merge(args, &sub)),
@@ -67,10 +63,6 @@ fn harness_exit(result: Result<u8, String>) -> ExitCode {
     }
 }
 
-fn seconds(s: f64) -> Option<Duration> {
-    (s > 0.0 && s.is_finite()).then(|| Duration::from_secs_f64(s))
-}
-
 fn server_config(args: &ServerArgs, idle_timeout: Duration) -> ServerConfig {
     ServerConfig {
         port: args.port,
@@ -80,10 +72,21 @@ fn server_config(args: &ServerArgs, idle_timeout: Duration) -> ServerConfig {
     }
 }
 
-fn client_config(args: ClientArgs) -> ClientConfig {
-    ClientConfig {
+/// The client's settings; `--timeout 0` waits forever, like the reference.
+fn client_config(args: ClientArgs) -> Result<ClientConfig, RoleError> {
+    let timeout = if args.timeout == 0.0 {
+        None
+    } else {
+        Some(
+            commands::seconds_flag("--timeout", args.timeout).map_err(|message| RoleError {
+                message,
+                exit_code: 2,
+            })?,
+        )
+    };
+    Ok(ClientConfig {
         host: args.host,
         port: args.port,
-        timeout: seconds(args.timeout),
-    }
+        timeout,
+    })
 }

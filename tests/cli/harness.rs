@@ -6,6 +6,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::support::{root, shout_bin, WAIT};
+use predicates::prelude::PredicateBooleanExt as _;
 use shout::results::Results;
 use shout::verdict::{Fault, Verdict};
 
@@ -428,4 +429,38 @@ fn a_bad_manifest_is_an_error_naming_file_line_and_field() {
         );
 }
 
-use predicates::prelude::PredicateBooleanExt as _;
+#[test]
+fn time_limits_out_of_range_are_errors_not_panics_or_hangs() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("out");
+    let out = out.to_str().unwrap();
+    let cases: [&[&str]; 7] = [
+        &["matrix", "--timeout", "1e20"],
+        &["matrix", "--run-timeout=-1"],
+        &["matrix", "--run-timeout", "nan"],
+        &[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "x {port}",
+            "--timeout",
+            "inf",
+        ],
+        &["grade", ".", "--out", out, "--timeout", "1e20"],
+        &["udp-client", "--timeout=-1"],
+        &["tcp-client", "--timeout", "1e20"],
+    ];
+    for args in cases {
+        assert_cmd::Command::new(shout_bin())
+            .args(args)
+            .write_stdin("hello\n")
+            .timeout(WAIT)
+            .assert()
+            .code(2)
+            .stderr(
+                predicates::str::contains("must be a number of seconds")
+                    .and(predicates::str::contains("panicked").not()),
+            );
+    }
+}
