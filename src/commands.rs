@@ -172,7 +172,48 @@ fn report_targets(matches: &ArgMatches) -> Result<Vec<(Format, String)>, String>
     if targets.iter().filter(|(_, o)| o == "-").count() > 1 {
         return Err("only one --format can go to stdout: give the others an --output FILE".into());
     }
+    for (format, output) in &targets {
+        if output != "-" {
+            check_writable(format.as_str(), Path::new(output))?;
+        }
+    }
     Ok(targets)
+}
+
+/// Fails now, before anything runs, if the `format` report could not be written to
+/// `path` later (an empty name, a missing folder, a directory, no permission).
+fn check_writable(format: &str, path: &Path) -> Result<(), String> {
+    if path.as_os_str().is_empty() {
+        return Err(format!(
+            "the {format} report's --output is empty: give a file name, or - for stdout"
+        ));
+    }
+    if path.is_dir() {
+        return Err(format!(
+            "the {format} report's --output {} is a directory: give a file name",
+            path.display()
+        ));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| {
+            format!(
+                "cannot write the {format} report to {}: {e}{}",
+                path.display(),
+                match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() =>
+                        format!(" (create the folder {} first)", dir.display()),
+                    _ => String::new(),
+                }
+            )
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 /// Where the terminal report goes when stdout carries another (not a file name).
@@ -224,22 +265,31 @@ fn finish(
         } else {
             "-"
         };
-        targets.push((Format::Terminal, to.into()));
+        // First: a report that cannot be written must not hide the summary.
+        targets.insert(0, (Format::Terminal, to.into()));
     }
+    let mut failed = Vec::new();
     for (format, output) in &targets {
-        let bytes = format.render(&results)?;
-        let written = match output.as_str() {
-            "-" => io::stdout().write_all(&bytes),
-            TO_STDERR => io::stderr().write_all(&bytes),
-            path => std::fs::write(path, &bytes),
-        };
-        written.map_err(|e| {
-            format!(
-                "cannot write the {} report to {}: {e}",
-                format.as_str(),
-                if output == "-" { "stdout" } else { output }
-            )
-        })?;
+        let written = format.render(&results).and_then(|bytes| {
+            match output.as_str() {
+                "-" => io::stdout().write_all(&bytes),
+                TO_STDERR => io::stderr().write_all(&bytes),
+                path => std::fs::write(path, &bytes),
+            }
+            .map_err(|e| {
+                format!(
+                    "cannot write the {} report to {}: {e}",
+                    format.as_str(),
+                    if output == "-" { "stdout" } else { output }
+                )
+            })
+        });
+        if let Err(e) = written {
+            failed.push(e);
+        }
+    }
+    if !failed.is_empty() {
+        return Err(failed.join("; "));
     }
     Ok(results.exit_code())
 }

@@ -259,4 +259,20 @@ fn report_arguments_are_checked_before_anything_runs() {
     let (code, err) = shout(dir.path(), &["matrix", "--expectations", "missing.toml"]);
     assert_eq!(code, 2);
     assert!(err.contains("missing.toml"), "{err}");
+    // A report that could not be written at the end is refused at the start.
+    let dir_str = dir.path().to_str().unwrap();
+    for (output, says) in [
+        ("no-such-folder/r.json", "create the folder"),
+        ("", "--output is empty"),
+        (dir_str, "is a directory"),
+    ] {
+        let (code, err) = shout(
+            dir.path(),
+            &["matrix", "--format", "json", "--output", output],
+        );
+        assert_eq!(code, 2, "{output}: {err}");
+        assert!(err.contains(says), "{output}: {err}");
+        assert!(!err.contains("units"), "{output}: something ran: {err}");
+    }
+    assert!(!dir.path().join("no-such-folder").exists());
 }
