@@ -89,7 +89,14 @@ fn heading(results: &Results, out: &mut String) {
     let s = &results.summary;
     let failing = s.failed + s.xpass;
     let code = results.exit_code();
-    if failing == 0 {
+    let incomplete = results.incomplete().count();
+    if incomplete > 0 {
+        let _ = writeln!(
+            out,
+            "## ⚠️ shout: {incomplete} of {} units could not run (exit status {code})\n",
+            s.total
+        );
+    } else if failing == 0 {
         let _ = writeln!(
             out,
             "## ✅ shout: all {} units conform (exit status {code})\n",

@@ -23,10 +23,12 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
-/// Per (axis, transport): client rows × server columns → (passed, counted, failed).
-type Grid = BTreeMap<(Option<String>, String), BTreeMap<(String, String), (usize, usize, usize)>>;
+/// Per (axis, transport): client rows × server columns → (passed, judged, failed,
+/// skipped).
+type Grid =
+    BTreeMap<(Option<String>, String), BTreeMap<(String, String), (usize, usize, usize, usize)>>;
 
-/// Counts cells: passed and judged (info and skip are not counted) per client × server.
+/// Counts cells: passed and judged (info and skip are not judged) per client × server.
 pub fn grid(results: &Results) -> Grid {
     let mut g: Grid = BTreeMap::new();
     for r in &results.results {
@@ -44,7 +46,8 @@ pub fn grid(results: &Results) -> Grid {
                 cell.1 += 1;
                 cell.2 += 1;
             }
-            Verdict::Info | Verdict::Skip => {}
+            Verdict::Skip => cell.3 += 1,
+            Verdict::Info => {}
         }
     }
     g
@@ -76,7 +79,8 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             write!(out, "{:width$}", c)?;
             for s in &servers {
                 match cells.get(&(c.clone(), (*s).clone())) {
-                    Some((p, n, f)) => {
+                    Some((_, 0, _, skipped)) if *skipped > 0 => write!(out, "{:>14}", "skip")?,
+                    Some((p, n, f, _)) => {
                         let mark = if *f > 0 { "✗" } else { "✓" };
                         write!(out, "{:>14}", format!("{mark} {p}/{n}"))?;
                     }
@@ -97,6 +101,7 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     for r in &failures {
         write_failure(r, out)?;
     }
+    write_not_run(results, out)?;
     let s = &results.summary;
     writeln!(
         out,
@@ -117,7 +122,42 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             String::new()
         },
         s.wall_seconds
-    )
+    )?;
+    let incomplete = results.incomplete().count();
+    if incomplete > 0 {
+        writeln!(
+            out,
+            "incomplete: {incomplete} units could not run (see NOT RUN above): exit status 2"
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes why units were skipped, each reason once with its count.
+fn write_not_run(results: &Results, out: &mut dyn Write) -> io::Result<()> {
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in results
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Skip)
+    {
+        *reasons
+            .entry(r.diagnosis.as_deref().unwrap_or("no reason recorded"))
+            .or_default() += 1;
+    }
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nNOT RUN ({})", results.summary.skipped)?;
+    for (why, count) in reasons {
+        writeln!(
+            out,
+            "  {count} unit{}: {}",
+            if count == 1 { "" } else { "s" },
+            clip(why, 300)
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes one failure: id, category, input, expected, actual, diagnosis, reproduce.

@@ -126,6 +126,17 @@ fn kind_name(k: UnitKind) -> &'static str {
     }
 }
 
+impl UnitResult {
+    /// Whether this unit was skipped because a program could not start or the run's
+    /// time limit passed: nothing was learnt about the implementations.
+    pub fn is_incomplete(&self) -> bool {
+        self.verdict == Verdict::Skip
+            && self.diagnosis.as_deref().is_some_and(|d| {
+                d.starts_with(crate::verdict::PROGRAM_MISSING) || d == crate::verdict::RUN_TIMED_OUT
+            })
+    }
+}
+
 impl Summary {
     /// Counts `results`.
     pub fn count(results: &[UnitResult], wall_seconds: f64) -> Summary {
@@ -208,9 +219,20 @@ impl Results {
         }
     }
 
-    /// 0 when nothing failed, 1 otherwise.
+    /// 2 when the run is incomplete (a program could not start, or the run's time limit
+    /// left units out), else 1 when something failed, else 0.
     pub fn exit_code(&self) -> u8 {
-        u8::from(self.results.iter().any(|r| r.verdict.is_failure()))
+        if self.incomplete().next().is_some() {
+            2
+        } else {
+            u8::from(self.results.iter().any(|r| r.verdict.is_failure()))
+        }
+    }
+
+    /// The units that could not run for a reason outside the implementations' behaviour:
+    /// a program or toolchain missing, or the run's time limit.
+    pub fn incomplete(&self) -> impl Iterator<Item = &UnitResult> {
+        self.results.iter().filter(|r| r.is_incomplete())
     }
 }
 

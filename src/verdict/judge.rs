@@ -145,12 +145,11 @@ fn not_run(reason: &NotRunReason) -> Outcome {
                 format!("server never started listening: {m}"),
             )
         },
-        NotRunReason::SpawnFailed(m) => {
-            outcome(Verdict::Skip, format!("toolchain or program missing: {m}"))
-        }
-        NotRunReason::RunTimedOut => {
-            outcome(Verdict::Skip, "not run: the run's time limit passed first")
-        }
+        NotRunReason::SpawnFailed(m) => outcome(
+            Verdict::Skip,
+            format!("{}{m}", super::model::PROGRAM_MISSING),
+        ),
+        NotRunReason::RunTimedOut => outcome(Verdict::Skip, super::model::RUN_TIMED_OUT),
         NotRunReason::ProcessLimit => Outcome {
             fault: Some(Fault::Server),
             ..outcome(Verdict::Fail, FORK_DIAGNOSIS)

@@ -7,4 +7,4 @@ mod model;
 
 pub use diagnose::{diagnose_reply, diagnose_request, escape, Transform};
 pub use judge::{judge, Context, Judged};
-pub use model::{Fault, Verdict};
+pub use model::{Fault, Verdict, PROGRAM_MISSING, RUN_TIMED_OUT};

@@ -464,3 +464,41 @@ fn time_limits_out_of_range_are_errors_not_panics_or_hangs() {
             );
     }
 }
+
+/// A command that cannot start, or a run cut short by its time limit, is an incomplete
+/// run: exit 2 with the reason shown, never a green matrix.
+#[test]
+fn an_incomplete_run_says_why_and_exits_2() {
+    let missing = assert_cmd::Command::new(shout_bin())
+        .args([
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "no-such-program-anywhere {port}",
+            "--case",
+            "hello",
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    assert_eq!(missing.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("NOT RUN"), "{stdout}");
+    assert!(
+        stdout.contains("cannot start `no-such-program-anywhere`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("skip"), "the candidate's cells: {stdout}");
+    let cut = assert_cmd::Command::new(shout_bin())
+        .args(["matrix", "--transport", "udp", "--run-timeout", "0.001"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cut.stdout);
+    assert_eq!(cut.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("the run's time limit passed first"),
+        "{stdout}"
+    );
+}
