@@ -90,7 +90,16 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         } else {
             p.clone()
         };
-        infos.push(registry::probe_python(&resolved).map_err(HarnessError::Python)?);
+        let info = registry::probe_python(&resolved).map_err(HarnessError::Python)?;
+        if let Some(same) = infos.iter().find(|i| i.version == info.version) {
+            return Err(HarnessError::Python(format!(
+                "--python {} and --python {} are both Python {}: give each version once",
+                same.path.display(),
+                info.path.display(),
+                info.version
+            )));
+        }
+        infos.push(info);
     }
     let scratch = tempfile::Builder::new()
         .prefix("shout-")

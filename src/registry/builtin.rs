@@ -30,7 +30,7 @@ pub struct PythonInfo {
 /// Asks `path` for its version and Unicode database version.
 pub fn probe_python(path: &Path) -> Result<PythonInfo, String> {
     let out = Command::new(path)
-        .args(["-c", "import sys, unicodedata; print('%d.%d' % sys.version_info[:2], unicodedata.unidata_version)"])
+        .args(["-c", "import sys, unicodedata; sys.stdout.write('%d.%d %s\\n' % (sys.version_info[0], sys.version_info[1], unicodedata.unidata_version))"])
         .env("LC_ALL", "C.UTF-8")
         .output()
         .map_err(|e| match e.kind() {

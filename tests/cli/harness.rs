@@ -502,3 +502,38 @@ fn an_incomplete_run_says_why_and_exits_2() {
         "{stdout}"
     );
 }
+
+/// `--python` must name distinct CPython 3 versions; anything else is said plainly.
+#[test]
+fn python_interpreters_are_checked_with_plain_messages() {
+    let python3 = which::which("python3").expect("python3 on PATH");
+    let resolved = std::fs::canonicalize(&python3).unwrap();
+    assert_cmd::Command::new(shout_bin())
+        .args(["matrix", "--list", "--python"])
+        .arg(&python3)
+        .arg("--python")
+        .arg(&resolved)
+        .timeout(WAIT)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("give each version once"));
+    let pyenv_root = std::process::Command::new("pyenv")
+        .arg("root")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let python2 = pyenv_root
+        .map(|root| Path::new(&root).join("versions/2.7.18/bin/python2.7"))
+        .filter(|p| p.exists());
+    if let Some(python2) = python2 {
+        assert_cmd::Command::new(shout_bin())
+            .args(["matrix", "--list", "--python"])
+            .arg(&python2)
+            .timeout(WAIT)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(
+                "is Python 2.7; the reference needs CPython 3.6 or later",
+            ));
+    }
+}
