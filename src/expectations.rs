@@ -233,6 +233,7 @@ mod tests {
             shout_version: "0".into(),
             corpus: "c".into(),
             partition: None,
+            plan: None,
             summary: Summary::count(&units, 1.0),
             results: units,
         }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::corpus::{self, Case};
 use crate::plan::{self, Filters, Partition, Unit};
 use crate::registry::{self, Implementation, PythonInfo};
-use crate::results::{corpus_fingerprint, Results};
+use crate::results::{corpus_fingerprint, PlanPrint, Results};
 use crate::run::execute::{self, Axis, Event, RunOptions};
 use crate::verdict;
 
@@ -64,6 +64,8 @@ pub struct Prepared {
     /// What judging needs.
     pub context: verdict::Context,
     partition: Option<Partition>,
+    /// The units every shard of this run covers together.
+    plan_print: PlanPrint,
     /// The ids to report (the others only support their verdicts).
     pub reported: BTreeSet<String>,
     reproduce_args: Vec<String>,
@@ -170,15 +172,16 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
     units.sort_by(|a, b| a.id.cmp(&b.id));
     // `--only`, `--id` and `--partition` choose the units to report; the units those are judged by
     // run too, so that every verdict is the one a full run gives.
+    let chosen = |u: &Unit| {
+        config.filters.sides_selected(&u.client, &u.server)
+            && (!config.filters.grading || plan::graded(u))
+            && (config.filters.ids.is_empty() || config.filters.ids.contains(&u.id))
+    };
+    let plan_print = PlanPrint::of(units.iter().filter(|u| chosen(u)).map(|u| u.id.as_str()));
     let wanted: Vec<bool> = units
         .iter()
         .enumerate()
-        .map(|(i, u)| {
-            config.filters.sides_selected(&u.client, &u.server)
-                && (!config.filters.grading || plan::graded(u))
-                && (config.filters.ids.is_empty() || config.filters.ids.contains(&u.id))
-                && config.partition.map_or(true, |p| p.contains(i, &u.id))
-        })
+        .map(|(i, u)| chosen(u) && config.partition.map_or(true, |p| p.contains(i, &u.id)))
         .collect();
     for id in &config.filters.ids {
         if !units.iter().any(|u| &u.id == id) {
@@ -219,6 +222,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
             client_output,
         },
         partition: config.partition,
+        plan_print,
         reported,
         reproduce_args: config.reproduce_args.clone(),
         reproduce_check: config.reproduce_check.clone(),
@@ -248,13 +252,15 @@ impl Prepared {
         let executed = execute::execute(&self.axes, self.units.clone(), options, on_event);
         let mut judged = verdict::judge(&executed, &self.context);
         judged.retain(|j| self.reported.contains(&j.executed.unit.id));
-        Results::assemble(
+        let mut results = Results::assemble(
             &judged,
             self.corpus.clone(),
             self.partition.map(|p| p.to_string()),
             started.elapsed().as_secs_f64(),
             &|u| self.reproduce(u),
-        )
+        );
+        results.plan = Some(self.plan_print.clone());
+        results
     }
 }
 

@@ -844,6 +844,7 @@ mod tests {
             shout_version: "0.1.0".into(),
             corpus: "0".into(),
             partition: None,
+            plan: None,
             summary: Summary::count(&units, 12.4),
             results: units,
         }

@@ -772,6 +772,7 @@ pub(crate) mod tests {
             shout_version: "0.1.0".into(),
             corpus: "0123456789abcdef".into(),
             partition: None,
+            plan: None,
             summary: Summary::count(&units, 1.5),
             results: units,
         }

@@ -74,6 +74,21 @@ pub fn merge(shards: Vec<(PathBuf, Results)>) -> Result<Results, MergeError> {
             )));
         }
     }
+    for (path, r) in &shards[1..] {
+        if r.plan != first.plan {
+            let describe = |p: &Option<super::PlanPrint>| match p {
+                Some(p) => format!("{} units ({})", p.units, p.ids),
+                None => "an unrecorded plan".to_string(),
+            };
+            return Err(MergeError::Mismatch(format!(
+                "{} covers {} but {} covers {}: the shards come from runs with different filters, manifests or interpreters; give every shard the same options but --partition",
+                name(path),
+                describe(&r.plan),
+                name(first_path),
+                describe(&first.plan)
+            )));
+        }
+    }
     check_partitions(&shards)?;
     let mut seen = BTreeSet::new();
     let mut results = Vec::new();
@@ -90,6 +105,15 @@ pub fn merge(shards: Vec<(PathBuf, Results)>) -> Result<Results, MergeError> {
         }
     }
     results.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(plan) = &first.plan {
+        if first.partition.is_some() && results.len() != plan.units {
+            return Err(MergeError::Mismatch(format!(
+                "the shards hold {} units but their run has {}: were they written from different plans?",
+                results.len(),
+                plan.units
+            )));
+        }
+    }
     let wall = shards
         .iter()
         .map(|(_, r)| r.summary.wall_seconds)
@@ -99,6 +123,7 @@ pub fn merge(shards: Vec<(PathBuf, Results)>) -> Result<Results, MergeError> {
         shout_version: first.shout_version.clone(),
         corpus: first.corpus.clone(),
         partition: None,
+        plan: first.plan.clone(),
         summary: Summary::count(&results, wall),
         results,
     })
@@ -181,6 +206,7 @@ mod tests {
                 shout_version: "1".into(),
                 corpus: "abc".into(),
                 partition: Some(part.into()),
+                plan: None,
                 summary: Summary::count(&units, wall),
                 results: units,
             },
@@ -232,6 +258,37 @@ mod tests {
         let e = shard("count:3/3", vec![unit("e", Verdict::Pass)], 1.0);
         let err = merge(vec![a(), b(), e]).unwrap_err().to_string();
         assert!(err.contains("different partitions"), "{err}");
+    }
+
+    #[test]
+    fn refuses_shards_of_different_plans_or_a_set_short_of_its_plan() {
+        let planned = |part: &str, id: &str, plan: &[&str]| {
+            let mut s = shard(part, vec![unit(id, Verdict::Pass)], 1.0);
+            s.1.plan = Some(crate::results::PlanPrint::of(plan.iter().copied()));
+            s
+        };
+        let whole = ["a", "b"];
+        let merged = merge(vec![
+            planned("count:1/2", "a", &whole),
+            planned("count:2/2", "b", &whole),
+        ])
+        .unwrap();
+        assert_eq!(merged.plan.as_ref().map(|p| p.units), Some(2));
+        let err = merge(vec![
+            planned("count:1/2", "a", &whole),
+            planned("count:2/2", "b", &["b", "c"]),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("different filters"), "{err}");
+        let three = ["a", "b", "c"];
+        let err = merge(vec![
+            planned("count:1/2", "a", &three),
+            planned("count:2/2", "b", &three),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("hold 2 units but their run has 3"), "{err}");
     }
 
     #[test]

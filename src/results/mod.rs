@@ -84,6 +84,32 @@ pub struct UnitResult {
     pub client_ms: Option<u64>,
 }
 
+/// The units a run covers before partitioning, in brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPrint {
+    /// How many units.
+    pub units: usize,
+    /// FNV-1a over their ids, in hex.
+    pub ids: String,
+}
+
+impl PlanPrint {
+    /// The print of the units with `ids`, in any order.
+    pub fn of<'a>(ids: impl IntoIterator<Item = &'a str>) -> PlanPrint {
+        let mut ids: Vec<&str> = ids.into_iter().collect();
+        ids.sort_unstable();
+        let mut text = Vec::new();
+        for id in &ids {
+            text.extend_from_slice(id.as_bytes());
+            text.push(0);
+        }
+        PlanPrint {
+            units: ids.len(),
+            ids: format!("{:016x}", crate::plan::fnv1a(&text)),
+        }
+    }
+}
+
 /// A whole run (or a merge of shards).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -95,6 +121,11 @@ pub struct Results {
     pub corpus: String,
     /// The shard, when partitioned.
     pub partition: Option<String>,
+    /// What the run (every shard of it) covers: the number of units before
+    /// partitioning and a fingerprint of their ids. Shards of different runs (other
+    /// filters, manifests or interpreters) differ here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanPrint>,
     /// Counts.
     pub summary: Summary,
     /// Every unit, sorted by id.
@@ -214,6 +245,7 @@ impl Results {
             shout_version: env!("CARGO_PKG_VERSION").to_string(),
             corpus,
             partition,
+            plan: None,
             summary,
             results,
         }
