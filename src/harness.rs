@@ -147,6 +147,19 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         });
     }
     let cases: Vec<Arc<Case>> = corpus::load()?.into_iter().map(Arc::new).collect();
+    for pattern in &config.filters.cases {
+        if !cases.iter().any(|c| plan::glob(pattern, &c.name)) {
+            let names: Vec<&str> = cases
+                .iter()
+                .filter(|c| !c.is_version_step())
+                .map(|c| c.name.as_str())
+                .collect();
+            return Err(HarnessError::Empty(format!(
+                ": --case {pattern} matches no case (the cases: {}, and the generated unicode-X-Y-to-… ones)",
+                names.join(", ")
+            )));
+        }
+    }
     for name in &config.filters.only {
         if !axes[0].implementations.iter().any(|i| &i.name == name) {
             let known: Vec<&str> = axes[0]

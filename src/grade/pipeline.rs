@@ -74,6 +74,16 @@ pub fn grade(
     config: &GradeConfig,
     on_event: &(dyn Fn(GradeEvent) + Sync),
 ) -> Result<Vec<Graded>, GradeError> {
+    // A wrong --python or --case is the grader's mistake: say so before grading anyone.
+    harness::prepare(&Config {
+        pythons: config.python.iter().cloned().collect(),
+        filters: Filters {
+            cases: config.cases.clone(),
+            grading: true,
+            ..Filters::default()
+        },
+        ..Config::default()
+    })?;
     let support = Sandbox::support();
     let isolated = support.network_namespace.is_available();
     let missing = support.unavailable();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{root, shout_bin};
+use crate::support::{root, shout_bin, WAIT};
 use shout::grade::gradebook::validate_gradescope;
 
 #[test]
@@ -246,5 +246,35 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         )
         .unwrap();
         validate_gradescope(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+/// The grader's own mistakes (an interpreter that is not there, a case that does not
+/// exist) stop the run before any submission is graded.
+#[test]
+fn bad_grader_options_stop_before_any_submission_is_graded() {
+    let fixtures = root().join("tests/fixtures/submissions");
+    let out = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (["--python", "/no/such/python3"], "/no/such/python3"),
+        (
+            ["--case", "no-such-case"],
+            "--case no-such-case matches no case",
+        ),
+    ] {
+        let done = assert_cmd::Command::new(shout_bin())
+            .arg("grade")
+            .arg(fixtures.join("py3-faithful"))
+            .arg("--out")
+            .arg(out.path())
+            .args(args)
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("graded py3-faithful"), "{stderr}");
+        assert!(!out.path().join("py3-faithful").exists());
     }
 }
