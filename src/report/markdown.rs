@@ -208,6 +208,8 @@ fn failure(r: &UnitResult) -> String {
         }
         (_, None) => "no diagnosis".into(),
     };
+    // On one line and trimmed, or the bold would not render.
+    let diagnosis = diagnosis.split_whitespace().collect::<Vec<_>>().join(" ");
     let _ = write!(b, "**{}**", md_text(&clip_chars(&diagnosis, 500)));
     if let Some(f) = r.fault {
         let _ = write!(b, " — fault: **{}**", f.as_str());

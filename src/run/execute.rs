@@ -312,11 +312,21 @@ fn build_all(
                     Ok(r) => {
                         let f = r.finish(Duration::from_secs(600));
                         (f.exit != Exit::Code(0)).then(|| {
+                            let said = String::from_utf8_lossy(&f.stderr.bytes).trim().to_string();
+                            let said = if said.is_empty() {
+                                String::from_utf8_lossy(&f.stdout.bytes).trim().to_string()
+                            } else {
+                                said
+                            };
                             format!(
-                                "`{}` failed ({}): {}",
+                                "`{}` failed ({}){}",
                                 build.display(),
                                 f.exit,
-                                String::from_utf8_lossy(&f.stderr.bytes).trim()
+                                if said.is_empty() {
+                                    " without output".to_string()
+                                } else {
+                                    format!(": {said}")
+                                }
                             )
                         })
                     }

@@ -537,3 +537,60 @@ fn python_interpreters_are_checked_with_plain_messages() {
             ));
     }
 }
+
+/// A build that fails is a verdict on every unit of that implementation (exit 1), with
+/// what the build printed, not a crash of the run.
+#[test]
+fn a_failing_build_is_a_verdict_naming_what_it_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("shout.toml");
+    let server = root().join("reference/UDPServer.py").display().to_string();
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[implementation]]\nname = \"broken\"\nbuild = \"sh -c 'echo missing semicolon >&2; exit 3'\"\nudp-server = \"python3 {server} {{port}}\"\n\n[[implementation]]\nname = \"silent\"\nbuild = \"false\"\nudp-server = \"python3 {server} {{port}}\"\n"
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("r.json");
+    let done = assert_cmd::Command::new(shout_bin())
+        .args([
+            "matrix",
+            "--transport",
+            "udp",
+            "--case",
+            "hello",
+            "--manifest",
+        ])
+        .arg(&manifest)
+        .args(["--format", "json", "--output"])
+        .arg(&json)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    let results: Results = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let diagnosis = |server: &str| {
+        results
+            .results
+            .iter()
+            .find(|r| r.server == server)
+            .and_then(|r| r.diagnosis.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        diagnosis("broken").contains("(exit status 3): missing semicolon"),
+        "{}",
+        diagnosis("broken")
+    );
+    assert!(
+        diagnosis("silent").ends_with("(exit status 1) without output"),
+        "{}",
+        diagnosis("silent")
+    );
+    assert!(results
+        .results
+        .iter()
+        .filter(|r| r.server == "broken" || r.server == "silent")
+        .all(|r| r.verdict == Verdict::Fail));
+}
