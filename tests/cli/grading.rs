@@ -278,3 +278,42 @@ fn bad_grader_options_stop_before_any_submission_is_graded() {
         assert!(!out.path().join("py3-faithful").exists());
     }
 }
+
+/// The Gradescope entry point writes the submission's results where Gradescope reads
+/// them, and a zero with a message when grading itself fails.
+#[test]
+fn the_gradescope_entry_point_writes_results_json_even_when_grading_fails() {
+    let script = root().join("tools/gradescope/run_autograder");
+    let run = |shout: &std::path::Path, submission: &str| {
+        let ag = tempfile::tempdir().unwrap();
+        let sub = ag.path().join("submission");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::create_dir_all(ag.path().join("source")).unwrap();
+        let from = root().join("tests/fixtures/submissions").join(submission);
+        for f in std::fs::read_dir(from).unwrap().flatten() {
+            std::fs::copy(f.path(), sub.join(f.file_name())).unwrap();
+        }
+        assert_cmd::Command::new("bash")
+            .arg(&script)
+            .env("SHOUT", shout)
+            .env("AUTOGRADER_ROOT", ag.path())
+            .timeout(Duration::from_secs(600))
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(ag.path().join("results/results.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let graded = run(&shout_bin(), "missing-role");
+    validate_gradescope(&graded).unwrap();
+    assert_eq!(graded["score"].as_f64(), Some(38.0), "{graded}");
+    let failed = run(std::path::Path::new("/bin/false"), "missing-role");
+    validate_gradescope(&failed).unwrap();
+    assert_eq!(failed["score"].as_f64(), Some(0.0), "{failed}");
+    assert!(
+        failed["output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("could not run"),
+        "{failed}"
+    );
+}
