@@ -40,7 +40,7 @@ pub enum Command {
 /// Options shared by `matrix` and `check`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Only this transport.
+    /// Only this transport (`matrix`: both by default; `check`: required).
     #[arg(long, value_name = "udp|tcp")]
     pub transport: Option<shout::proto::Transport>,
     /// Only cases whose name matches this glob (repeatable).
@@ -52,7 +52,7 @@ pub struct RunArgs {
     /// Lanes run at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Seconds each unit may take.
+    /// Seconds each unit may take (a server also gets 10 s to start listening).
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
     pub timeout: f64,
     /// Seconds the whole run may take; units not started by then are skipped.
@@ -117,7 +117,8 @@ pub struct CheckArgs {
         required_unless_present = "client"
     )]
     pub server: Option<String>,
-    /// The candidate client command, with {host} and {port}.
+    /// The candidate client command, with {host} and {port} (without {port}, the client
+    /// is taken to use the textbook's port 12000).
     #[arg(long, value_name = "CMD")]
     pub client: Option<String>,
     /// The common run options (--transport is required).

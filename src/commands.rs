@@ -121,7 +121,7 @@ fn progress(total: usize) -> Box<dyn Fn(Event) + Sync> {
             Event::Building(name) => eprintln!("building {name}"),
             Event::UnitDone { done, total, .. } => {
                 if done == total || done % (total / 10).max(1) == 0 {
-                    eprintln!("{done}/{total} units done");
+                    eprintln!("{done}/{total} units run");
                 }
             }
         })
