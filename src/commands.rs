@@ -54,6 +54,8 @@ fn kill_children_on_interrupt() -> Result<(), String> {
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             shout::run::process::kill_all();
+            shout::run::process::remove_scratch();
+            shout::run::ports::remove_held_locks();
             eprintln!("\nshout: interrupted; every started process was killed");
             std::process::exit(130);
         }

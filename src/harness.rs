@@ -107,6 +107,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         .prefix("shout-")
         .tempdir()
         .map_err(|e| HarnessError::Environment(format!("cannot create a scratch folder: {e}")))?;
+    crate::run::process::register_scratch(scratch.path());
     let exe = std::env::var_os("SHOUT_BIN")
         .map(PathBuf::from)
         .or_else(|| std::env::current_exe().ok())

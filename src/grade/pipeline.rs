@@ -112,6 +112,7 @@ pub fn grade(
         .prefix("shout-grade-")
         .tempdir()
         .map_err(|e| GradeError::Environment(format!("cannot create a scratch folder: {e}")))?;
+    crate::run::process::register_scratch(scratch.path());
     {
         // The unprivileged user must be able to enter it to reach its work folders.
         use std::os::unix::fs::PermissionsExt;

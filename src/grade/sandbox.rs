@@ -185,6 +185,7 @@ impl Sandbox {
     pub fn new(limits: Limits, hosts: &[(String, IpAddr)]) -> io::Result<Sandbox> {
         let contents = hosts_file_contents(hosts)?;
         let mut file = tempfile::Builder::new().prefix("shout-hosts-").tempfile()?;
+        crate::run::process::register_scratch(file.path());
         file.write_all(contents.as_bytes())?;
         file.flush()?;
         // The child reads it after switching to an unprivileged user.

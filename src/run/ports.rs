@@ -15,10 +15,41 @@ const RANGE: std::ops::Range<u16> = 20000..32000;
 
 /// A port reserved for this process until dropped: an exclusive `flock` on a file named
 /// after it keeps other shout runs away, and it was free for both UDP and TCP when taken.
+/// The lock file is removed when the lease ends (while still locked), so the folder
+/// holds only the leases in use.
 #[derive(Debug)]
 pub struct PortLease {
     port: u16,
     _lock: File,
+    path: PathBuf,
+}
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        // Unlinked before the lock goes with the descriptor: a run that opened the old
+        // file meanwhile sees it is no longer the one at this path, and tries again.
+        if let Ok(mut held) = held().lock() {
+            held.remove(&self.path);
+        }
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// The lock files of the leases this process holds.
+fn held() -> &'static std::sync::Mutex<std::collections::BTreeSet<PathBuf>> {
+    static HELD: std::sync::OnceLock<std::sync::Mutex<std::collections::BTreeSet<PathBuf>>> =
+        std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
+
+/// Removes the lock files of every lease still held, for a process about to exit
+/// without dropping them (on Ctrl-C); their locks go with the process.
+pub fn remove_held_locks() {
+    if let Ok(held) = held().lock() {
+        for path in held.iter() {
+            let _ = fs::remove_file(path);
+        }
+    }
 }
 
 impl PortLease {
@@ -49,23 +80,47 @@ pub fn lease_port() -> io::Result<PortLease> {
         x ^= x >> 7;
         x ^= x << 17;
         let port = RANGE.start + (x % span) as u16;
+        let path = dir.join(format!("{port}.lock"));
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join(format!("{port}.lock")))?;
+            .open(&path)?;
         // SAFETY: flock on a file descriptor we own.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             continue;
         }
-        if is_free(port) {
-            return Ok(PortLease { port, _lock: file });
+        // The lease that held it may have removed the file between our open and lock:
+        // the lock counts only on the file still at the path.
+        if !same_file(&file, &path) {
+            continue;
         }
+        if is_free(port) {
+            if let Ok(mut held) = held().lock() {
+                held.insert(path.clone());
+            }
+            return Ok(PortLease {
+                port,
+                _lock: file,
+                path,
+            });
+        }
+        // Not ours to keep: leave no file for a port we do not hold.
+        let _ = fs::remove_file(&path);
     }
     Err(io::Error::new(
         io::ErrorKind::AddrInUse,
         format!("no free port in {}..{}", RANGE.start, RANGE.end),
     ))
+}
+
+/// Whether `file` is the file now at `path` (same device and inode).
+fn same_file(file: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 fn is_free(port: u16) -> bool {

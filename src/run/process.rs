@@ -133,6 +133,34 @@ pub fn kill_all() {
     }
 }
 
+fn scratch_dirs() -> &'static Mutex<Vec<std::path::PathBuf>> {
+    static DIRS: OnceLock<Mutex<Vec<std::path::PathBuf>>> = OnceLock::new();
+    DIRS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Remembers a scratch folder (or file) for [`remove_scratch`]: a run that is interrupted exits
+/// without dropping its temporary folders.
+pub fn register_scratch(dir: &std::path::Path) {
+    if let Ok(mut dirs) = scratch_dirs().lock() {
+        dirs.push(dir.to_path_buf());
+    }
+}
+
+/// Removes every registered scratch folder still there (after [`kill_all`], on Ctrl-C).
+pub fn remove_scratch() {
+    let dirs: Vec<std::path::PathBuf> = scratch_dirs()
+        .lock()
+        .map(|mut d| std::mem::take(&mut *d))
+        .unwrap_or_default();
+    for path in dirs {
+        if path.is_dir() {
+            let _ = std::fs::remove_dir_all(path);
+        } else {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 fn signal_group(pgid: i32, signal: i32) {
     // SAFETY: kill(2) on a process group id we created.
     unsafe { libc::kill(-pgid, signal) };

@@ -361,7 +361,10 @@ fn interrupting_a_run_leaves_no_process_behind() {
     .unwrap();
     let needle = script.display().to_string();
     let manifest = manifest.display().to_string();
+    // Its own temporary folder, to see that the run's scratch folder goes too.
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(shout_bin())
+        .env("TMPDIR", tmp.path())
         .args([
             "matrix",
             "--manifest",
@@ -407,6 +410,18 @@ fn interrupting_a_run_leaves_no_process_behind() {
     );
     nothing_left_running(&needle);
     assert!(Path::new(&manifest).exists());
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with("shout-") && n != "shout-ports")
+        .collect();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
+    // Port leases end with the run and take their lock files with them.
+    let leases = std::fs::read_dir(tmp.path().join("shout-ports"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leases, 0, "lock files left in shout-ports");
 }
 
 #[test]
