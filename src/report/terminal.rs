@@ -183,12 +183,17 @@ pub fn write_failure(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
             .unwrap_or(e.len().min(a.len()));
         writeln!(out, "  expected:  {}", clip(&escape(e), 120))?;
         writeln!(out, "  actual:    {}", clip(&escape(a), 120))?;
-        let lead = escape(&a[..at.min(a.len())]).chars().count().min(120);
-        writeln!(
-            out,
-            "             {}^ first difference at byte {at}",
-            " ".repeat(lead)
-        )?;
+        if e == a {
+            // An xpass, or a failure in what was sent, the exit status or the time taken.
+            writeln!(out, "             (the same bytes)")?;
+        } else {
+            let lead = escape(&a[..at.min(a.len())]).chars().count().min(120);
+            writeln!(
+                out,
+                "             {}^ first difference at byte {at}",
+                " ".repeat(lead)
+            )?;
+        }
     } else if let Some(e) = &r.expected {
         writeln!(out, "  expected:  {}", clip(&escape(e), 120))?;
         writeln!(out, "  actual:    (nothing)")?;
