@@ -488,6 +488,29 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
         }
     }
     let _ = io::stdout().write_all(gradebook::class_markdown(&graded, &rubric).as_bytes());
+    // What this machine lacks costs students points: the grader should see it at once.
+    let mut lacking: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for g in &graded {
+        for sentence in g.problems.values() {
+            if sentence.contains("is not installed") {
+                let names = lacking.entry(sentence.trim().to_string()).or_default();
+                if !names.contains(&g.name.as_str()) {
+                    names.push(&g.name);
+                }
+            }
+        }
+    }
+    for (sentence, names) in &lacking {
+        eprintln!(
+            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {sentence}",
+            names.join(", ")
+        );
+    }
+    if !args.cases.is_empty() {
+        eprintln!(
+            "shout: note: only the cases matching --case were graded; these scores are not the submissions' grades"
+        );
+    }
     eprintln!(
         "shout: wrote {} and grades.csv, grades.md and NAME/results.json for {} submission(s)",
         args.out.display(),
