@@ -79,21 +79,33 @@ fn nothing_left_running(needle: &str) {
     }
 }
 
-/// The wrong server `name` is failed on `cases`, with `diagnosis` and the server at fault.
-fn caught_server(name: &str, transport: &str, cases: &[&str], diagnosis: &str) {
-    let script = format!("wrong/{name}/{}Server.py", transport.to_uppercase());
-    let command = format!("python3 {} {{port}}", fixture(&script));
-    let (code, results) = check(transport, "server", &command, cases);
+/// The wrong `role` (`server` or `client`) `name` is failed on `cases`, every failure
+/// blamed on it alone, one of them with `diagnosis`, each with a `shout check` command
+/// to reproduce it; and nothing it started is left running.
+fn caught(role: &str, name: &str, transport: &str, cases: &[&str], diagnosis: &str) {
+    let (file, args, fault) = match role {
+        "server" => ("Server", "{port}", Fault::Server),
+        _ => ("Client", "{host} {port}", Fault::Client),
+    };
+    let script = format!("wrong/{name}/{}{file}.py", transport.to_uppercase());
+    let command = format!("python3 {} {args}", fixture(&script));
+    let (code, results) = check(transport, role, &command, cases);
     assert_eq!(code, 1, "{name} passed: {:?}", results.summary);
     let caught: Vec<_> = results
         .results
         .iter()
-        .filter(|r| r.server == "candidate" && r.verdict == Verdict::Fail)
+        .filter(|r| r.verdict == Verdict::Fail)
         .collect();
     assert!(!caught.is_empty(), "{name}: no failing unit");
+    let candidate = |r: &&shout::results::UnitResult| match role {
+        "server" => r.server == "candidate",
+        _ => r.client == "candidate",
+    };
     assert!(
-        caught.iter().all(|r| r.fault == Some(Fault::Server)),
-        "{name}: fault not on the server: {:?}",
+        caught
+            .iter()
+            .all(|r| candidate(r) && r.fault == Some(fault)),
+        "{name}: failures not all blamed on the {role}: {:?}",
         caught.iter().map(|r| (&r.id, r.fault)).collect::<Vec<_>>()
     );
     assert!(
@@ -112,35 +124,12 @@ fn caught_server(name: &str, transport: &str, cases: &[&str], diagnosis: &str) {
     nothing_left_running(&script);
 }
 
+fn caught_server(name: &str, transport: &str, cases: &[&str], diagnosis: &str) {
+    caught("server", name, transport, cases, diagnosis);
+}
+
 fn caught_client(name: &str, transport: &str, cases: &[&str], diagnosis: &str) {
-    let script = format!("wrong/{name}/{}Client.py", transport.to_uppercase());
-    let command = format!("python3 {} {{host}} {{port}}", fixture(&script));
-    let (code, results) = check(transport, "client", &command, cases);
-    assert_eq!(code, 1, "{name} passed");
-    let caught: Vec<_> = results
-        .results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .collect();
-    assert!(
-        caught
-            .iter()
-            .all(|r| r.client == "candidate" && r.fault == Some(Fault::Client)),
-        "{name}: {caught:?}"
-    );
-    assert!(
-        caught.iter().any(|r| r
-            .diagnosis
-            .as_deref()
-            .unwrap_or_default()
-            .contains(diagnosis)),
-        "{name}: no diagnosis containing `{diagnosis}`: {:?}",
-        caught
-            .iter()
-            .map(|r| r.diagnosis.clone())
-            .collect::<Vec<_>>()
-    );
-    nothing_left_running(&script);
+    caught("client", name, transport, cases, diagnosis);
 }
 
 macro_rules! server_cases {
