@@ -83,14 +83,19 @@ pub fn render(results: &Results) -> String {
 
 fn header(results: &Results, title: &str, out: &mut String) {
     let s = &results.summary;
-    let failing = s.failed + s.xpass;
+    let code = results.exit_code();
     let _ = write!(
         out,
-        "<header class=\"{}\">\n<h1>{} {} <span class=\"exit\">exit status {}</span></h1>\n<p class=\"counts\">",
-        if failing == 0 { "ok" } else { "bad" },
-        if failing == 0 { "✔" } else { "✘" },
+        "<header class=\"{}\">\n<h1>{} {} <span class=\"exit\">exit status {}{}</span></h1>\n<p class=\"counts\">",
+        if code == 0 { "ok" } else { "bad" },
+        if code == 0 { "✔" } else { "✘" },
         html(title),
-        results.exit_code()
+        code,
+        if results.incomplete().next().is_some() {
+            ": incomplete, some units could not run"
+        } else {
+            ""
+        }
     );
     for (n, label, class) in [
         (s.passed, "passed", "pass"),
