@@ -91,6 +91,13 @@ fn explain(r: &UnitResult) -> String {
 fn outcome(r: &UnitResult) -> Result<Completion, Failed> {
     match r.verdict {
         Verdict::Pass | Verdict::Info | Verdict::Xfail => Ok(Completion::Completed),
+        // A program that cannot start is not a pass: the test fails and says why.
+        Verdict::Skip if r.is_incomplete() => Err(format!(
+            "{} could not run: {}",
+            r.id,
+            r.diagnosis.as_deref().unwrap_or("no reason recorded")
+        )
+        .into()),
         Verdict::Skip => Ok(Completion::ignored_with(
             r.diagnosis.clone().unwrap_or_else(|| "skipped".into()),
         )),
