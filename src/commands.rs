@@ -312,6 +312,12 @@ fn reproduce_args(manifests: &[std::path::PathBuf], run: &RunArgs) -> Vec<String
 fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> Result<u8, String> {
     kill_children_on_interrupt()?;
     let options = options(run)?;
+    if list
+        && (matches.get_many::<Format>("formats").is_some()
+            || matches.get_many::<String>("outputs").is_some())
+    {
+        return Err("--list prints the unit ids, one per line, and writes no report: drop --format and --output".into());
+    }
     let targets = report_targets(matches)?;
     let expectations = load_expectations(&run.report)?;
     let prepared = harness::prepare(&config).map_err(|e| e.to_string())?;

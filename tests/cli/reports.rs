@@ -275,4 +275,7 @@ fn report_arguments_are_checked_before_anything_runs() {
         assert!(!err.contains("units"), "{output}: something ran: {err}");
     }
     assert!(!dir.path().join("no-such-folder").exists());
+    let (code, err) = shout(dir.path(), &["matrix", "--list", "--format", "json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--list prints the unit ids"), "{err}");
 }
