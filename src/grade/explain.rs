@@ -364,6 +364,7 @@ fn wants_detail(d: &str) -> bool {
         "server never started listening",
         "server replied from a different port",
         "server waits for a newline",
+        "server waits for more bytes",
         "server never replied",
         "server exited after",
         "server answered, then",

@@ -530,6 +530,9 @@ struct Instance {
     /// client because another client may not trigger it (one that half-closes frees a
     /// server waiting for a newline).
     silent: Silence,
+    /// Once learnt: whether a line this server left unanswered gets an answer when any
+    /// further byte follows (it reads until a short read), not only a newline.
+    answers_any_byte: Option<bool>,
 }
 
 /// After this many silent units in a row, a server is taken to be stuck (a deadlock
@@ -612,6 +615,7 @@ fn start_server(
                     .entry((axis, transport, name.to_string()))
                     .or_default(),
             ),
+            answers_any_byte: None,
         }),
         Err(e) => {
             let out = process.stop();
@@ -1248,6 +1252,26 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
         }
         _ => None,
     };
+    // Waiting for a newline, or for any further byte? Asked once per server instance: a
+    // newline-framed server keeps the probe waiting for its limit here.
+    let answers_with_any_byte = match (answers_with_newline, &unit.case.input) {
+        (Some(true), Input::Line(l)) => Some(match server.answers_any_byte {
+            Some(known) => known,
+            None => {
+                let (r, _) = probe_exchange(
+                    Transport::Tcp,
+                    server.port,
+                    &[format!("{l} ").into_bytes()],
+                    timeout.min(Duration::from_secs(1)),
+                    &mut server.process,
+                );
+                let answered = matches!(r, Reply::Bytes { ref bytes, .. } if !bytes.is_empty());
+                server.answers_any_byte = Some(answered);
+                answered
+            }
+        }),
+        _ => None,
+    };
     let mut state = after(server);
     state.answers = Some(match answers_while {
         Some(a) => a,
@@ -1266,6 +1290,7 @@ fn server_probe(ctx: &Context, unit: &Unit, server: &mut Instance) -> Observatio
         wire,
         server: state,
         answers_with_newline,
+        answers_with_any_byte,
     }
 }
 

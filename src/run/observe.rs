@@ -91,6 +91,10 @@ pub enum Observation {
         server: ServerAfter,
         /// TCP, when no reply came: whether the same line followed by `\n` got one.
         answers_with_newline: Option<bool>,
+        /// TCP, when the line with `\n` got a reply: whether the line followed by a space
+        /// got one too (the server waits for more bytes, not for a newline).
+        #[serde(default)]
+        answers_with_any_byte: Option<bool>,
     },
     /// The harness played the server for a client.
     ClientProbe {

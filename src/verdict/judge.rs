@@ -363,31 +363,24 @@ fn pairing(
             "server replied from a different port than it listens on".to_string(),
             None,
         )
-    } else if recorded && (reply != ref_reply || answered_at_close && client.exit == Exit::TimedOut)
+    } else if recorded
+        && (reply != ref_reply
+            || replies(wire) != replies(ref_wire)
+            || answered_at_close && client.exit == Exit::TimedOut)
     {
         if (reply.is_empty() || answered_at_close) && client.exit == Exit::TimedOut {
             let sentence = if u.transport == Transport::Tcp
                 && !request.ends_with(b"\n")
                 && answered_at_close
             {
-                "server waits for a newline that the reference client never sends (deadlock)"
-                    .to_string()
+                NEWLINE_DEADLOCK.to_string()
             } else if u.transport == Transport::Tcp && !request.ends_with(b"\n") {
-                let confirmed = index
+                match index
                     .get(u, crate::plan::PROBE, u.server.name())
-                    .and_then(|p| match &p.observation {
-                        Observation::ServerProbe {
-                            answers_with_newline,
-                            ..
-                        } => *answers_with_newline,
-                        _ => None,
-                    })
-                    .unwrap_or(false);
-                if confirmed {
-                    "server waits for a newline that the reference client never sends (deadlock)"
-                        .to_string()
-                } else {
-                    "server never replied and never closed the connection: it waits for more input (deadlock)".to_string()
+                    .and_then(|p| waiting_for(&p.observation))
+                {
+                    Some(sentence) => sentence.to_string(),
+                    None => "server never replied and never closed the connection: it waits for more input (deadlock)".to_string(),
                 }
             } else {
                 "server never replied".to_string()
@@ -493,6 +486,35 @@ fn same_reply(this: Option<&Executed>, reference: Option<&Executed>) -> bool {
     }
 }
 
+/// What a TCP server that left a line unanswered waits for, as its probe found out:
+/// a newline, or any further byte (it reads until a short read or a fixed length).
+fn waiting_for(probe: &Observation) -> Option<&'static str> {
+    match probe {
+        Observation::ServerProbe {
+            answers_with_newline: Some(true),
+            answers_with_any_byte,
+            ..
+        } => Some(if *answers_with_any_byte == Some(true) {
+            "server waits for more bytes than the request holds: it answered only once another byte came, newline or not, so it reads until a short read or a fixed length instead of once (deadlock)"
+        } else {
+            NEWLINE_DEADLOCK
+        }),
+        _ => None,
+    }
+}
+
+/// A TCP server that answers only a line ending in `\n`.
+const NEWLINE_DEADLOCK: &str =
+    "server waits for a newline that the reference client never sends (deadlock)";
+
+/// Whether the server sent anything at all: an empty UDP datagram is a reply, so an
+/// empty reply and no reply differ though both carry no bytes.
+fn replies(wire: &crate::run::wire::Transcript) -> bool {
+    wire.events.iter().any(|ev| {
+        ev.from == Peer::Server && (ev.what == "data" || ev.what == "data-from-other-port")
+    })
+}
+
 /// Whether a server probe found the server still answering after the case (the
 /// reference server survives every case a pairing is judged on).
 fn survived_probe(probe: Option<&Executed>) -> bool {
@@ -594,12 +616,9 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
                 ),
                 (Some(exit), _) => format!("server died on this input ({exit})"),
                 (None, Reply::Refused) => "server refused or reset the connection".into(),
-                _ => match &e.observation {
-                    Observation::ServerProbe { answers_with_newline: Some(true), .. } => {
-                        "server waits for a newline that the reference client never sends (deadlock)".into()
-                    }
-                    _ => "server never replied".into(),
-                },
+                _ => waiting_for(&e.observation)
+                    .unwrap_or("server never replied")
+                    .to_string(),
             };
             fail(sentence, None)
         }
@@ -698,21 +717,20 @@ fn client_probe(e: &Executed, index: &Index, ctx: &Context, unicode: UnicodeVers
     };
     if !shown {
         let view = actual.clone().unwrap_or_default();
-        return fail(
-            if marker.starts_with(&reference_reply(u.transport, &view))
-                && view.len() < expected.len()
-            {
-                "client truncates the reply it prints".into()
-            } else if actual.is_none() {
-                "client output does not match the implementation's client-output pattern".into()
-            } else {
-                format!(
-                    "client printed `{}`; the reference client prints `{}`",
-                    escape(&view),
-                    escape(&expected)
-                )
-            },
-        );
+        let reply = reference_reply(u.transport, &view);
+        return fail(if actual.is_none() {
+            "client output does not match the implementation's client-output pattern".into()
+        } else if view.is_empty() {
+            "client printed nothing".into()
+        } else if !reply.is_empty() && reply.len() < marker.len() && marker.starts_with(&reply) {
+            "client truncates the reply it prints".into()
+        } else {
+            format!(
+                "client printed `{}`; the reference client prints `{}`",
+                escape(&view),
+                escape(&expected)
+            )
+        });
     }
     if client.exit != ref_client.exit && !contains_mode {
         return fail(format!(
