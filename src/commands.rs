@@ -49,11 +49,13 @@ fn submission_dirs(paths: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>, String
 /// Kills every child group and exits 130 on Ctrl-C or SIGTERM.
 fn kill_children_on_interrupt() -> Result<(), String> {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    shout::run::process::adopt_orphans();
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             shout::run::process::kill_all();
+            shout::run::process::kill_orphans();
             shout::run::process::remove_scratch();
             shout::run::ports::remove_held_locks();
             eprintln!("\nshout: interrupted; every started process was killed");
@@ -61,6 +63,16 @@ fn kill_children_on_interrupt() -> Result<(), String> {
         }
     });
     Ok(())
+}
+
+/// Ends what the programs under test left running in sessions of their own, and says so.
+fn end_orphans() {
+    let killed = shout::run::process::kill_orphans();
+    if killed > 0 {
+        eprintln!(
+            "shout: note: killed {killed} process(es) that the programs under test had left running in sessions of their own"
+        );
+    }
 }
 
 /// The longest time limit shout accepts, in seconds (a day).
@@ -334,6 +346,7 @@ fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> R
     }
     let on_event = progress(prepared.units.len());
     let results = prepared.run(&options, &*on_event);
+    end_orphans();
     finish(results, &run.report, expectations, &targets)
 }
 
@@ -478,7 +491,9 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
             None => eprintln!("graded {name} ({done}/{total})"),
         },
     };
-    let graded = shout::grade::pipeline::grade(&config, &on_event).map_err(|e| e.to_string())?;
+    let graded = shout::grade::pipeline::grade(&config, &on_event).map_err(|e| e.to_string());
+    end_orphans();
+    let graded = graded?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

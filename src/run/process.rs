@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long a group gets between SIGTERM and SIGKILL.
@@ -121,6 +120,56 @@ fn live_groups() -> &'static Mutex<BTreeSet<i32>> {
     GROUPS.get_or_init(|| Mutex::new(BTreeSet::new()))
 }
 
+/// Makes this process the reaper of orphans among its descendants (Linux): a helper that
+/// a program started in a session of its own comes back to shout when that program
+/// exits, so that [`kill_orphans`] can end it.
+pub fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(2) with PR_SET_CHILD_SUBREAPER takes an integer flag.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// Kills and reaps every child of this process that is not one shout is running: the
+/// orphans [`adopt_orphans`] brought back (and theirs, as they come back in turn).
+/// Returns how many were killed.
+pub fn kill_orphans() -> usize {
+    let me = std::process::id() as i32;
+    let mut killed = 0;
+    for _ in 0..10 {
+        let ours: BTreeSet<i32> = live_groups().lock().map(|g| g.clone()).unwrap_or_default();
+        let orphans: Vec<i32> = std::fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                    .filter(|pid| !ours.contains(pid) && parent_of(*pid) == Some(me))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if orphans.is_empty() {
+            break;
+        }
+        for pid in orphans {
+            // SAFETY: kill(2) and waitpid(2) on a child of this process.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// The parent process id of `pid`, from `/proc/PID/stat`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Sends SIGKILL to every live group this process started (for Ctrl-C and fatal errors).
 pub fn kill_all() {
     let groups: Vec<i32> = live_groups()
@@ -173,9 +222,10 @@ pub struct Running {
     exited: mpsc::Receiver<(ExitStatus, Instant)>,
     status: Option<Exit>,
     exited_at: Option<Instant>,
-    stdout: Option<JoinHandle<Captured>>,
-    stderr: Option<JoinHandle<Captured>>,
+    stdout: Option<mpsc::Receiver<Captured>>,
+    stderr: Option<mpsc::Receiver<Captured>>,
     live_stdout: Arc<Mutex<Vec<u8>>>,
+    live_stderr: Arc<Mutex<Vec<u8>>>,
     confined: Option<Box<dyn Confined>>,
 }
 
@@ -191,7 +241,8 @@ fn drain(
     mut stream: impl Read + Send + 'static,
     limit: usize,
     live: Option<Arc<Mutex<Vec<u8>>>>,
-) -> JoinHandle<Captured> {
+) -> mpsc::Receiver<Captured> {
+    let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut out = Captured::default();
         let mut buf = [0u8; 8192];
@@ -213,8 +264,9 @@ fn drain(
                 Err(_) => break,
             }
         }
-        out
-    })
+        let _ = tx.send(out);
+    });
+    rx
 }
 
 impl Running {
@@ -259,10 +311,11 @@ impl Running {
             .stdout
             .take()
             .map(|s| drain(s, spec.capture_limit, Some(Arc::clone(&live_stdout))));
+        let live_stderr = Arc::new(Mutex::new(Vec::new()));
         let stderr = child
             .stderr
             .take()
-            .map(|s| drain(s, spec.capture_limit, None));
+            .map(|s| drain(s, spec.capture_limit, Some(Arc::clone(&live_stderr))));
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             if let Ok(status) = child.wait() {
@@ -278,6 +331,7 @@ impl Running {
             stdout,
             stderr,
             live_stdout,
+            live_stderr,
             confined,
         })
     }
@@ -382,16 +436,11 @@ impl Running {
         if let Some(c) = &self.confined {
             c.kill_all();
         }
-        let stdout = self
-            .stdout
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
+        // A process that escaped the group (its own session) may still hold a pipe: the
+        // output is then what arrived within the grace period, never a wait for good.
+        let deadline = Instant::now() + PIPE_GRACE;
+        let stdout = collect(self.stdout.take(), &self.live_stdout, deadline);
+        let stderr = collect(self.stderr.take(), &self.live_stderr, deadline);
         let duration = self.started.elapsed();
         self.forget();
         Finished {
@@ -405,6 +454,31 @@ impl Running {
     fn forget(&mut self) {
         if let Ok(mut g) = live_groups().lock() {
             g.remove(&self.pgid);
+        }
+    }
+}
+
+/// How long the output of a finished process may take to reach its end.
+const PIPE_GRACE: Duration = Duration::from_secs(1);
+
+/// The drain thread's capture if it ends by `deadline`; otherwise the live copy so far
+/// (the thread ends by itself when the last holder of the pipe closes it).
+fn collect(
+    done: Option<mpsc::Receiver<Captured>>,
+    live: &Arc<Mutex<Vec<u8>>>,
+    deadline: Instant,
+) -> Captured {
+    let Some(done) = done else {
+        return Captured::default();
+    };
+    match done.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(captured) => captured,
+        Err(_) => {
+            let bytes = live.lock().map(|l| l.clone()).unwrap_or_default();
+            Captured {
+                total: bytes.len() as u64,
+                bytes,
+            }
         }
     }
 }

@@ -599,3 +599,23 @@ fn a_failing_build_is_a_verdict_naming_what_it_printed() {
         .filter(|r| r.server == "broken" || r.server == "silent")
         .all(|r| r.verdict == Verdict::Fail));
 }
+
+/// A server that starts a helper in a session of its own, holding its stdout: the run
+/// neither waits for the helper nor leaves it behind, and says it ended it.
+#[test]
+fn a_detached_helper_neither_hangs_the_run_nor_survives_it() {
+    let command = format!(
+        "python3 {} {{port}}",
+        fixture("correct/detached-helper/UDPServer.py")
+    );
+    let done = assert_cmd::Command::new(shout_bin())
+        .args(["check", "--transport", "udp", "--server", &command])
+        .args(["--case", "hello", "--case", "korean"])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("killed"), "{stderr}");
+    nothing_left_running("detached-helper-of-shout-fixture");
+}
