@@ -152,6 +152,8 @@ struct Context<'a> {
     silence: Mutex<BTreeMap<(usize, Transport, String), Silence>>,
     /// Per client (axis, transport, name): units in a row that ran into the time limit.
     stuck_clients: Mutex<BTreeMap<(usize, Transport, String), u32>>,
+    /// Per fixed (transport, port): held by the unit listening there for a client.
+    port_locks: Mutex<BTreeMap<(Transport, u16), Arc<Mutex<()>>>>,
     on_event: &'a (dyn Fn(Event) + Sync),
 }
 
@@ -194,6 +196,17 @@ impl Context<'_> {
         } else {
             self.options.timeout
         }
+    }
+
+    /// The lock for listening on a fixed `port`.
+    fn port_lock(&self, transport: Transport, port: u16) -> Arc<Mutex<()>> {
+        Arc::clone(
+            self.port_locks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry((transport, port))
+                .or_default(),
+        )
     }
 
     /// A unit's expected cost, relative: starting a client that is not shout's own (an
@@ -360,6 +373,7 @@ pub fn execute(
         start_failures: Default::default(),
         silence: Default::default(),
         stuck_clients: Default::default(),
+        port_locks: Default::default(),
     };
     let results: Mutex<Vec<Option<Executed>>> = Mutex::new(vec![None; units.len()]);
     let (first, second): (Vec<usize>, Vec<usize>) = (0..units.len()).partition(|&i| {
@@ -745,6 +759,24 @@ fn run_lane(ctx: &Context, units: &[Unit], lane: &[usize], results: &Mutex<Vec<O
                     Some(&n) if n >= STUCK_AFTER => STUCK_CLIENT_TIMEOUT,
                     _ => Duration::MAX,
                 };
+                // A client fixed on a port: without a network namespace per lane, only
+                // one unit at a time may listen there for it (relay or recording server).
+                let fixed = (ctx.options.isolate.is_none() && matches!(unit.client, Side::Impl(_)))
+                    .then(|| {
+                        ctx.fixed_port(
+                            axis,
+                            unit.client.name(),
+                            RoleKey {
+                                transport: unit.transport,
+                                role: Role::Client,
+                            },
+                        )
+                    })
+                    .flatten()
+                    .map(|port| ctx.port_lock(unit.transport, port));
+                let _listening = fixed
+                    .as_ref()
+                    .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
                 match unit.kind {
                     UnitKind::Pairing => pairing(
                         ctx,

@@ -619,3 +619,32 @@ fn a_detached_helper_neither_hangs_the_run_nor_survives_it() {
     assert!(stderr.contains("killed"), "{stderr}");
     nothing_left_running("detached-helper-of-shout-fixture");
 }
+
+/// A client hardcoding the textbook's port: units that listen for it take turns, so
+/// running several at once never fails to bind (in a network namespace of its own, so
+/// that nothing else on this machine holds port 12000).
+#[test]
+fn a_client_on_a_fixed_port_is_checked_in_parallel_without_clashes() {
+    let client = root().join("tests/fixtures/submissions/py3-faithful/UDPClient.py");
+    let script = format!(
+        "ip link set lo up && exec {} check --transport udp --jobs 4 --client 'python3 {}'",
+        shout_bin().display(),
+        client.display()
+    );
+    let done = assert_cmd::Command::new("unshare")
+        .args(["-n", "sh", "-c", &script])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        stdout.contains(" 0 failed") && stdout.contains(" 0 skipped"),
+        "{stdout}"
+    );
+}
