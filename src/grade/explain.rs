@@ -365,6 +365,7 @@ fn wants_detail(d: &str) -> bool {
         "server replied from a different port",
         "server waits for a newline",
         "server waits for more bytes",
+        "server sent ",
         "server never replied",
         "server exited after",
         "server answered, then",

@@ -1031,6 +1031,7 @@ fn probe_exchange(
     let reply = match transport {
         Transport::Udp => {
             let mut other_port = false;
+            let mut more: Vec<Vec<u8>> = Vec::new();
             let result = (|| -> io::Result<Reply> {
                 let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
                 s.set_read_timeout(Some(SLICE))?;
@@ -1055,8 +1056,18 @@ fn probe_exchange(
                 match received {
                     Ok((n, from)) => {
                         other_port = from.port() != port;
+                        let first = buf[..n].to_vec();
+                        // One datagram answers one: what else came back at once, beyond
+                        // one reply per datagram sent, is a duplicate.
+                        s.set_read_timeout(Some(EXTRA_WAIT))?;
+                        while more.len() < writes.len() {
+                            match s.recv_from(&mut buf) {
+                                Ok((n, _)) => more.push(buf[..n].to_vec()),
+                                Err(_) => break,
+                            }
+                        }
                         Ok(Reply::Bytes {
-                            bytes: buf[..n].to_vec(),
+                            bytes: first,
                             reset: false,
                         })
                     }
@@ -1085,6 +1096,10 @@ fn probe_exchange(
                         "data"
                     },
                 );
+            }
+            // The replies to the other datagrams sent are expected; any beyond are not.
+            for extra in more.iter().skip(writes.len().saturating_sub(1)) {
+                note(Peer::Server, extra, "extra-datagram");
             }
             reply
         }
@@ -1211,6 +1226,9 @@ fn healthy(transport: Transport, port: u16, timeout: Duration, process: &mut Run
         }
     }
 }
+
+/// How long a UDP probe waits, after the reply, for a duplicate.
+const EXTRA_WAIT: Duration = Duration::from_millis(2);
 
 /// How long the recording server waits for the rest of a line that came in pieces.
 const UNREAD_WAIT: Duration = Duration::from_millis(100);

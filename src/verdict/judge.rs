@@ -606,6 +606,20 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
             None,
         );
     }
+    let extra = wire
+        .events
+        .iter()
+        .filter(|ev| ev.what == "extra-datagram")
+        .count();
+    if extra > 0 {
+        return fail(
+            format!(
+                "server sent {} datagrams for one request; the reference sends exactly one reply",
+                extra + 1
+            ),
+            None,
+        );
+    }
     match &got {
         None => {
             let sentence = match (server.exited, reply) {

@@ -156,6 +156,7 @@ server_cases! {
     catches_newline_framing_as_a_deadlock: "newline-framed", "tcp", ["hello"], "waits for a newline";
     catches_reading_until_a_short_read: "read-until-short", "tcp", ["tcp-buffer-exact"], "waits for more bytes than the request holds";
     catches_a_reply_from_another_port: "other-port", "udp", ["hello"], "different port";
+    catches_a_reply_sent_twice: "reply-twice", "udp", ["hello"], "sent 2 datagrams for one request";
     catches_a_crash_on_non_ascii: "crash-non-ascii", "tcp", ["korean"], "died";
     catches_a_server_that_never_answers: "never-answers", "udp", ["hello"], "never replied";
 }
