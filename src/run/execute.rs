@@ -153,9 +153,12 @@ struct Context<'a> {
     /// Per client (axis, transport, name): units in a row that ran into the time limit.
     stuck_clients: Mutex<BTreeMap<(usize, Transport, String), u32>>,
     /// Per fixed (transport, port): held by the unit listening there for a client.
-    port_locks: Mutex<BTreeMap<(Transport, u16), Arc<Mutex<()>>>>,
+    port_locks: Mutex<BTreeMap<(Transport, u16), PortLock>>,
     on_event: &'a (dyn Fn(Event) + Sync),
 }
+
+/// Held while a unit listens on a fixed port.
+type PortLock = Arc<Mutex<()>>;
 
 /// One server's silent units in a row, per client; shared by its instances.
 type Silence = Arc<Mutex<BTreeMap<String, u32>>>;
@@ -199,7 +202,7 @@ impl Context<'_> {
     }
 
     /// The lock for listening on a fixed `port`.
-    fn port_lock(&self, transport: Transport, port: u16) -> Arc<Mutex<()>> {
+    fn port_lock(&self, transport: Transport, port: u16) -> PortLock {
         Arc::clone(
             self.port_locks
                 .lock()
