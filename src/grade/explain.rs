@@ -380,6 +380,7 @@ fn wants_detail(d: &str) -> bool {
         "client sent",
         "client uppercased",
         "client stripped",
+        "client dropped",
     ]
     .iter()
     .any(|p| d.starts_with(p))

@@ -172,6 +172,12 @@ pub fn diagnose_reply(
     }
     if let Ok(text) = std::str::from_utf8(request) {
         let up = upper_str(text, reference);
+        if up.strip_suffix('\r').map(str::as_bytes) == Some(actual) {
+            return (
+                "server dropped the `\\r` at the end of the request; the reference keeps it in the reply".into(),
+                None,
+            );
+        }
         if python_strip(&up).as_bytes() == actual && up.as_bytes() != actual {
             return (
                 "server stripped leading or trailing whitespace".into(),
@@ -267,6 +273,9 @@ pub fn diagnose_request(expected: &[u8], actual: &[u8], reference: UnicodeVersio
             || text.to_uppercase().as_bytes() == actual
         {
             return "client uppercased the line before sending it".into();
+        }
+        if text.strip_suffix('\r').map(str::as_bytes) == Some(actual) {
+            return "client dropped the `\\r` at the end of the line (it reads `\\r\\n` as the line's end); the reference client keeps it".into();
         }
         if python_strip(text).as_bytes() == actual {
             return "client stripped whitespace from the line before sending it".into();
@@ -365,6 +374,8 @@ mod tests {
         assert!(diagnose_request(b"hi", b"hi\n", V).contains("newline"));
         assert!(diagnose_request(b"hi", b"HI", V).contains("uppercased"));
         assert!(diagnose_request(b" hi ", b"hi", V).contains("stripped"));
+        assert!(diagnose_request(b"hi\r", b"hi", V).contains("dropped the `\\r`"));
+        assert!(reply("hi\r", "HI").contains("dropped the `\\r`"));
         assert!(diagnose_request(b"hi", b"", V).contains("nothing"));
     }
 }
