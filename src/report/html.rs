@@ -342,7 +342,7 @@ fn case(r: &UnitResult, detailed: bool, out: &mut String) {
                 out,
                 "<tr class=\"{from}\"><td>{}</td><td>{from}</td><td>{}</td><td>{}</td></tr>",
                 e.at_ms,
-                html(&e.what),
+                html(e.what.as_str()),
                 bytes(&Excerpt::of(&e.bytes, None, FIELD_BYTES), false)
             );
         }

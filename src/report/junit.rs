@@ -218,7 +218,7 @@ fn details(r: &UnitResult) -> String {
                 d,
                 "  {:>6} ms  {from} {}  {}",
                 e.at_ms,
-                visible_str(&e.what),
+                visible_str(e.what.as_str()),
                 Excerpt::of(&e.bytes, None, FIELD_BYTES)
             );
         }

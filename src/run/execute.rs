@@ -15,7 +15,7 @@ use super::ports::{lease_port, PortLease};
 use super::process::{Exit, Running, Spawn};
 use super::ready::{wait_for_any_port, wait_until_bound};
 use super::relay::Relay;
-use super::wire::{Peer, Transcript, WireEvent};
+use super::wire::{Peer, Transcript, WireEvent, WireWhat};
 use crate::corpus::Input;
 use crate::plan::{Side, Unit, UnitKind};
 use crate::proto::Transport;
@@ -990,7 +990,7 @@ fn pairing(
                 from: Peer::Client,
                 at_ms: 0,
                 bytes: Vec::new(),
-                what: "unrecorded".into(),
+                what: WireWhat::Unrecorded,
             }],
         },
     };
@@ -1000,7 +1000,7 @@ fn pairing(
     );
     let troubled = finished.exit != Exit::Code(0)
         || (!direct && wire.sent_by(Peer::Server).is_empty())
-        || wire.has(Peer::Server, "reset");
+        || wire.has(Peer::Server, WireWhat::Reset);
     if troubled && !ctx.is_shout_server(axis, unit.server.name()) {
         // A server that is dying must be seen dead now, not blamed on the next unit
         // (shout's own servers never die on a request).
@@ -1023,12 +1023,12 @@ fn probe_exchange(
 ) -> (Reply, Transcript) {
     let started = Instant::now();
     let mut events = Vec::new();
-    let mut note = |from, bytes: &[u8], what: &str| {
+    let mut note = |from, bytes: &[u8], what: WireWhat| {
         events.push(WireEvent {
             from,
             at_ms: started.elapsed().as_millis() as u64,
             bytes: bytes.to_vec(),
-            what: what.into(),
+            what,
         })
     };
     let reply = match transport {
@@ -1086,7 +1086,7 @@ fn probe_exchange(
                 }
             })();
             for w in writes {
-                note(Peer::Client, w, "data");
+                note(Peer::Client, w, WireWhat::Data);
             }
             let reply = result.unwrap_or(Reply::Refused);
             if let Reply::Bytes { bytes, .. } = &reply {
@@ -1094,15 +1094,15 @@ fn probe_exchange(
                     Peer::Server,
                     bytes,
                     if other_port {
-                        "data-from-other-port"
+                        WireWhat::DataFromOtherPort
                     } else {
-                        "data"
+                        WireWhat::Data
                     },
                 );
             }
             // The replies to the other datagrams sent are expected; any beyond are not.
             for extra in more.iter().skip(writes.len().saturating_sub(1)) {
-                note(Peer::Server, extra, "extra-datagram");
+                note(Peer::Server, extra, WireWhat::ExtraDatagram);
             }
             reply
         }
@@ -1121,21 +1121,21 @@ fn probe_exchange(
                 if s.write_all(w).is_err() {
                     break;
                 }
-                note(Peer::Client, w, "data");
+                note(Peer::Client, w, WireWhat::Data);
             }
             let mut got = Vec::new();
             let mut buf = [0u8; 8192];
             let reply = loop {
                 match s.read(&mut buf) {
                     Ok(0) => {
-                        note(Peer::Server, b"", "close");
+                        note(Peer::Server, b"", WireWhat::Close);
                         break Reply::Bytes {
                             bytes: got,
                             reset: false,
                         };
                     }
                     Ok(n) => {
-                        note(Peer::Server, &buf[..n], "data");
+                        note(Peer::Server, &buf[..n], WireWhat::Data);
                         got.extend_from_slice(&buf[..n]);
                         if got.len() > 1 << 20 {
                             break Reply::Bytes {
@@ -1161,7 +1161,7 @@ fn probe_exchange(
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(_) => {
-                        note(Peer::Server, b"", "reset");
+                        note(Peer::Server, b"", WireWhat::Reset);
                         break if got.is_empty() {
                             Reply::Refused
                         } else {

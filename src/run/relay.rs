@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::wire::{Peer, Transcript, WireEvent};
+use super::wire::{Peer, Transcript, WireEvent, WireWhat};
 use crate::proto::Transport;
 
 /// How often relay threads look at the stop flag while idle.
@@ -22,7 +22,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn record(&self, from: Peer, bytes: &[u8], what: &str) {
+    fn record(&self, from: Peer, bytes: &[u8], what: WireWhat) {
         if let Ok(mut e) = self.events.lock() {
             let kept: usize = e.iter().map(|x| x.bytes.len()).sum();
             let room = self.limit.saturating_sub(kept);
@@ -30,7 +30,7 @@ impl Recorder {
                 from,
                 at_ms: self.started.elapsed().as_millis() as u64,
                 bytes: bytes[..bytes.len().min(room)].to_vec(),
-                what: what.to_string(),
+                what,
             });
         }
     }
@@ -138,7 +138,7 @@ fn udp(
             let mut buf = vec![0u8; 65536];
             while !stop.load(Ordering::SeqCst) {
                 if let Ok((n, from)) = front.recv_from(&mut buf) {
-                    rec.record(Peer::Client, &buf[..n], "data");
+                    rec.record(Peer::Client, &buf[..n], WireWhat::Data);
                     if let Ok(mut c) = client.lock() {
                         *c = Some(from);
                     }
@@ -152,9 +152,9 @@ fn udp(
         while !stop.load(Ordering::SeqCst) {
             if let Ok((n, from)) = back.recv_from(&mut buf) {
                 let what = if from == server {
-                    "data"
+                    WireWhat::Data
                 } else {
-                    "data-from-other-port"
+                    WireWhat::DataFromOtherPort
                 };
                 rec.record(Peer::Server, &buf[..n], what);
                 if let Some(c) = client.lock().ok().and_then(|c| *c) {
@@ -173,12 +173,12 @@ fn pump(mut from: TcpStream, mut to: TcpStream, peer: Peer, rec: Recorder, stop:
     loop {
         match from.read(&mut buf) {
             Ok(0) => {
-                rec.record(peer, b"", "close");
+                rec.record(peer, b"", WireWhat::Close);
                 let _ = to.shutdown(Shutdown::Write);
                 return;
             }
             Ok(n) => {
-                rec.record(peer, &buf[..n], "data");
+                rec.record(peer, &buf[..n], WireWhat::Data);
                 if to.write_all(&buf[..n]).is_err() {
                     return;
                 }
@@ -196,7 +196,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, peer: Peer, rec: Recorder, stop:
                 }
             }
             Err(_) => {
-                rec.record(peer, b"", "reset");
+                rec.record(peer, b"", WireWhat::Reset);
                 // Pass the reset on: linger 0 makes close send RST.
                 let _ = set_linger_zero(&to);
                 let _ = to.shutdown(Shutdown::Both);
@@ -248,7 +248,7 @@ fn tcp(
                 Ok((client, _)) => {
                     let Ok(upstream) = TcpStream::connect_timeout(&server, Duration::from_secs(2))
                     else {
-                        rec.record(Peer::Server, b"", "refused");
+                        rec.record(Peer::Server, b"", WireWhat::Refused);
                         continue;
                     };
                     let (c2, u2) = match (client.try_clone(), upstream.try_clone()) {

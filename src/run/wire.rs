@@ -22,9 +22,56 @@ pub struct WireEvent {
     /// The bytes (empty for a close).
     #[serde(with = "crate::run::wire::bytes_text")]
     pub bytes: Vec<u8>,
-    /// What happened: `data`, `close`, `reset`, `data-from-other-port`, or `unrecorded`
-    /// (a pairing that ran without the relay, so nothing was seen).
-    pub what: String,
+    /// What happened.
+    pub what: WireWhat,
+}
+
+/// What one wire event is. Serialised in kebab case (`data-from-other-port`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireWhat {
+    /// Bytes, from the port the peer was addressed on.
+    Data,
+    /// A UDP reply from another port than the server listens on.
+    DataFromOtherPort,
+    /// A second (third…) UDP datagram answering one request.
+    ExtraDatagram,
+    /// An orderly close (TCP FIN).
+    Close,
+    /// A reset (TCP RST).
+    Reset,
+    /// The server refused the relay's connection (nothing listened).
+    Refused,
+    /// A pairing that ran without the relay, so nothing was seen.
+    Unrecorded,
+}
+
+impl WireWhat {
+    /// The name used in results files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireWhat::Data => "data",
+            WireWhat::DataFromOtherPort => "data-from-other-port",
+            WireWhat::ExtraDatagram => "extra-datagram",
+            WireWhat::Close => "close",
+            WireWhat::Reset => "reset",
+            WireWhat::Refused => "refused",
+            WireWhat::Unrecorded => "unrecorded",
+        }
+    }
+
+    /// Whether the event carries bytes the peer sent as its reply or request (an
+    /// extra datagram is recorded apart: it is not part of the reply).
+    pub fn is_data(self) -> bool {
+        match self {
+            WireWhat::Data | WireWhat::DataFromOtherPort => true,
+            WireWhat::ExtraDatagram
+            | WireWhat::Close
+            | WireWhat::Reset
+            | WireWhat::Refused
+            | WireWhat::Unrecorded => false,
+        }
+    }
 }
 
 /// The transcript of one unit.
@@ -39,13 +86,13 @@ impl Transcript {
     pub fn sent_by(&self, from: Peer) -> Vec<u8> {
         self.events
             .iter()
-            .filter(|e| e.from == from && e.what.starts_with("data"))
+            .filter(|e| e.from == from && e.what.is_data())
             .flat_map(|e| e.bytes.clone())
             .collect()
     }
 
-    /// Whether `from` did `what` (e.g. `reset`).
-    pub fn has(&self, from: Peer, what: &str) -> bool {
+    /// Whether `from` did `what` (e.g. [`WireWhat::Reset`]).
+    pub fn has(&self, from: Peer, what: WireWhat) -> bool {
         self.events.iter().any(|e| e.from == from && e.what == what)
     }
 }

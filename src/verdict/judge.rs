@@ -12,7 +12,7 @@ use crate::registry::{ClientOutput, REFERENCE};
 use crate::run::execute::Executed;
 use crate::run::observe::{NotRunReason, Observation, ProcessOutcome, Reply};
 use crate::run::process::Exit;
-use crate::run::wire::Peer;
+use crate::run::wire::{Peer, WireWhat};
 
 /// What judging needs to know about each axis.
 #[derive(Debug, Clone)]
@@ -323,7 +323,7 @@ fn pairing(
         (false, false) => Fault::Both,
     };
     // A client and a server on the same fixed port met without the relay: no bytes.
-    let recorded = !wire.has(Peer::Client, "unrecorded");
+    let recorded = !wire.has(Peer::Client, WireWhat::Unrecorded);
     let request = wire.sent_by(Peer::Client);
     let ref_request = ref_wire.sent_by(Peer::Client);
     let reply = wire.sent_by(Peer::Server);
@@ -333,11 +333,11 @@ fn pairing(
     let gave_up_at = wire
         .events
         .iter()
-        .find(|ev| ev.from == Peer::Client && ev.what == "close")
+        .find(|ev| ev.from == Peer::Client && ev.what == WireWhat::Close)
         .map(|ev| ev.at_ms);
     let answered_in_time = wire.events.iter().any(|ev| {
         ev.from == Peer::Server
-            && ev.what == "data"
+            && ev.what == WireWhat::Data
             && !ev.bytes.is_empty()
             && gave_up_at.map_or(true, |at| ev.at_ms < at)
     });
@@ -356,7 +356,7 @@ fn pairing(
         && wire
             .events
             .iter()
-            .any(|ev| ev.what == "data-from-other-port")
+            .any(|ev| ev.what == WireWhat::DataFromOtherPort)
         && !client_ok_with_other_port(client)
     {
         (
@@ -511,7 +511,8 @@ const NEWLINE_DEADLOCK: &str =
 /// empty reply and no reply differ though both carry no bytes.
 fn replies(wire: &crate::run::wire::Transcript) -> bool {
     wire.events.iter().any(|ev| {
-        ev.from == Peer::Server && (ev.what == "data" || ev.what == "data-from-other-port")
+        ev.from == Peer::Server
+            && (ev.what == WireWhat::Data || ev.what == WireWhat::DataFromOtherPort)
     })
 }
 
@@ -599,7 +600,7 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
     if wire
         .events
         .iter()
-        .any(|ev| ev.what == "data-from-other-port")
+        .any(|ev| ev.what == WireWhat::DataFromOtherPort)
     {
         return fail(
             "server replied from a different port than it listens on".into(),
@@ -609,7 +610,7 @@ fn server_probe(e: &Executed, index: &Index, python: &str, unicode: UnicodeVersi
     let extra = wire
         .events
         .iter()
-        .filter(|ev| ev.what == "extra-datagram")
+        .filter(|ev| ev.what == WireWhat::ExtraDatagram)
         .count();
     if extra > 0 {
         return fail(
