@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::glob;
-use crate::results::{Results, Summary};
+use crate::results::{KnownFailure, Results, Summary};
 use crate::verdict::Verdict;
 
 /// One listed known failure.
@@ -129,22 +129,19 @@ impl Expectations {
                 continue;
             };
             used[k] = true;
-            let reason = &self.expect[k].reason;
+            let known = KnownFailure {
+                id: self.expect[k].id.clone(),
+                reason: self.expect[k].reason.clone(),
+            };
             match r.verdict {
                 Verdict::Fail => {
                     r.verdict = Verdict::Xfail;
-                    r.diagnosis = Some(match &r.diagnosis {
-                        Some(d) => format!("{d} (known failure: {reason})"),
-                        None => format!("known failure: {reason}"),
-                    });
+                    r.known = Some(known);
                     applied.xfail += 1;
                 }
                 Verdict::Pass => {
                     r.verdict = Verdict::Xpass;
-                    r.diagnosis = Some(format!(
-                        "listed as a known failure ({reason}), but it passes: remove `{}` from the expectations",
-                        self.expect[k].id
-                    ));
+                    r.known = Some(known);
                     applied.xpass += 1;
                 }
                 Verdict::Info | Verdict::Skip | Verdict::Xfail | Verdict::Xpass => {}
@@ -174,12 +171,8 @@ impl Expectations {
             let reason = self
                 .find(&r.id)
                 .map(|e| e.reason.clone())
-                .or_else(|| {
-                    r.diagnosis.as_ref().map(|d| {
-                        // An xfail's diagnosis carries the reason already.
-                        d.split(" (known failure: ").next().unwrap_or(d).to_string()
-                    })
-                })
+                .or_else(|| r.known.as_ref().map(|k| k.reason.clone()))
+                .or_else(|| r.finding.as_ref().map(|f| f.sentence()))
                 .unwrap_or_else(|| "differs from the reference".into());
             expect.push(Expectation {
                 id: r.id.clone(),
@@ -272,11 +265,7 @@ mod tests {
         let applied = e.apply(&mut r);
         assert_eq!(applied.xpass, 1);
         assert_eq!(r.results[0].verdict, Verdict::Xpass);
-        assert!(r.results[0]
-            .diagnosis
-            .as_deref()
-            .unwrap()
-            .contains("remove"));
+        assert!(r.results[0].diagnosis().unwrap().contains("remove"));
         assert_eq!(r.exit_code(), 1);
     }
 
@@ -324,7 +313,10 @@ mod tests {
             ]
         );
         assert_eq!(new.expect[0].reason, "kept reason");
-        assert_eq!(new.expect[1].reason, "server title-cases");
+        assert_eq!(
+            new.expect[1].reason,
+            "server title-cases (capitalises each word) instead of uppercasing everything"
+        );
         assert_eq!(parse(&new.to_toml()).unwrap(), new);
     }
 }

@@ -269,7 +269,7 @@ impl Prepared {
         let mut results = Results::assemble(
             &judged,
             self.corpus.clone(),
-            self.partition.map(|p| p.to_string()),
+            self.partition,
             started.elapsed().as_secs_f64(),
             &|u| self.reproduce(u),
         );

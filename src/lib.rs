@@ -25,4 +25,5 @@ pub mod report;
 pub mod results;
 pub mod roles;
 pub mod run;
+pub mod text;
 pub mod verdict;

@@ -95,11 +95,11 @@ fn outcome(r: &UnitResult) -> Result<Completion, Failed> {
         Verdict::Skip if r.is_incomplete() => Err(format!(
             "{} could not run: {}",
             r.id,
-            r.diagnosis.as_deref().unwrap_or("no reason recorded")
+            r.diagnosis().as_deref().unwrap_or("no reason recorded")
         )
         .into()),
         Verdict::Skip => Ok(Completion::ignored_with(
-            r.diagnosis.clone().unwrap_or_else(|| "skipped".into()),
+            r.diagnosis().unwrap_or_else(|| "skipped".into()),
         )),
         Verdict::Fail | Verdict::Xpass => Err(explain(r).into()),
     }

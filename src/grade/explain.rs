@@ -2,14 +2,17 @@
 //! it is about ("Your UDP server added a newline after the reply: …"), and the problems
 //! that stop a role from being graded at all (missing, not buildable, no toolchain).
 //!
-//! Pure text: it reads results and never runs anything. Every diagnosis the verdict
-//! module writes has a rephrasing here; anything else still gets a clear sentence.
+//! Pure text: it reads results and never runs anything. Every finding has its wording
+//! here, in matches with no catch-all arm, so a new finding cannot go unworded.
 
 use crate::grade::detect::Language;
+use crate::plan::UnitKind;
 use crate::proto::Transport;
 use crate::registry::{Role, RoleKey, REFERENCE, SHOUT};
 use crate::results::UnitResult;
-use crate::verdict::{escape, Verdict};
+pub use crate::text::quote;
+use crate::text::{escape, short};
+use crate::verdict::{Added, ClientFinding, Finding, Mapping, RunFinding, ServerFinding, Verdict};
 
 /// How many characters of escaped bytes a sentence quotes before cutting them short.
 const QUOTE_CHARS: usize = 60;
@@ -82,86 +85,81 @@ pub fn problem(p: &Problem) -> String {
 /// One plain sentence for `student` about unit `r`: what went wrong, from the student's
 /// side, with the expected and actual bytes quoted (escaped, cut short when long).
 pub fn for_student(r: &UnitResult, student: &str) -> String {
-    let raw = r.diagnosis.as_deref().unwrap_or("").trim();
     match r.verdict {
         Verdict::Pass | Verdict::Xpass => {
-            return format!("Passed: {} on `{}`.", graded_side(r, student), r.case);
+            format!("Passed: {} on `{}`.", graded_side(r, student), r.case)
         }
         Verdict::Info => {
-            let why = if raw.is_empty() {
-                "the reference has no defined answer for this input".to_string()
-            } else {
-                retell(raw, r, student)
+            let why = match &r.finding {
+                Some(f) => retell(f, r, student),
+                None => "the reference has no defined answer for this input".to_string(),
             };
-            return format!("Not counted: {}.", lower_first(&why));
+            format!("Not counted: {}.", lower_first(&why))
         }
         Verdict::Skip => {
-            let why = if raw.is_empty() {
-                "this check did not run".to_string()
-            } else {
-                retell(raw, r, student)
+            let why = match &r.finding {
+                Some(f) => retell(f, r, student),
+                None => "this check did not run".to_string(),
             };
-            return format!("Not run: {}.", lower_first(&why));
+            format!("Not run: {}.", lower_first(&why))
         }
-        Verdict::Fail | Verdict::Xfail => {}
+        Verdict::Fail | Verdict::Xfail => {
+            let Some(finding) = &r.finding else {
+                let mut s = format!(
+                    "{} does not behave like the reference on `{}`",
+                    graded_side(r, student),
+                    r.case
+                );
+                s.push_str(&detail(r));
+                return finish(s);
+            };
+            let mut s = retell(finding, r, student);
+            if wants_detail(finding) && !s.contains('`') {
+                s.push_str(&detail(r));
+            }
+            finish(s)
+        }
     }
-    let raw = raw
-        .strip_prefix("known failure (expectations.toml): ")
-        .unwrap_or(raw);
-    if raw.is_empty() {
-        let mut s = format!(
-            "{} does not behave like the reference on `{}`",
-            graded_side(r, student),
-            r.case
-        );
-        s.push_str(&detail(r));
-        return finish(s);
-    }
-    let mut s = retell(raw, r, student);
-    if wants_detail(raw) && !s.contains('`') {
-        s.push_str(&detail(r));
-    }
-    finish(s)
 }
 
-/// The side a diagnosis speaks about.
+/// The side a finding speaks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Server,
     Client,
 }
 
-/// The harness diagnosis `d` told from `student`'s side, without a final period.
-fn retell(d: &str, r: &UnitResult, student: &str) -> String {
-    if let Some(m) = d.strip_prefix("build failed: ") {
-        return format!("Your code did not build: {}", first_lines(m));
-    }
-    if let Some(m) = d.strip_prefix("toolchain or program missing: ") {
-        return format!("the program could not be started: {m}");
-    }
-    let (side, sentence) = if let Some(rest) = d.strip_prefix("server") {
-        (
+/// Finding `f` told from `student`'s side, without a final period.
+fn retell(f: &Finding, r: &UnitResult, student: &str) -> String {
+    let (side, sentence) = match f {
+        Finding::Run(RunFinding::BuildFailed { output }) => {
+            return format!("Your code did not build: {}", first_lines(output));
+        }
+        Finding::Run(RunFinding::ProgramMissing { detail }) => {
+            return format!("the program could not be started: {detail}");
+        }
+        Finding::Run(
+            RunFinding::RunTimedOut
+            | RunFinding::ReferenceUndefined
+            | RunFinding::NoReference { .. },
+        )
+        | Finding::Reference(_) => return upper_first(&f.sentence()),
+        Finding::Server(s) => (
             Side::Server,
             format!(
                 "{}{}",
                 who(r, Side::Server, student),
-                server_predicate(rest, r)
+                server_predicate(s, r)
             ),
-        )
-    } else if let Some(rest) = d.strip_prefix("client") {
-        (
+        ),
+        Finding::Client(c) => (
             Side::Client,
             format!(
                 "{}{}",
                 who(r, Side::Client, student),
-                client_predicate(rest, r)
+                client_predicate(c, r)
             ),
-        )
-    } else {
-        return match d.strip_prefix("the reference") {
-            Some(rest) => format!("The reference{rest}"),
-            None => upper_first(d),
-        };
+        ),
     };
     // About the other side of a unit the student is in: say whose unit it is.
     let (this, other) = match side {
@@ -182,210 +180,226 @@ fn retell(d: &str, r: &UnitResult, student: &str) -> String {
     sentence
 }
 
-/// Rephrases what follows `server` in a diagnosis (the text starts with ` ` or `'s `).
-fn server_predicate(rest: &str, r: &UnitResult) -> String {
-    let fixed = [
-        (
-            " title-cases (capitalises each word) instead of uppercasing everything",
-            " title-cased the text (\"Hello World\") instead of uppercasing it",
-        ),
-        (
-            " lowercases instead of uppercasing",
-            " lowercased the text instead of uppercasing it",
-        ),
-        (
-            " swaps case instead of uppercasing",
-            " swapped the case of each letter instead of uppercasing it",
-        ),
-        (
-            " maps case with ASCII only: non-ASCII letters are left unchanged",
-            " uppercased only ASCII letters and left non-ASCII ones (é, ß) unchanged",
-        ),
-        (
-            " uses one-to-one (simple) case mapping: characters such as ß must become two (SS)",
-            " maps each character to exactly one character, but some must become two (ß becomes SS)",
-        ),
-        (
-            " echoes the request without uppercasing it",
-            " sent the text back without uppercasing it",
-        ),
-        (
-            " replied with nothing",
-            " replied with an empty message",
-        ),
-        (
-            " stripped leading or trailing whitespace",
-            " removed spaces at the start or end of the line; the reference keeps them",
-        ),
-        (
-            " decodes the request as Latin-1 instead of UTF-8",
-            " decodes the request as Latin-1 instead of UTF-8, so non-ASCII letters come out garbled",
-        ),
-        (
-            " never replied",
-            " never replied (no answer within the time limit)",
-        ),
-        (
-            " replied from a different port than it listens on",
-            " replied from a different port than it listens on; replies must come from the server's own socket",
-        ),
-    ];
-    if let Some((_, to)) = fixed.iter().find(|(from, _)| *from == rest) {
-        return (*to).to_string();
-    }
-    if let Some(tail) = rest.strip_prefix(" added ") {
-        if let Some((what, quoted)) = tail.split_once(": expected ") {
-            if let Some(n) = what
-                .strip_suffix(" zero bytes (the unused part of its buffer)")
-                .and_then(|n| n.parse::<usize>().ok())
-            {
-                return match (&r.kind[..], &r.actual) {
-                    ("server-probe", Some(actual)) => format!(
-                        " sends back the whole {}-byte buffer, including the unused zero bytes ({n} after the reply)",
-                        actual.len()
-                    ),
-                    _ => format!(
-                        " sends back {n} zero bytes after the reply: the unused part of its buffer"
-                    ),
-                };
-            }
-            if let Some(size) = what
-                .strip_prefix("the rest of its ")
-                .and_then(|w| w.split_once("-byte receive buffer"))
-                .map(|(n, _)| n)
-            {
-                return format!(
-                    " sends back its whole {size}-byte receive buffer: after the reply come bytes an earlier, longer request left there"
-                );
-            }
-            let what = match what {
-                "a trailing newline" => "a newline after the reply".to_string(),
-                "a trailing \\r\\n" => "`\\r\\n` after the reply".to_string(),
-                other => other.to_string(),
-            };
-            return format!(" added {what}: expected {quoted}");
+/// What a server did, as the student reads it after "Your UDP server".
+fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
+    match f {
+        ServerFinding::NotListening { detail } => format!(" never started listening: {detail}"),
+        ServerFinding::ProcessLimit => {
+            " started too many processes (it ran into its process limit); it was stopped".into()
         }
+        ServerFinding::ReplyEmpty => " replied with an empty message".into(),
+        ServerFinding::AddedAfter {
+            added,
+            expected,
+            actual,
+        } => added_predicate(added, expected, actual, r),
+        ServerFinding::AddedPrefix { prefix } => format!(" put `{}` before the reply", short(prefix)),
+        ServerFinding::DroppedCr => {
+            " dropped the `\\r` at the end of the request; the reference keeps it in the reply"
+                .into()
+        }
+        ServerFinding::StrippedWhitespace => {
+            " removed spaces at the start or end of the line; the reference keeps them".into()
+        }
+        ServerFinding::OtherUnicode { .. } => format!(
+            "{}, so some characters come out differently",
+            f.predicate()
+        ),
+        ServerFinding::CaseMapping { mapping } => mapping_predicate(*mapping).into(),
+        ServerFinding::Latin1 => {
+            " decodes the request as Latin-1 instead of UTF-8, so non-ASCII letters come out garbled"
+                .into()
+        }
+        ServerFinding::ReplyFromOtherPort => " replied from a different port than it listens on; replies must come from the server's own socket".into(),
+        ServerFinding::NeverReplied => " never replied (no answer within the time limit)".into(),
+        ServerFinding::DiedWithoutReply { exit } => {
+            format!(" crashed on this input ({exit}) without replying")
+        }
+        ServerFinding::Died { exit } => format!(" crashed on this input ({exit})"),
+        // Said to the student as the harness says it.
+        ServerFinding::ReplyCut { .. }
+        | ServerFinding::ReplyDiffers { .. }
+        | ServerFinding::ExtraDatagrams { .. }
+        | ServerFinding::WaitsForNewline
+        | ServerFinding::WaitsForMoreBytes
+        | ServerFinding::NeverRepliedNorClosed
+        | ServerFinding::ExitedWhenClientClosed { .. }
+        | ServerFinding::Refused
+        | ServerFinding::ExitedAfterRequest { .. }
+        | ServerFinding::AnsweredThenExited { .. }
+        | ServerFinding::AnsweredThenStopped
+        | ServerFinding::SeenThroughClient { .. } => f.predicate(),
     }
-    if let Some(prefix) = rest
-        .strip_prefix(" added a prefix ")
-        .and_then(|p| p.strip_suffix(" before the reply"))
-    {
-        return format!(" put {prefix} before the reply");
-    }
-    if rest.starts_with(" follows Unicode ") {
-        return format!("{rest}, so some characters come out differently");
-    }
-    if let Some(tail) = rest.strip_prefix(" died on this input") {
-        return format!(" crashed on this input{tail}");
-    }
-    rest.to_string()
 }
 
-/// Rephrases what follows `client` in a diagnosis (the text starts with ` ` or `'s `).
-fn client_predicate(rest: &str, r: &UnitResult) -> String {
-    let fixed = [
-        (" sent nothing", " sent nothing to the server"),
-        (
-            " sent the line with its trailing newline; the reference client strips it",
-            " sends a newline after the text; the reference client sends the line without it",
+/// What a server added after the reply, as the student reads it.
+fn added_predicate(added: &Added, expected: &[u8], actual: &[u8], r: &UnitResult) -> String {
+    let quoted = format!("expected `{}`, got `{}`", short(expected), short(actual));
+    match added {
+        Added::Zeros { count } => match (r.kind, &r.actual) {
+            (UnitKind::ServerProbe, Some(actual)) => format!(
+                " sends back the whole {}-byte buffer, including the unused zero bytes ({count} after the reply)",
+                actual.len()
+            ),
+            _ => format!(
+                " sends back {count} zero bytes after the reply: the unused part of its buffer"
+            ),
+        },
+        Added::BufferRest { size, .. } => format!(
+            " sends back its whole {size}-byte receive buffer: after the reply come bytes an earlier, longer request left there"
         ),
-        (
-            " uppercased the line before sending it",
-            " uppercased the text before sending it",
-        ),
-        (
-            " never exited after the reply arrived",
-            " printed the reply but did not exit; it was stopped",
-        ),
-        (
-            " never exited after printing the reply",
-            " printed the reply but did not exit; it was stopped",
-        ),
-        (
-            " output does not match the implementation's client-output pattern",
-            "'s output does not show the reply where the grader looks for it",
-        ),
-        (
-            " truncates the reply it prints",
-            " printed only part of the reply",
-        ),
-    ];
-    if let Some((_, to)) = fixed.iter().find(|(from, _)| *from == rest) {
-        return (*to).to_string();
+        Added::Newline => format!(" added a newline after the reply: {quoted}"),
+        Added::CrLf => format!(" added `\\r\\n` after the reply: {quoted}"),
+        Added::Bytes { bytes } => format!(" added `{}` after the reply: {quoted}", short(bytes)),
     }
-    if let Some(n) = rest
-        .strip_prefix(" printed ")
-        .and_then(|t| t.strip_suffix(" bytes, far more than the reply (output flood)"))
-    {
-        return format!(" kept printing after the reply ({n} bytes); it was stopped");
-    }
-    if rest.starts_with(" printed `") {
-        let zeros = r
-            .actual
-            .as_deref()
-            .map_or(0, |a| a.iter().filter(|&&b| b == 0).count());
-        let expected_zeros = r
-            .expected
-            .as_deref()
-            .map_or(0, |e| e.iter().filter(|&&b| b == 0).count());
-        if zeros > expected_zeros {
-            return format!(
-                " printed the whole receive buffer: the reply is followed by {} unused zero bytes",
-                zeros - expected_zeros
-            );
-        }
-        if let Some((printed, reference)) = rest.split_once(" where the reference client prints ") {
-            return format!("{printed}; the reference client prints {reference}");
-        }
-    }
-    if let Some(tail) = rest
-        .strip_prefix(" printed the right output but ended with ")
-        .and_then(|t| t.strip_suffix("; the reference client exits 0"))
-    {
-        return format!(
-            " printed the right output but ended with {tail}; a client must exit with status 0"
-        );
-    }
-    if let Some(tail) = rest
-        .strip_prefix(" ended with ")
-        .and_then(|t| t.strip_suffix("; the reference client exits 0"))
-    {
-        return format!(" ended with {tail}; a client must exit with status 0");
-    }
-    rest.to_string()
 }
 
-/// Whether quoting the expected and actual bytes helps after this diagnosis: not for
-/// problems where the bytes say nothing (a build, a hang, a wrong port).
-fn wants_detail(d: &str) -> bool {
-    ![
-        "build failed",
-        "toolchain",
-        "server never started listening",
-        "server replied from a different port",
-        "server waits for a newline",
-        "server waits for more bytes",
-        "server sent ",
-        "server never replied",
-        "server exited after",
-        "server answered, then",
-        "server refused",
-        "server died",
-        "server started too many processes",
-        "client never exited",
-        "client printed the right output",
-        "client ended with",
-        "client printed ",
-        // Request mistakes: the unit's bytes are what the client printed, not sent.
-        "client sent",
-        "client uppercased",
-        "client stripped",
-        "client dropped",
-    ]
-    .iter()
-    .any(|p| d.starts_with(p))
-        && !d.contains("zero bytes (the unused part of its buffer)")
-        || d.starts_with("client printed only")
+/// What a server's case mapping did, as the student reads it.
+fn mapping_predicate(m: Mapping) -> &'static str {
+    match m {
+        Mapping::Title => " title-cased the text (\"Hello World\") instead of uppercasing it",
+        Mapping::Lower => " lowercased the text instead of uppercasing it",
+        Mapping::SwapCase => " swapped the case of each letter instead of uppercasing it",
+        Mapping::AsciiOnly => {
+            " uppercased only ASCII letters and left non-ASCII ones (é, ß) unchanged"
+        }
+        Mapping::Simple => {
+            " maps each character to exactly one character, but some must become two (ß becomes SS)"
+        }
+        Mapping::Identity => " sent the text back without uppercasing it",
+    }
+}
+
+/// What a client did, as the student reads it after "Your UDP client".
+fn client_predicate(f: &ClientFinding, r: &UnitResult) -> String {
+    match f {
+        ClientFinding::SentNothing => " sent nothing to the server".into(),
+        ClientFinding::SentNewline => {
+            " sends a newline after the text; the reference client sends the line without it".into()
+        }
+        ClientFinding::SentUppercased => " uppercased the text before sending it".into(),
+        ClientFinding::HungAfterReply | ClientFinding::HungAfterPrinting => {
+            " printed the reply but did not exit; it was stopped".into()
+        }
+        ClientFinding::PatternMismatch => {
+            "'s output does not show the reply where the grader looks for it".into()
+        }
+        ClientFinding::TruncatesReply => " printed only part of the reply".into(),
+        ClientFinding::OutputFlood { bytes } => {
+            format!(" kept printing after the reply ({bytes} bytes); it was stopped")
+        }
+        ClientFinding::WrongExitAfterRightOutput { exit } => format!(
+            " printed the right output but ended with {exit}; a client must exit with status 0"
+        ),
+        ClientFinding::Exited { exit } => {
+            format!(" ended with {exit}; a client must exit with status 0")
+        }
+        ClientFinding::PrintedOther {
+            printed,
+            reference,
+            at,
+        } => whole_buffer(r).unwrap_or_else(|| {
+            format!(
+                " printed `{}`; the reference client prints `{}`{}",
+                escape(printed),
+                escape(reference),
+                at.map(|a| format!(" (first difference at byte {a})"))
+                    .unwrap_or_default()
+            )
+        }),
+        ClientFinding::PrintedInstead { .. } | ClientFinding::NotContained { .. } => {
+            whole_buffer(r).unwrap_or_else(|| f.predicate())
+        }
+        // Said to the student as the harness says it.
+        ClientFinding::SentWithoutCr
+        | ClientFinding::SentStripped
+        | ClientFinding::SentPart { .. }
+        | ClientFinding::SentOther { .. }
+        | ClientFinding::SentInPieces { .. }
+        | ClientFinding::PrintedPart { .. }
+        | ClientFinding::PrintedNothing => f.predicate(),
+    }
+}
+
+/// A client that printed its whole receive buffer: the reply, then zero bytes.
+fn whole_buffer(r: &UnitResult) -> Option<String> {
+    let zeros = |b: Option<&[u8]>| b.map_or(0, |b| b.iter().filter(|&&c| c == 0).count());
+    let extra = zeros(r.actual.as_deref()).saturating_sub(zeros(r.expected.as_deref()));
+    (extra > 0).then(|| {
+        format!(
+            " printed the whole receive buffer: the reply is followed by {extra} unused zero bytes"
+        )
+    })
+}
+
+/// Whether quoting the expected and actual bytes helps after this finding: not for
+/// problems where the bytes say nothing (a build, a hang, a wrong port) or where the
+/// unit's bytes are not what went wrong (a request mistake: they are what was printed).
+fn wants_detail(f: &Finding) -> bool {
+    match f {
+        Finding::Run(RunFinding::BuildFailed { .. } | RunFinding::ProgramMissing { .. }) => false,
+        Finding::Run(
+            RunFinding::RunTimedOut
+            | RunFinding::ReferenceUndefined
+            | RunFinding::NoReference { .. },
+        )
+        | Finding::Reference(_) => true,
+        Finding::Server(s) => match s {
+            ServerFinding::ReplyEmpty
+            | ServerFinding::AddedPrefix { .. }
+            | ServerFinding::DroppedCr
+            | ServerFinding::StrippedWhitespace
+            | ServerFinding::OtherUnicode { .. }
+            | ServerFinding::CaseMapping { .. }
+            | ServerFinding::Latin1
+            | ServerFinding::ReplyCut { .. }
+            | ServerFinding::ReplyDiffers { .. }
+            | ServerFinding::SeenThroughClient { .. } => true,
+            ServerFinding::AddedAfter { added, .. } => match added {
+                Added::Zeros { .. } => false,
+                Added::Newline | Added::CrLf | Added::BufferRest { .. } | Added::Bytes { .. } => {
+                    true
+                }
+            },
+            ServerFinding::NotListening { .. }
+            | ServerFinding::ProcessLimit
+            | ServerFinding::ReplyFromOtherPort
+            | ServerFinding::ExtraDatagrams { .. }
+            | ServerFinding::WaitsForNewline
+            | ServerFinding::WaitsForMoreBytes
+            | ServerFinding::NeverRepliedNorClosed
+            | ServerFinding::NeverReplied
+            | ServerFinding::ExitedWhenClientClosed { .. }
+            | ServerFinding::DiedWithoutReply { .. }
+            | ServerFinding::Died { .. }
+            | ServerFinding::Refused
+            | ServerFinding::ExitedAfterRequest { .. }
+            | ServerFinding::AnsweredThenExited { .. }
+            | ServerFinding::AnsweredThenStopped => false,
+        },
+        Finding::Client(c) => match c {
+            ClientFinding::PrintedPart { .. }
+            | ClientFinding::PatternMismatch
+            | ClientFinding::TruncatesReply => true,
+            ClientFinding::SentNothing
+            | ClientFinding::SentNewline
+            | ClientFinding::SentUppercased
+            | ClientFinding::SentWithoutCr
+            | ClientFinding::SentStripped
+            | ClientFinding::SentPart { .. }
+            | ClientFinding::SentOther { .. }
+            | ClientFinding::SentInPieces { .. }
+            | ClientFinding::OutputFlood { .. }
+            | ClientFinding::HungAfterReply
+            | ClientFinding::HungAfterPrinting
+            | ClientFinding::WrongExitAfterRightOutput { .. }
+            | ClientFinding::Exited { .. }
+            | ClientFinding::NotContained { .. }
+            | ClientFinding::PrintedOther { .. }
+            | ClientFinding::PrintedInstead { .. }
+            | ClientFinding::PrintedNothing => false,
+        },
+    }
 }
 
 /// `: expected `…`, got `…`` for the unit's bytes, or nothing when it has none.
@@ -398,41 +412,6 @@ fn detail(r: &UnitResult) -> String {
         ),
         (Some(e), None) => format!(": expected `{}`, got nothing", quote(e, QUOTE_CHARS)),
         _ => String::new(),
-    }
-}
-
-/// `bytes` escaped as the harness escapes them, cut after `max` characters with `…`
-/// (never in the middle of an escape).
-pub fn quote(bytes: &[u8], max: usize) -> String {
-    let mut out = String::new();
-    let mut shown = 0;
-    let mut push = |piece: String| -> bool {
-        let n = piece.chars().count();
-        if shown + n > max {
-            return false;
-        }
-        shown += n;
-        out.push_str(&piece);
-        true
-    };
-    'outer: for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            let mut buf = [0u8; 4];
-            if !push(escape(c.encode_utf8(&mut buf).as_bytes())) {
-                break 'outer;
-            }
-        }
-        for &b in chunk.invalid() {
-            if !push(escape(&[b])) {
-                break 'outer;
-            }
-        }
-    }
-    let whole = escape(bytes);
-    if out.len() < whole.len() {
-        format!("{out}… ({} bytes in all)", bytes.len())
-    } else {
-        out
     }
 }
 
@@ -551,14 +530,16 @@ fn finish(mut s: String) -> String {
 mod tests {
     use super::*;
     use crate::corpus::Category;
+    use crate::run::process::Exit;
     use crate::run::wire::Transcript;
+    use crate::verdict::{ReferenceFinding, ReferenceServer};
 
     fn unit(
         transport: Transport,
         client: &str,
         server: &str,
-        kind: &str,
-        diagnosis: &str,
+        kind: UnitKind,
+        finding: impl Into<Finding>,
         expected: &[u8],
         actual: Option<&[u8]>,
     ) -> UnitResult {
@@ -568,7 +549,7 @@ mod tests {
             transport,
             client: client.into(),
             server: server.into(),
-            kind: kind.into(),
+            kind,
             case: "hello".into(),
             category: Category::Core,
             verdict: Verdict::Fail,
@@ -577,7 +558,8 @@ mod tests {
             expected: Some(expected.to_vec()),
             actual: actual.map(<[u8]>::to_vec),
             wire: Transcript::default(),
-            diagnosis: Some(diagnosis.into()),
+            finding: Some(finding.into()),
+            known: None,
             minimal_input: None,
             reproduce: "shout matrix --id x".into(),
             duration_ms: 1,
@@ -585,12 +567,17 @@ mod tests {
         }
     }
 
-    fn server_says(transport: Transport, d: &str, expected: &[u8], actual: &[u8]) -> String {
+    fn server_says(
+        transport: Transport,
+        d: ServerFinding,
+        expected: &[u8],
+        actual: &[u8],
+    ) -> String {
         let r = unit(
             transport,
             "probe",
             "alice",
-            "server-probe",
+            UnitKind::ServerProbe,
             d,
             expected,
             Some(actual),
@@ -603,7 +590,11 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Udp,
-                "server added a trailing newline: expected `HELLO`, got `HELLO\\n`",
+                ServerFinding::AddedAfter {
+                    added: Added::Newline,
+                    expected: b"HELLO".to_vec(),
+                    actual: b"HELLO\n".to_vec()
+                },
                 b"HELLO",
                 b"HELLO\n"
             ),
@@ -612,7 +603,7 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Tcp,
-                "server waits for a newline that the reference client never sends (deadlock)",
+                ServerFinding::WaitsForNewline,
                 b"HELLO",
                 b""
             ),
@@ -621,7 +612,7 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Udp,
-                "server replied from a different port than it listens on",
+                ServerFinding::ReplyFromOtherPort,
                 b"HELLO",
                 b"HELLO"
             ),
@@ -634,7 +625,7 @@ mod tests {
             crate::proto::case::UnicodeVersion::DEFAULT,
             "3.11",
         );
-        let said = server_says(Transport::Udp, &d, b"HELLO", b"HELLO...");
+        let said = server_says(Transport::Udp, d, b"HELLO", b"HELLO...");
         assert!(
             said.starts_with("Your UDP server sends back its whole 1024-byte receive buffer: after the reply come bytes an earlier, longer request left there"),
             "{said}"
@@ -644,7 +635,11 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Udp,
-                "server added 1019 zero bytes (the unused part of its buffer): expected `HELLO`, got `HELLO\\u{0}…`",
+                ServerFinding::AddedAfter {
+                    added: Added::Zeros { count: 1019 },
+                    expected: b"HELLO".to_vec(),
+                    actual: buffer.clone()
+                },
                 b"HELLO",
                 &buffer
             ),
@@ -653,7 +648,9 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Tcp,
-                "server maps case with ASCII only: non-ASCII letters are left unchanged",
+                ServerFinding::CaseMapping {
+                    mapping: Mapping::AsciiOnly
+                },
                 "HÉLLO".as_bytes(),
                 "HéLLO".as_bytes()
             ),
@@ -662,7 +659,9 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Udp,
-                "server title-cases (capitalises each word) instead of uppercasing everything",
+                ServerFinding::CaseMapping {
+                    mapping: Mapping::Title
+                },
                 b"HELLO WORLD",
                 b"Hello World"
             ),
@@ -671,7 +670,9 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Udp,
-                "server added a prefix `OK: ` before the reply",
+                ServerFinding::AddedPrefix {
+                    prefix: b"OK: ".to_vec()
+                },
                 b"HELLO",
                 b"OK: HELLO"
             ),
@@ -680,7 +681,7 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Tcp,
-                "server's reply stops after 5 of 11 bytes: it reads or sends too little",
+                ServerFinding::ReplyCut { got: 5, of: 11 },
                 b"HELLO WORLD",
                 b"HELLO"
             ),
@@ -689,7 +690,9 @@ mod tests {
         assert_eq!(
             server_says(
                 Transport::Tcp,
-                "server died on this input (exit status 1)",
+                ServerFinding::Died {
+                    exit: Exit::Code(1)
+                },
                 b"HELLO",
                 b""
             ),
@@ -701,17 +704,22 @@ mod tests {
     fn case_mapping_mistakes_name_what_the_server_does() {
         let s = server_says(
             Transport::Udp,
-            "server follows Unicode 16.0.0 (as Python 3.14), the reference Python 3.11 follows 14.0.0",
+            ServerFinding::OtherUnicode {
+                from: "16.0".parse().unwrap(),
+                to: "16.0".parse().unwrap(),
+                reference: "14.0".parse().unwrap(),
+                python: "3.11".into(),
+            },
             "Ƛ".as_bytes(),
             "\u{a7dc}".as_bytes(),
         );
         assert!(
-            s.starts_with("Your UDP server follows Unicode 16.0.0 (as Python 3.14), the reference Python 3.11 follows 14.0.0, so some characters come out differently: expected `Ƛ`"),
+            s.starts_with("Your UDP server follows Unicode 16.0.0 (as 3.14), the reference Python 3.11 follows 14.0.0, so some characters come out differently: expected `Ƛ`"),
             "{s}"
         );
         let s = server_says(
             Transport::Tcp,
-            "server decodes the request as Latin-1 instead of UTF-8",
+            ServerFinding::Latin1,
             "CAFÉ".as_bytes(),
             "CAFÃ©".as_bytes(),
         );
@@ -721,7 +729,9 @@ mod tests {
         );
         let s = server_says(
             Transport::Udp,
-            "server uses one-to-one (simple) case mapping: characters such as ß must become two (SS)",
+            ServerFinding::CaseMapping {
+                mapping: Mapping::Simple,
+            },
             b"STRASSE",
             "STRAßE".as_bytes(),
         );
@@ -734,8 +744,8 @@ mod tests {
             Transport::Udp,
             "bob",
             "probe",
-            "client-probe",
-            "client uppercased the line before sending it",
+            UnitKind::ClientProbe,
+            ClientFinding::SentUppercased,
             b"hello",
             Some(b"hello"),
         );
@@ -747,8 +757,8 @@ mod tests {
             Transport::Tcp,
             "bob",
             "python",
-            "pairing",
-            "client sent the line with its trailing newline; the reference client strips it",
+            UnitKind::Pairing,
+            ClientFinding::SentNewline,
             b"x",
             Some(b"x"),
         );
@@ -761,8 +771,12 @@ mod tests {
             Transport::Udp,
             "bob",
             "python",
-            "pairing",
-            "client printed `Input lowercase sentence:HELLO\\u{0}…` where the reference client prints `Input lowercase sentence:HELLO\\n` (first difference at byte 30)",
+            UnitKind::Pairing,
+            ClientFinding::PrintedOther {
+                printed: printed.clone(),
+                reference: b"Input lowercase sentence:HELLO\n".to_vec(),
+                at: Some(30),
+            },
             b"Input lowercase sentence:HELLO\n",
             Some(&printed),
         );
@@ -774,8 +788,8 @@ mod tests {
             Transport::Udp,
             "bob",
             "python",
-            "pairing",
-            "client printed 200000000 bytes, far more than the reply (output flood)",
+            UnitKind::Pairing,
+            ClientFinding::OutputFlood { bytes: 200000000 },
             b"x",
             Some(b"x"),
         );
@@ -791,8 +805,8 @@ mod tests {
             Transport::Udp,
             "bob",
             "python",
-            "pairing",
-            "server never replied",
+            UnitKind::Pairing,
+            ServerFinding::NeverReplied,
             b"x",
             None,
         );
@@ -803,31 +817,39 @@ mod tests {
     }
 
     #[test]
-    fn unknown_diagnoses_and_missing_ones_still_read_as_sentences() {
+    fn every_finding_and_a_missing_one_read_as_sentences() {
         let r = unit(
             Transport::Tcp,
             "probe",
             "alice",
-            "server-probe",
-            "server did something new",
+            UnitKind::ServerProbe,
+            ServerFinding::ReplyDiffers { at: 3 },
             b"HELLO",
             Some(b"HEL"),
         );
         assert_eq!(
             for_student(&r, "alice"),
-            "Your TCP server did something new: expected `HELLO`, got `HEL`."
+            "Your TCP server's reply differs from the reference's from byte 3: expected `HELLO`, got `HEL`."
         );
         let mut r = r;
-        r.diagnosis = None;
+        r.finding = None;
         assert_eq!(
             for_student(&r, "alice"),
             "Your TCP server does not behave like the reference on `hello`: expected `HELLO`, got `HEL`."
         );
         r.verdict = Verdict::Info;
-        r.diagnosis = Some("the reference server crashes on invalid UTF-8 (UnicodeDecodeError), so it has no defined answer".into());
+        r.finding = Some(
+            ReferenceFinding::ServerUndefined {
+                how: ReferenceServer::Dies {
+                    exit: Exit::Code(1),
+                },
+                this_kept_answering: Some(true),
+            }
+            .into(),
+        );
         assert_eq!(
             for_student(&r, "alice"),
-            "Not counted: the reference server crashes on invalid UTF-8 (UnicodeDecodeError), so it has no defined answer."
+            "Not counted: the reference server dies on this input (exit status 1); this server kept answering."
         );
     }
 

@@ -22,12 +22,14 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use super::explain::{for_student, quote, role_words};
+use super::explain::{for_student, role_words};
 use super::rubric::{Rubric, CATEGORIES};
 use crate::corpus::Category;
+use crate::plan::UnitKind;
 use crate::registry::{valid_name, Role, RoleKey, REFERENCE};
 use crate::results::{Results, UnitResult};
-use crate::verdict::{Fault, Verdict};
+use crate::text::quote;
+use crate::verdict::{Fault, Finding, Verdict};
 
 /// How many kinds of failure a test's output describes before summing up the rest.
 const MAX_GROUPS: usize = 5;
@@ -99,12 +101,12 @@ pub fn counts_for(r: &UnitResult, student: &str, role: RoleKey) -> bool {
     match role.role {
         Role::Server => {
             r.server == student
-                && (r.kind == "pairing" || r.kind == "server-probe")
+                && matches!(r.kind, UnitKind::Pairing | UnitKind::ServerProbe)
                 && r.fault != Some(Fault::Client)
         }
         Role::Client => {
             r.client == student
-                && (r.kind == "pairing" || r.kind == "client-probe")
+                && matches!(r.kind, UnitKind::Pairing | UnitKind::ClientProbe)
                 && r.fault != Some(Fault::Server)
         }
     }
@@ -153,10 +155,10 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
         .filter(|r| {
             r.kind
                 == match role.role {
-                    Role::Server => "server-probe",
-                    Role::Client => "client-probe",
+                    Role::Server => UnitKind::ServerProbe,
+                    Role::Client => UnitKind::ClientProbe,
                 }
-                || r.kind == "pairing"
+                || r.kind == UnitKind::Pairing
         })
         .collect();
     let mut infos = 0;
@@ -277,8 +279,8 @@ fn example<'a>(b: &Bucket<'a>, r: &'a UnitResult) -> &'a UnitResult {
 /// Lower is plainer: a probe's bytes are the reply itself; a pairing with the
 /// reference shows what the student's peer sees.
 fn clarity(r: &UnitResult) -> u8 {
-    match r.kind.as_str() {
-        "server-probe" | "client-probe" => 0,
+    match r.kind {
+        UnitKind::ServerProbe | UnitKind::ClientProbe => 0,
         _ if r.client == REFERENCE || r.server == REFERENCE => 1,
         // The student's own client with their own server: whose mistake it shows is
         // the hardest to tell.
@@ -287,20 +289,10 @@ fn clarity(r: &UnitResult) -> u8 {
     }
 }
 
-/// Failures with the same key are one kind of mistake: the diagnosis without its
-/// quoted bytes and numbers.
+/// Failures with the same key are one kind of mistake: the finding's code, without
+/// its bytes and numbers.
 fn group_key(r: &UnitResult) -> String {
-    let d = r.diagnosis.as_deref().unwrap_or("");
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in d.chars() {
-        if c == '`' {
-            quoted = !quoted;
-        } else if !quoted && !c.is_ascii_digit() {
-            out.push(c);
-        }
-    }
-    out
+    r.finding.as_ref().map(Finding::code).unwrap_or_default()
 }
 
 /// The text of one test: why it scored as it did, then each kind of failure with one
@@ -326,10 +318,14 @@ fn test_output(b: &Bucket, student: &str) -> String {
         Role::Server => "client",
         Role::Client => "server",
     };
+    let about_other_side = |f: &Finding| match (f, b.role.role) {
+        (Finding::Client(_), Role::Server) | (Finding::Server(_), Role::Client) => true,
+        (Finding::Client(_) | Finding::Server(_), Role::Server | Role::Client)
+        | (Finding::Run(_) | Finding::Reference(_), _) => false,
+    };
     let (elsewhere, own): (Vec<&UnitResult>, Vec<&UnitResult>) =
         b.failures.iter().copied().partition(|r| {
-            r.fault == Some(Fault::Both)
-                && r.diagnosis.as_deref().is_some_and(|d| d.starts_with(other))
+            r.fault == Some(Fault::Both) && r.finding.as_ref().is_some_and(about_other_side)
         });
     let mut groups: Vec<(String, Vec<&UnitResult>)> = Vec::new();
     for r in own {
@@ -801,13 +797,13 @@ mod tests {
         transport: Transport,
         client: &str,
         server: &str,
-        kind: &str,
+        kind: UnitKind,
         case: &str,
         category: Category,
         input: &str,
         verdict: Verdict,
         fault: Option<Fault>,
-        diagnosis: Option<&str>,
+        finding: Option<Finding>,
         expected: &str,
         actual: &str,
     ) -> UnitResult {
@@ -817,7 +813,7 @@ mod tests {
             transport,
             client: client.into(),
             server: server.into(),
-            kind: kind.into(),
+            kind,
             case: case.into(),
             category,
             verdict,
@@ -826,7 +822,8 @@ mod tests {
             expected: Some(expected.as_bytes().to_vec()),
             actual: Some(actual.as_bytes().to_vec()),
             wire: Transcript::default(),
-            diagnosis: diagnosis.map(str::to_string),
+            finding,
+            known: None,
             minimal_input: None,
             reproduce: format!(
                 "shout matrix --id {transport}::{client}-client::{server}-server::{case}"
@@ -851,7 +848,7 @@ mod tests {
     }
 
     /// How a test server answers an input: the verdict, the diagnosis and the reply.
-    type ServerBehaviour = dyn Fn(&str) -> (Verdict, Option<&'static str>, String);
+    type ServerBehaviour = dyn Fn(&str) -> (Verdict, Option<Finding>, String);
 
     /// Every unit a grading run gives `name`'s four roles, judged by `server_verdict`
     /// for its server units; its client units all pass.
@@ -860,7 +857,7 @@ mod tests {
         for t in Transport::ALL {
             for (case, category, input) in CASES {
                 let want = input.to_uppercase();
-                let server_unit = |client: &str, kind: &str| {
+                let server_unit = |client: &str, kind: UnitKind| {
                     let (v, d, got) = server_verdict(input);
                     let fault = (v == Verdict::Fail).then_some(Fault::Server);
                     unit(
@@ -870,24 +867,24 @@ mod tests {
                 if category == Category::Robustness {
                     // The reference has no answer to invalid UTF-8, except for a probe
                     // case where it does: one info, one counted.
-                    let mut info = server_unit("probe", "server-probe");
+                    let mut info = server_unit("probe", UnitKind::ServerProbe);
                     info.verdict = Verdict::Info;
                     info.fault = None;
                     info.id.push_str("-info");
                     out.push(info);
-                    out.push(server_unit("probe", "server-probe"));
+                    out.push(server_unit("probe", UnitKind::ServerProbe));
                     continue;
                 }
                 for client in ["python", "rust", name] {
-                    out.push(server_unit(client, "pairing"));
+                    out.push(server_unit(client, UnitKind::Pairing));
                 }
-                out.push(server_unit("probe", "server-probe"));
+                out.push(server_unit("probe", UnitKind::ServerProbe));
                 for server in ["python", "rust"] {
                     out.push(unit(
                         t,
                         name,
                         server,
-                        "pairing",
+                        UnitKind::Pairing,
                         case,
                         category,
                         input,
@@ -902,7 +899,7 @@ mod tests {
                     t,
                     name,
                     "probe",
-                    "client-probe",
+                    UnitKind::ClientProbe,
                     case,
                     category,
                     input,
@@ -959,7 +956,12 @@ mod tests {
                 } else {
                     (
                         Verdict::Fail,
-                        Some("server title-cases (capitalises each word) instead of uppercasing everything"),
+                        Some(
+                            crate::verdict::ServerFinding::CaseMapping {
+                                mapping: crate::verdict::Mapping::Title,
+                            }
+                            .into(),
+                        ),
                         got,
                     )
                 }

@@ -94,6 +94,20 @@ pub fn shard_hash(id: &str) -> u64 {
     fmix64(fnv1a(id.as_bytes()))
 }
 
+/// In results files a partition is its text, `hash:2/4`.
+impl serde::Serialize for Partition {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Partition {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Partition, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl Partition {
     /// Whether the unit at `index` (in plan order) with `id` belongs to this shard.
     pub fn contains(&self, index: usize, id: &str) -> bool {

@@ -28,8 +28,11 @@ impl Side {
     }
 }
 
-/// What a unit checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// What a unit checks. Serialised as `pairing`, `server-probe`, `client-probe`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum UnitKind {
     /// A real client against a real server, through the harness's relay.
     Pairing,
@@ -37,6 +40,17 @@ pub enum UnitKind {
     ServerProbe,
     /// The harness as the server, probing a client.
     ClientProbe,
+}
+
+impl UnitKind {
+    /// The name in results and reports: `pairing`, `server-probe`, `client-probe`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Pairing => "pairing",
+            UnitKind::ServerProbe => "server-probe",
+            UnitKind::ClientProbe => "client-probe",
+        }
+    }
 }
 
 /// One unit of work with its canonical id.

@@ -105,6 +105,20 @@ pub struct UnknownVersion {
     pub supported: String,
 }
 
+/// In results files a version is its text, `14.0.0`.
+impl serde::Serialize for UnicodeVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UnicodeVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<UnicodeVersion, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for UnicodeVersion {
     type Err = UnknownVersion;
 

@@ -14,9 +14,10 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{differing_span, matrices, visible_str, Excerpt, Matrix, Shade, Tally};
+use super::markdown::{differing_span, matrices, Excerpt, Matrix, Shade, Tally};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
+use crate::text::visible_str;
 use crate::verdict::Verdict;
 
 /// The most bytes of one field (input, expected, actual, one wire event) a case shows.
@@ -117,8 +118,7 @@ fn header(results: &Results, title: &str, out: &mut String) {
         html(&results.corpus),
         results
             .partition
-            .as_deref()
-            .map(|p| format!(" · partition {}", html(p)))
+            .map(|p| format!(" · partition {}", html(&p.to_string())))
             .unwrap_or_default()
     );
     out.push_str(
@@ -232,7 +232,7 @@ fn index(results: &Results, out: &mut String) {
                 "<li><a href=\"#{}\">{}</a> — {}</li>",
                 attr(&fragment(&r.id)),
                 html(&r.id),
-                html(r.diagnosis.as_deref().unwrap_or(r.verdict.as_str()))
+                html(r.diagnosis().as_deref().unwrap_or(r.verdict.as_str()))
             );
         }
         if failures.len() > INDEX_FAILURES {
@@ -256,7 +256,7 @@ fn case(r: &UnitResult, detailed: bool, out: &mut String) {
         if r.verdict.is_failure() { " open" } else { "" },
         html(&r.case)
     );
-    if let Some(d) = &r.diagnosis {
+    if let Some(d) = &r.diagnosis() {
         let _ = write!(out, " <span class=\"diag\">{}</span>", html(d));
     } else if r.verdict == Verdict::Xpass {
         out.push_str(" <span class=\"diag\">passed, but listed as a known failure: remove it from the expectations file</span>");
@@ -271,7 +271,7 @@ fn case(r: &UnitResult, detailed: bool, out: &mut String) {
         "<p class=\"facts\"><a class=\"self\" href=\"#{}\">{}</a> · {} · {}",
         attr(&fragment(&r.id)),
         html(&r.id),
-        html(&r.kind),
+        html(r.kind.as_str()),
         r.category.as_str()
     );
     if let Some(a) = &r.axis {

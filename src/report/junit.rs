@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::markdown::{cell_key, clip_chars, first_difference, visible_str, Excerpt};
+use super::markdown::{cell_key, clip_chars, first_difference, Excerpt};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
+use crate::text::visible_str;
 use crate::verdict::Verdict;
 
 /// The most bytes of one field (input, expected, actual, one wire event) a case shows.
@@ -94,7 +95,7 @@ fn test_case(r: &UnitResult, seen: &mut BTreeSet<(String, String)>) -> TestCase 
         Verdict::Skip => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(one_line(
-                r.diagnosis
+                r.diagnosis()
                     .as_deref()
                     .unwrap_or("skipped (no reason given)"),
             ))
@@ -106,7 +107,7 @@ fn test_case(r: &UnitResult, seen: &mut BTreeSet<(String, String)>) -> TestCase 
             s.set_message(format!(
                 "expected failure: {}",
                 one_line(
-                    r.diagnosis
+                    r.diagnosis()
                         .as_deref()
                         .unwrap_or("listed as a known failure")
                 )
@@ -142,7 +143,7 @@ fn classname(id: &str) -> String {
 
 /// The failure message: the diagnosis on one line.
 fn message(r: &UnitResult) -> String {
-    match (r.verdict, &r.diagnosis) {
+    match (r.verdict, &r.diagnosis()) {
         (Verdict::Xpass, d) => format!(
             "passed, but listed as a known failure: remove it from the expectations file{}",
             d.as_deref()
@@ -170,13 +171,13 @@ fn details(r: &UnitResult) -> String {
         d,
         "verdict:   {} ({}, {})",
         r.verdict.as_str(),
-        visible_str(&r.kind),
+        visible_str(r.kind.as_str()),
         r.category.as_str()
     );
     if let Some(f) = r.fault {
         let _ = writeln!(d, "fault:     {}", f.as_str());
     }
-    if let Some(x) = &r.diagnosis {
+    if let Some(x) = &r.diagnosis() {
         let _ = writeln!(d, "diagnosis: {}", one_line(x));
     }
     let _ = writeln!(d, "input:     {}", Excerpt::of(&r.input, None, FIELD_BYTES));
@@ -357,9 +358,9 @@ mod tests {
             xml.contains(r#"<testcase name="hello" classname="udp.python-client.title-case-server" time="0.012">"#),
             "{xml}"
         );
-        assert!(xml.contains(r#"message="expected failure: listed in expectations.toml: title case" type="xfail""#), "{xml}");
+        assert!(xml.contains(r#"message="expected failure: server title-cases (capitalises each word) instead of uppercasing everything (known failure: title case)" type="xfail""#), "{xml}");
         assert!(
-            xml.contains(r#"message="python3.6 not found" type="skip""#),
+            xml.contains(r#"message="no reference pair for this case (the reference implementation has no such role)" type="skip""#),
             "{xml}"
         );
         assert!(xml.contains(r#"type="xpass""#), "{xml}");
@@ -376,7 +377,7 @@ mod tests {
         assert!(xml
             .contains("reproduce: shout matrix --id udp::python-client::title-case-server::hello"));
         assert!(
-            xml.contains("message=\"the server keeps &lt;script&gt; and \\u{1b}[31m | ` bytes\""),
+            xml.contains("message=\"build failed: the server keeps &lt;script&gt; and \\u{1b}[31m | ` bytes\""),
             "{xml}"
         );
     }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::results::{Results, UnitResult};
+pub use crate::text::{visible, visible_str};
 use crate::verdict::Verdict;
 
 /// The default budget: under GitHub's 65,536-character limit for a comment, and far under
@@ -133,7 +134,7 @@ fn heading(results: &Results, out: &mut String) {
         md_text(&results.corpus)
     );
     if let Some(p) = &results.partition {
-        let _ = write!(out, " · partition {}", md_text(p));
+        let _ = write!(out, " · partition {}", md_text(&p.to_string()));
     }
     out.push_str("\n\n");
 }
@@ -201,7 +202,7 @@ fn failure(r: &UnitResult) -> String {
         b.push_str(" (xpass)");
     }
     b.push_str("\n\n");
-    let diagnosis = match (r.verdict, &r.diagnosis) {
+    let diagnosis = match (r.verdict, &r.diagnosis()) {
         (_, Some(d)) => d.clone(),
         (Verdict::Xpass, None) => {
             "passed, but listed as a known failure: remove it from the expectations file".into()
@@ -289,7 +290,7 @@ fn not_judged(results: &Results, limit: usize, out: &mut String) {
             r.verdict.as_str(),
             code_span(&r.id),
             md_text(&clip_chars(
-                r.diagnosis.as_deref().unwrap_or("no reason given"),
+                r.diagnosis().as_deref().unwrap_or("no reason given"),
                 300
             ))
         );
@@ -340,10 +341,7 @@ fn md_text(s: &str) -> String {
 
 /// `s` cut after `max` characters, with a count of the bytes left out.
 pub fn clip_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}… ({} more bytes)", &s[..i], s.len() - i),
-        None => s.to_string(),
-    }
+    crate::text::clip(s, max, crate::text::Rest::MoreBytes)
 }
 
 // ---- Shared by the Markdown, HTML and JUnit reports ----
@@ -527,54 +525,6 @@ pub fn first_difference(expected: &[u8], actual: &[u8]) -> Option<usize> {
     )
 }
 
-/// Text shown to people from arbitrary bytes: [`crate::verdict::escape`] (control
-/// characters, invalid UTF-8 and backslashes escaped), then the characters it leaves
-/// that XML 1.0 forbids or that would reorder or break the line (U+FFFE/U+FFFF,
-/// bidirectional controls, line and paragraph separators) escaped the same way.
-/// The result holds no control character, so it is safe in XML and on one line.
-pub fn visible(bytes: &[u8]) -> String {
-    let escaped = crate::verdict::escape(bytes);
-    if !escaped.chars().any(needs_escape) {
-        return escaped;
-    }
-    let mut out = String::with_capacity(escaped.len() + 8);
-    for c in escaped.chars() {
-        if needs_escape(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Free text (diagnoses, ids, commands) made safe the same way as [`visible`], except that
-/// backslashes stay as they are: such text is already escaped where it quotes bytes.
-pub fn visible_str(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() || needs_escape(c)) {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() || needs_escape(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn needs_escape(c: char) -> bool {
-    matches!(c,
-        '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}'
-        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
-}
-
 /// A window of at most `limit` bytes of a field, cut at character boundaries and placed
 /// so that the start of the difference (when given) is inside it, split into the part
 /// before the difference, the differing part and the part after it.
@@ -706,9 +656,12 @@ pub(crate) mod tests {
     use super::*;
     use crate::corpus::Category;
     use crate::proto::Transport;
-    use crate::results::{Summary, UnitResult, SCHEMA_VERSION};
+    use crate::results::{KnownFailure, Summary, UnitResult, SCHEMA_VERSION};
+    use crate::run::process::Exit;
     use crate::run::wire::{Peer, Transcript, WireEvent};
-    use crate::verdict::Fault;
+    use crate::verdict::{
+        Fault, Mapping, ReferenceFinding, ReferenceServer, RunFinding, ServerFinding,
+    };
 
     /// One unit with the given verdict; `expected`/`actual` as given.
     pub(crate) fn unit(
@@ -721,6 +674,10 @@ pub(crate) mod tests {
         actual: Option<&[u8]>,
     ) -> UnitResult {
         let id = format!("{transport}::{client}-client::{server}-server::{case}");
+        let known = (verdict == Verdict::Xfail).then(|| KnownFailure {
+            id: id.clone(),
+            reason: "title case".into(),
+        });
         UnitResult {
             reproduce: format!("shout matrix --id {id}"),
             id,
@@ -728,7 +685,7 @@ pub(crate) mod tests {
             transport,
             client: client.into(),
             server: server.into(),
-            kind: "pairing".into(),
+            kind: crate::plan::UnitKind::Pairing,
             case: case.into(),
             category: Category::Core,
             verdict,
@@ -752,14 +709,38 @@ pub(crate) mod tests {
                     },
                 ],
             },
-            diagnosis: match verdict {
-                Verdict::Pass => None,
-                Verdict::Fail => Some("the server keeps <script> and \x1b[31m | ` bytes".into()),
-                Verdict::Info => Some("the reference server crashes on this input".into()),
-                Verdict::Skip => Some("python3.6 not found".into()),
-                Verdict::Xfail => Some("listed in expectations.toml: title case".into()),
-                Verdict::Xpass => None,
+            finding: match verdict {
+                Verdict::Pass | Verdict::Xpass => None,
+                // Free text with markup and control characters, as a build prints it.
+                Verdict::Fail => Some(
+                    RunFinding::BuildFailed {
+                        output: "the server keeps <script> and \x1b[31m | ` bytes".into(),
+                    }
+                    .into(),
+                ),
+                Verdict::Info => Some(
+                    ReferenceFinding::ServerUndefined {
+                        how: ReferenceServer::Dies {
+                            exit: Exit::Code(1),
+                        },
+                        this_kept_answering: None,
+                    }
+                    .into(),
+                ),
+                Verdict::Skip => Some(
+                    RunFinding::NoReference {
+                        kind: crate::plan::UnitKind::Pairing,
+                    }
+                    .into(),
+                ),
+                Verdict::Xfail => Some(
+                    ServerFinding::CaseMapping {
+                        mapping: Mapping::Title,
+                    }
+                    .into(),
+                ),
             },
+            known,
             minimal_input: None,
             duration_ms: 12,
             client_ms: Some(10),
@@ -898,7 +879,7 @@ pub(crate) mod tests {
         assert!(md.contains("^ first difference at byte 39"), "{md}");
         // Free text is escaped: no raw markup or control characters leak out of fences.
         assert!(
-            md.contains("**the server keeps &lt;script&gt; and \\\\u{1b}\\[31m \\| \\` bytes**"),
+            md.contains("**build failed: the server keeps &lt;script&gt; and \\\\u{1b}\\[31m \\| \\` bytes**"),
             "{md}"
         );
         assert!(!md.chars().any(|c| c.is_control() && c != '\n'));

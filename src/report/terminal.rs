@@ -8,19 +8,11 @@ use crate::verdict::Verdict;
 
 /// Bytes escaped for one line, with spaces shown as `·` so runs of them stay visible.
 fn escape(bytes: &[u8]) -> String {
-    crate::verdict::escape(bytes).replace(' ', "·")
+    crate::text::escape(bytes).replace(' ', "·")
 }
 
 fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() > max {
-        format!(
-            "{}… ({} chars)",
-            s.chars().take(max).collect::<String>(),
-            s.chars().count()
-        )
-    } else {
-        s.to_string()
-    }
+    crate::text::clip(s, max, crate::text::Rest::TotalChars)
 }
 
 /// Per (axis, transport): client rows × server columns → (passed, judged, failed,
@@ -135,14 +127,17 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
 
 /// Writes why units were skipped, each reason once with its count.
 fn write_not_run(results: &Results, out: &mut dyn Write) -> io::Result<()> {
-    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for r in results
         .results
         .iter()
         .filter(|r| r.verdict == Verdict::Skip)
     {
         *reasons
-            .entry(r.diagnosis.as_deref().unwrap_or("no reason recorded"))
+            .entry(
+                r.diagnosis()
+                    .unwrap_or_else(|| "no reason recorded".to_string()),
+            )
             .or_default() += 1;
     }
     if reasons.is_empty() {
@@ -154,7 +149,7 @@ fn write_not_run(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             out,
             "  {count} unit{}: {}",
             if count == 1 { "" } else { "s" },
-            clip(why, 300)
+            clip(&why, 300)
         )?;
     }
     Ok(())
@@ -171,7 +166,7 @@ pub fn write_failure(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
             .map(|f| format!(" — fault: {}", f.as_str()))
             .unwrap_or_default()
     )?;
-    if let Some(d) = &r.diagnosis {
+    if let Some(d) = &r.diagnosis() {
         writeln!(out, "  diagnosis: {d}")?;
     }
     writeln!(out, "  input:     {}", clip(&escape(&r.input), 120))?;

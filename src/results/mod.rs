@@ -2,17 +2,20 @@
 //! (and which shards merge). Built from judged units; never starts a process.
 
 pub mod merge;
+mod written;
 
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Category;
-use crate::plan::UnitKind;
+use crate::plan::{Partition, UnitKind};
 use crate::proto::Transport;
 use crate::run::wire::{bytes_text, Transcript};
-use crate::verdict::{Fault, Judged, Verdict};
+use crate::verdict::{Completeness, Fault, Finding, Judged, Verdict};
 
-/// The JSON schema's version; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The JSON schema's version; bumped on any incompatible change. Version 2: each unit
+/// carries its typed `finding` (the `diagnosis` is rendered from it) and its `known`
+/// failure entry; `kind` and `partition` are checked names.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Counts by verdict.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -37,8 +40,10 @@ pub struct Summary {
     pub wall_seconds: f64,
 }
 
-/// One unit's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One unit's result. In JSON it also carries `diagnosis`, the finding's sentence
+/// (with the known-failure entry's reason), for readers other than shout; shout itself
+/// reads the `finding`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct UnitResult {
     /// The canonical id.
     pub id: String,
@@ -50,8 +55,8 @@ pub struct UnitResult {
     pub client: String,
     /// The server's name (`probe` for the harness).
     pub server: String,
-    /// `pairing`, `server-probe` or `client-probe`.
-    pub kind: String,
+    /// What the unit checks.
+    pub kind: UnitKind,
     /// The case's name.
     pub case: String,
     /// The case's category.
@@ -64,15 +69,18 @@ pub struct UnitResult {
     #[serde(with = "bytes_text")]
     pub input: Vec<u8>,
     /// What the reference did.
-    #[serde(with = "opt_bytes")]
+    #[serde(deserialize_with = "opt_bytes::deserialize")]
     pub expected: Option<Vec<u8>>,
     /// What this unit did.
-    #[serde(with = "opt_bytes")]
+    #[serde(deserialize_with = "opt_bytes::deserialize")]
     pub actual: Option<Vec<u8>>,
     /// The bytes each side sent.
     pub wire: Transcript,
-    /// One sentence.
-    pub diagnosis: Option<String>,
+    /// Why it failed, or why it is info or skip.
+    pub finding: Option<Finding>,
+    /// The expectations entry that lists this unit as a known failure (`xfail`/`xpass`).
+    #[serde(default)]
+    pub known: Option<KnownFailure>,
     /// The smallest input that still shows the difference.
     pub minimal_input: Option<String>,
     /// One command that reruns just this unit.
@@ -82,6 +90,15 @@ pub struct UnitResult {
     /// Lifetime of the client process this unit started (none for server probes).
     #[serde(default)]
     pub client_ms: Option<u64>,
+}
+
+/// An expectations entry that matched a unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownFailure {
+    /// The entry's id or pattern.
+    pub id: String,
+    /// Why it is known to fail.
+    pub reason: String,
 }
 
 /// The units a run covers before partitioning, in brief.
@@ -120,7 +137,7 @@ pub struct Results {
     /// A fingerprint of the corpus (FNV-1a over case names and inputs).
     pub corpus: String,
     /// The shard, when partitioned.
-    pub partition: Option<String>,
+    pub partition: Option<Partition>,
     /// What the run (every shard of it) covers: the number of units before
     /// partitioning and a fingerprint of their ids. Shards of different runs (other
     /// filters, manifests or interpreters) differ here.
@@ -133,14 +150,7 @@ pub struct Results {
 }
 
 mod opt_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_some(&super::bytes_text::encode(b)),
-            None => s.serialize_none(),
-        }
-    }
+    use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         Option::<String>::deserialize(d)?
@@ -149,22 +159,35 @@ mod opt_bytes {
     }
 }
 
-fn kind_name(k: UnitKind) -> &'static str {
-    match k {
-        UnitKind::Pairing => "pairing",
-        UnitKind::ServerProbe => "server-probe",
-        UnitKind::ClientProbe => "client-probe",
-    }
-}
-
 impl UnitResult {
     /// Whether this unit was skipped because a program could not start or the run's
     /// time limit passed: nothing was learnt about the implementations.
     pub fn is_incomplete(&self) -> bool {
         self.verdict == Verdict::Skip
-            && self.diagnosis.as_deref().is_some_and(|d| {
-                d.starts_with(crate::verdict::PROGRAM_MISSING) || d == crate::verdict::RUN_TIMED_OUT
-            })
+            && self
+                .finding
+                .as_ref()
+                .is_some_and(|f| f.completeness() == Completeness::Incomplete)
+    }
+
+    /// The one-sentence diagnosis: the finding's sentence, with the known-failure
+    /// entry's reason for an `xfail` and what to do for an `xpass`.
+    pub fn diagnosis(&self) -> Option<String> {
+        let sentence = self.finding.as_ref().map(Finding::sentence);
+        let Some(known) = &self.known else {
+            return sentence;
+        };
+        match self.verdict {
+            Verdict::Xfail => Some(match sentence {
+                Some(d) => format!("{d} (known failure: {})", known.reason),
+                None => format!("known failure: {}", known.reason),
+            }),
+            Verdict::Xpass => Some(format!(
+                "listed as a known failure ({}), but it passes: remove `{}` from the expectations",
+                known.reason, known.id
+            )),
+            Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::Skip => sentence,
+        }
     }
 }
 
@@ -195,7 +218,7 @@ impl Results {
     pub fn assemble(
         judged: &[Judged],
         corpus: String,
-        partition: Option<String>,
+        partition: Option<Partition>,
         wall_seconds: f64,
         reproduce: &dyn Fn(&crate::plan::Unit) -> String,
     ) -> Results {
@@ -221,7 +244,7 @@ impl Results {
                     transport: u.transport,
                     client: u.client.name().to_string(),
                     server: u.server.name().to_string(),
-                    kind: kind_name(u.kind).to_string(),
+                    kind: u.kind,
                     case: u.case.name.clone(),
                     category: u.case.category,
                     verdict: j.verdict,
@@ -230,7 +253,8 @@ impl Results {
                     expected: j.expected.clone(),
                     actual: j.actual.clone(),
                     wire,
-                    diagnosis: j.diagnosis.clone(),
+                    finding: j.finding.clone(),
+                    known: None,
                     minimal_input: j.minimal.clone(),
                     reproduce: reproduce(u),
                     duration_ms: j.executed.duration_ms,
@@ -292,7 +316,8 @@ pub(crate) mod testing {
             "id": id, "axis": null, "transport": "udp", "client": "python", "server": "alice",
             "kind": "pairing", "case": "hello", "category": "core", "verdict": "pass",
             "fault": null, "input": "hello", "expected": "HELLO", "actual": "Hello",
-            "wire": {"events": []}, "diagnosis": "server title-cases", "minimal_input": null,
+            "wire": {"events": []}, "minimal_input": null,
+            "finding": {"subject": "server", "finding": "case-mapping", "mapping": "title"},
             "reproduce": "shout matrix --id x", "duration_ms": 1
         }))
         .expect("a valid unit result");

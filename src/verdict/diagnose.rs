@@ -1,5 +1,7 @@
-//! One-sentence diagnoses: recognising the usual ways an implementation goes wrong.
+//! Diagnoses: recognising the usual ways an implementation goes wrong, as findings.
+//! Pure: compares bytes, words nothing (the finding's sentence does).
 
+use super::finding::{Added, ClientFinding, Mapping, ServerFinding};
 use crate::proto::case::{upper_char, upper_str, UnicodeVersion};
 
 /// A text transformation a server may apply instead of Python's `upper()`.
@@ -69,20 +71,17 @@ impl Transform {
         }
     }
 
-    fn sentence(self, reference: UnicodeVersion, python: &str) -> String {
+    /// The finding's name for this transformation; `None` for another Unicode version,
+    /// which is a finding of its own.
+    fn mapping(self) -> Option<Mapping> {
         match self {
-            Transform::Lower => "server lowercases instead of uppercasing".into(),
-            Transform::Title => "server title-cases (capitalises each word) instead of uppercasing everything".into(),
-            Transform::SwapCase => "server swaps case instead of uppercasing".into(),
-            Transform::AsciiUpper => "server maps case with ASCII only: non-ASCII letters are left unchanged".into(),
-            Transform::Simple => {
-                "server uses one-to-one (simple) case mapping: characters such as ß must become two (SS)".into()
-            }
-            Transform::Identity => "server echoes the request without uppercasing it".into(),
-            Transform::Version(v) => {
-                let hint = v.python_hint().map(|h| format!(" (as {h})")).unwrap_or_default();
-                format!("server follows Unicode {v}{hint}, the reference Python {python} follows {reference}")
-            }
+            Transform::Lower => Some(Mapping::Lower),
+            Transform::Title => Some(Mapping::Title),
+            Transform::SwapCase => Some(Mapping::SwapCase),
+            Transform::AsciiUpper => Some(Mapping::AsciiOnly),
+            Transform::Simple => Some(Mapping::Simple),
+            Transform::Identity => Some(Mapping::Identity),
+            Transform::Version(_) => None,
         }
     }
 }
@@ -91,43 +90,13 @@ fn python_strip(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
-/// Escapes bytes for one-line messages.
-pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
-
-fn short(bytes: &[u8]) -> String {
-    let e = escape(bytes);
-    if e.chars().count() > 40 {
-        format!("{}…", e.chars().take(40).collect::<String>())
-    } else {
-        e
-    }
-}
-
 /// Receive-buffer sizes students use (the reference's 1024 for TCP and 2048 for UDP,
 /// and the textbook's Java 1024); a reply of exactly one of these lengths that starts
 /// with the expected reply is a whole buffer sent back.
 const BUFFER_SIZES: [usize; 3] = [512, 1024, 2048];
 
 /// Explains why a server's reply `actual` differs from the reference's `expected` for
-/// `request`. Returns the sentence and, when a transformation explains it, the smallest
+/// `request`. Returns the finding and, when a transformation explains it, the smallest
 /// input showing the difference.
 pub fn diagnose_reply(
     request: &[u8],
@@ -135,92 +104,39 @@ pub fn diagnose_reply(
     actual: &[u8],
     reference: UnicodeVersion,
     python: &str,
-) -> (String, Option<String>) {
+) -> (ServerFinding, Option<String>) {
     if actual.is_empty() && !expected.is_empty() {
-        return ("server replied with nothing".into(), None);
+        return (ServerFinding::ReplyEmpty, None);
     }
     if let Some(extra) = actual.strip_prefix(expected) {
-        let what = match extra {
-            b"\n" => "a trailing newline".to_string(),
-            b"\r\n" => "a trailing \\r\\n".to_string(),
-            _ if extra.iter().all(|&b| b == 0) => {
-                format!("{} zero bytes (the unused part of its buffer)", extra.len())
-            }
+        let added = match extra {
+            b"\n" => Added::Newline,
+            b"\r\n" => Added::CrLf,
+            _ if extra.iter().all(|&b| b == 0) => Added::Zeros { count: extra.len() },
             // A reply exactly one buffer long: the server sent its whole receive buffer,
             // with what an earlier, longer request left in it after this one.
-            _ if BUFFER_SIZES.contains(&actual.len()) => format!(
-                "the rest of its {}-byte receive buffer after the reply (bytes an earlier request left there): `{}`",
-                actual.len(),
-                short(extra)
-            ),
-            _ => format!("`{}` after the reply", short(extra)),
+            _ if BUFFER_SIZES.contains(&actual.len()) => Added::BufferRest {
+                size: actual.len(),
+                rest: extra.to_vec(),
+            },
+            _ => Added::Bytes {
+                bytes: extra.to_vec(),
+            },
         };
-        return (
-            format!(
-                "server added {what}: expected `{}`, got `{}`",
-                short(expected),
-                short(actual)
-            ),
-            None,
-        );
+        let finding = ServerFinding::AddedAfter {
+            added,
+            expected: expected.to_vec(),
+            actual: actual.to_vec(),
+        };
+        return (finding, None);
     }
     if let Some(prefix) = actual.strip_suffix(expected) {
-        return (
-            format!("server added a prefix `{}` before the reply", short(prefix)),
-            None,
-        );
+        let prefix = prefix.to_vec();
+        return (ServerFinding::AddedPrefix { prefix }, None);
     }
     if let Ok(text) = std::str::from_utf8(request) {
-        let up = upper_str(text, reference);
-        if up.strip_suffix('\r').map(str::as_bytes) == Some(actual) {
-            return (
-                "server dropped the `\\r` at the end of the request; the reference keeps it in the reply".into(),
-                None,
-            );
-        }
-        if python_strip(&up).as_bytes() == actual && up.as_bytes() != actual {
-            return (
-                "server stripped leading or trailing whitespace".into(),
-                Some(" a ".into()),
-            );
-        }
-        // Another Unicode version: name the range of versions that explain the reply.
-        let matching: Vec<UnicodeVersion> = UnicodeVersion::supported()
-            .iter()
-            .copied()
-            .filter(|&v| v != reference && upper_str(text, v).as_bytes() == actual)
-            .collect();
-        if let (Some(&lo), Some(&hi)) = (matching.first(), matching.last()) {
-            let t = Transform::Version(lo);
-            let mut sentence = t.sentence(reference, python);
-            if hi != lo {
-                sentence = sentence.replacen(&lo.to_string(), &format!("{lo}–{hi}"), 1);
-            }
-            let minimal = text
-                .chars()
-                .find(|c| upper_str(&c.to_string(), lo) != upper_str(&c.to_string(), reference));
-            return (sentence, minimal.map(|c| c.to_string()));
-        }
-        // Where several transformations explain the reply, the narrowest wins.
-        for t in [
-            Transform::Simple,
-            Transform::AsciiUpper,
-            Transform::Title,
-            Transform::SwapCase,
-            Transform::Lower,
-            Transform::Identity,
-        ] {
-            if t.apply(text, reference).as_bytes() == actual {
-                // The smallest input: the first character the transformation gets wrong.
-                let minimal = text.chars().find(|c| {
-                    let s = c.to_string();
-                    t.apply(&s, reference) != upper_str(&s, reference)
-                });
-                return (
-                    t.sentence(reference, python),
-                    minimal.map(|c| c.to_string()),
-                );
-            }
+        if let Some(found) = diagnose_text(text, actual, reference, python) {
+            return found;
         }
     }
     let latin1: String = request.iter().map(|&b| b as char).collect();
@@ -230,69 +146,116 @@ pub fn diagnose_reply(
         .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
         .collect();
     if actual == latin1_up.as_bytes() || actual == latin1_back {
-        return (
-            "server decodes the request as Latin-1 instead of UTF-8".into(),
-            Some("é".into()),
-        );
+        return (ServerFinding::Latin1, Some("é".into()));
     }
     if expected.starts_with(actual) {
-        return (
-            format!(
-                "server's reply stops after {} of {} bytes: it reads or sends too little",
-                actual.len(),
-                expected.len()
-            ),
-            None,
-        );
+        let (got, of) = (actual.len(), expected.len());
+        return (ServerFinding::ReplyCut { got, of }, None);
     }
     let at = expected
         .iter()
         .zip(actual)
         .position(|(a, b)| a != b)
         .unwrap_or(expected.len().min(actual.len()));
-    (
-        format!("server's reply differs from the reference's from byte {at}"),
-        None,
-    )
+    (ServerFinding::ReplyDiffers { at }, None)
+}
+
+/// The readings of a reply to a request that is text: a dropped `\r`, stripped
+/// whitespace, another Unicode version, another case mapping.
+fn diagnose_text(
+    text: &str,
+    actual: &[u8],
+    reference: UnicodeVersion,
+    python: &str,
+) -> Option<(ServerFinding, Option<String>)> {
+    let up = upper_str(text, reference);
+    if up.strip_suffix('\r').map(str::as_bytes) == Some(actual) {
+        return Some((ServerFinding::DroppedCr, None));
+    }
+    if python_strip(&up).as_bytes() == actual && up.as_bytes() != actual {
+        return Some((ServerFinding::StrippedWhitespace, Some(" a ".into())));
+    }
+    // Another Unicode version: name the range of versions that explain the reply.
+    let matching: Vec<UnicodeVersion> = UnicodeVersion::supported()
+        .iter()
+        .copied()
+        .filter(|&v| v != reference && upper_str(text, v).as_bytes() == actual)
+        .collect();
+    if let (Some(&from), Some(&to)) = (matching.first(), matching.last()) {
+        let minimal = text
+            .chars()
+            .find(|c| upper_str(&c.to_string(), from) != upper_str(&c.to_string(), reference));
+        let finding = ServerFinding::OtherUnicode {
+            from,
+            to,
+            reference,
+            python: python.to_string(),
+        };
+        return Some((finding, minimal.map(|c| c.to_string())));
+    }
+    // Where several transformations explain the reply, the narrowest wins.
+    [
+        Transform::Simple,
+        Transform::AsciiUpper,
+        Transform::Title,
+        Transform::SwapCase,
+        Transform::Lower,
+        Transform::Identity,
+    ]
+    .into_iter()
+    .filter(|t| t.apply(text, reference).as_bytes() == actual)
+    .find_map(|t| {
+        let mapping = t.mapping()?;
+        // The smallest input: the first character the transformation gets wrong.
+        let minimal = text.chars().find(|c| {
+            let s = c.to_string();
+            t.apply(&s, reference) != upper_str(&s, reference)
+        });
+        Some((
+            ServerFinding::CaseMapping { mapping },
+            minimal.map(|c| c.to_string()),
+        ))
+    })
 }
 
 /// Explains why the bytes a client sent differ from what the reference client sends.
-pub fn diagnose_request(expected: &[u8], actual: &[u8], reference: UnicodeVersion) -> String {
+pub fn diagnose_request(
+    expected: &[u8],
+    actual: &[u8],
+    reference: UnicodeVersion,
+) -> ClientFinding {
     if actual.is_empty() {
-        return "client sent nothing".into();
+        return ClientFinding::SentNothing;
     }
     if actual
         .strip_prefix(expected)
         .is_some_and(|rest| rest == b"\n" || rest == b"\r\n")
     {
-        return "client sent the line with its trailing newline; the reference client strips it"
-            .into();
+        return ClientFinding::SentNewline;
     }
     if let Ok(text) = std::str::from_utf8(expected) {
         if upper_str(text, reference).as_bytes() == actual
             || text.to_uppercase().as_bytes() == actual
         {
-            return "client uppercased the line before sending it".into();
+            return ClientFinding::SentUppercased;
         }
         if text.strip_suffix('\r').map(str::as_bytes) == Some(actual) {
-            return "client dropped the `\\r` at the end of the line (it reads `\\r\\n` as the line's end); the reference client keeps it".into();
+            return ClientFinding::SentWithoutCr;
         }
         if python_strip(text).as_bytes() == actual {
-            return "client stripped whitespace from the line before sending it".into();
+            return ClientFinding::SentStripped;
         }
     }
     if expected.starts_with(actual) {
-        return format!(
-            "client sent only {} of the line's {} bytes",
-            actual.len(),
-            expected.len()
-        );
+        return ClientFinding::SentPart {
+            got: actual.len(),
+            of: expected.len(),
+        };
     }
-    format!(
-        "client sent `{}`; the reference client sends `{}`",
-        short(actual),
-        short(expected)
-    )
+    ClientFinding::SentOther {
+        sent: actual.to_vec(),
+        reference: expected.to_vec(),
+    }
 }
 
 #[cfg(test)]
@@ -314,6 +277,11 @@ mod tests {
             "3.11",
         )
         .0
+        .to_string()
+    }
+
+    fn request(expected: &[u8], actual: &[u8]) -> String {
+        diagnose_request(expected, actual, V).to_string()
     }
 
     #[test]
@@ -346,13 +314,14 @@ mod tests {
     fn names_the_unicode_version_and_the_smallest_input() {
         let input = "a \u{19b} b";
         let newer = upper_str(input, "16.0".parse().unwrap());
-        let (sentence, minimal) = diagnose_reply(
+        let (finding, minimal) = diagnose_reply(
             input.as_bytes(),
             upper_str(input, V).as_bytes(),
             newer.as_bytes(),
             V,
             "3.11",
         );
+        let sentence = finding.to_string();
         assert!(sentence.contains("Unicode 1"), "{sentence}");
         assert!(sentence.contains("follows 14.0.0"), "{sentence}");
         assert_eq!(minimal.as_deref(), Some("\u{19b}"));
@@ -371,11 +340,11 @@ mod tests {
 
     #[test]
     fn recognises_the_usual_client_mistakes() {
-        assert!(diagnose_request(b"hi", b"hi\n", V).contains("newline"));
-        assert!(diagnose_request(b"hi", b"HI", V).contains("uppercased"));
-        assert!(diagnose_request(b" hi ", b"hi", V).contains("stripped"));
-        assert!(diagnose_request(b"hi\r", b"hi", V).contains("dropped the `\\r`"));
+        assert!(request(b"hi", b"hi\n").contains("newline"));
+        assert!(request(b"hi", b"HI").contains("uppercased"));
+        assert!(request(b" hi ", b"hi").contains("stripped"));
+        assert!(request(b"hi\r", b"hi").contains("dropped the `\\r`"));
         assert!(reply("hi\r", "HI").contains("dropped the `\\r`"));
-        assert!(diagnose_request(b"hi", b"", V).contains("nothing"));
+        assert!(request(b"hi", b"").contains("nothing"));
     }
 }

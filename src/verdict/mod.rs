@@ -1,10 +1,17 @@
-//! Verdicts: the pure comparison of observations against the reference's, with a
-//! diagnosis and the side at fault. Never starts a process.
+//! Verdicts: the pure comparison of observations against the reference's, with a typed
+//! finding and the side at fault. Never starts a process and never parses text.
 
 mod diagnose;
+mod finding;
 mod judge;
 mod model;
+mod pairing;
+mod probes;
 
-pub use diagnose::{diagnose_reply, diagnose_request, escape, Transform};
+pub use diagnose::{diagnose_reply, diagnose_request, Transform};
+pub use finding::{
+    Added, ClientFinding, Completeness, Finding, Mapping, ReferenceFinding, ReferenceServer,
+    ReferenceSide, RunFinding, ServerFinding,
+};
 pub use judge::{judge, Context, Judged};
-pub use model::{Fault, Verdict, PROGRAM_MISSING, RUN_TIMED_OUT};
+pub use model::{Fault, Verdict};

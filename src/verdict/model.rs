@@ -45,14 +45,6 @@ impl Verdict {
     }
 }
 
-/// How the diagnosis of a `skip` starts when a program could not be started (a
-/// toolchain or command missing): the run is incomplete.
-pub const PROGRAM_MISSING: &str = "toolchain or program missing: ";
-
-/// The diagnosis of a `skip` for a unit the run's time limit left out: the run is
-/// incomplete.
-pub const RUN_TIMED_OUT: &str = "not run: the run's time limit passed first";
-
 /// Which side a failure is attributed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -110,15 +110,12 @@ fn caught(role: &str, name: &str, transport: &str, cases: &[&str], diagnosis: &s
     );
     assert!(
         caught.iter().any(|r| r
-            .diagnosis
+            .diagnosis()
             .as_deref()
             .unwrap_or_default()
             .contains(diagnosis)),
         "{name}: no diagnosis containing `{diagnosis}`: {:?}",
-        caught
-            .iter()
-            .map(|r| r.diagnosis.clone())
-            .collect::<Vec<_>>()
+        caught.iter().map(|r| r.diagnosis()).collect::<Vec<_>>()
     );
     assert!(caught.iter().all(|r| r.reproduce.contains("shout check")));
     nothing_left_running(&script);
@@ -191,7 +188,7 @@ fn a_wrong_server_still_serving_is_not_called_dead() {
     }
     let hello = probe("hello");
     assert_eq!(hello.verdict, Verdict::Fail);
-    let diagnosis = hello.diagnosis.as_deref().unwrap_or_default();
+    let diagnosis = hello.diagnosis().unwrap_or_default();
     assert!(diagnosis.contains("title-cases"), "{diagnosis}");
     assert!(!diagnosis.contains("stopped"), "{diagnosis}");
     nothing_left_running(script);
@@ -242,7 +239,7 @@ fn passes(transport: &str, role: &str, command: &str) {
         .results
         .iter()
         .filter(|r| r.verdict.is_failure())
-        .map(|r| (&r.id, &r.diagnosis))
+        .map(|r| (&r.id, r.diagnosis()))
         .collect();
     assert_eq!(code, 0, "{command} failed: {failed:?}");
     assert!(results
@@ -581,7 +578,7 @@ fn a_failing_build_is_a_verdict_naming_what_it_printed() {
             .results
             .iter()
             .find(|r| r.server == server)
-            .and_then(|r| r.diagnosis.clone())
+            .and_then(|r| r.diagnosis())
             .unwrap_or_default()
     };
     assert!(

@@ -1,0 +1,178 @@
+//! Text helpers every stage that words something shares: escaping bytes for one line,
+//! and cutting long text short. One place, so every report escapes and clips alike.
+//! Pure functions: no I/O, no knowledge of findings or reports.
+
+/// Escapes bytes for one-line messages: `\n`, `\r`, `\t`, `\\`, other control
+/// characters as `\u{…}`, bytes that are not UTF-8 as `\xNN`.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_escaped(&mut out, c);
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\\' => out.push_str("\\\\"),
+        c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// How a clipped text says what it left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rest {
+    /// Only `…`.
+    Ellipsis,
+    /// `… (N chars)`: the whole text's length in characters.
+    TotalChars,
+    /// `… (N more bytes)`: the bytes left out.
+    MoreBytes,
+}
+
+/// `s` cut after `max` characters, saying what was left out as `rest` does; `s` itself
+/// when it is short enough.
+pub fn clip(s: &str, max: usize, rest: Rest) -> String {
+    let Some((at, _)) = s.char_indices().nth(max) else {
+        return s.to_string();
+    };
+    let kept = &s[..at];
+    match rest {
+        Rest::Ellipsis => format!("{kept}…"),
+        Rest::TotalChars => format!("{kept}… ({} chars)", s.chars().count()),
+        Rest::MoreBytes => format!("{kept}… ({} more bytes)", s.len() - at),
+    }
+}
+
+/// Bytes escaped and cut after 40 characters: a quote inside a one-line diagnosis.
+pub fn short(bytes: &[u8]) -> String {
+    clip(&escape(bytes), 40, Rest::Ellipsis)
+}
+
+/// `bytes` escaped as [`escape`] does, cut after `max` characters with
+/// `… (N bytes in all)`, never in the middle of an escape.
+pub fn quote(bytes: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    let mut cut = false;
+    let mut push = |piece: &str| -> bool {
+        let n = piece.chars().count();
+        if shown + n > max {
+            cut = true;
+            return false;
+        }
+        shown += n;
+        out.push_str(piece);
+        true
+    };
+    'outer: for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let mut piece = String::new();
+            push_escaped(&mut piece, c);
+            if !push(&piece) {
+                break 'outer;
+            }
+        }
+        for &b in chunk.invalid() {
+            if !push(&format!("\\x{b:02x}")) {
+                break 'outer;
+            }
+        }
+    }
+    if cut {
+        format!("{out}… ({} bytes in all)", bytes.len())
+    } else {
+        out
+    }
+}
+
+/// Text shown to people from arbitrary bytes: [`escape`] (control
+/// characters, invalid UTF-8 and backslashes escaped), then the characters it leaves
+/// that XML 1.0 forbids or that would reorder or break the line (U+FFFE/U+FFFF,
+/// bidirectional controls, line and paragraph separators) escaped the same way.
+/// The result holds no control character, so it is safe in XML and on one line.
+pub fn visible(bytes: &[u8]) -> String {
+    let escaped = escape(bytes);
+    if !escaped.chars().any(is_invisible) {
+        return escaped;
+    }
+    let mut out = String::with_capacity(escaped.len() + 8);
+    for c in escaped.chars() {
+        if is_invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Free text (diagnoses, ids, commands) made safe for one line of a report: control
+/// characters and invisible direction marks as `\n` or `\u{…}`; backslashes stay as they
+/// are, since such text is already escaped where it quotes bytes.
+pub fn visible_str(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_invisible(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Characters that are not control characters but would hide or reorder text when
+/// shown: noncharacters, line and paragraph separators, direction marks and overrides.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_controls_backslashes_and_invalid_bytes() {
+        assert_eq!(escape(b"a\n\\\x07\xff"), "a\\n\\\\\\u{7}\\xff");
+    }
+
+    #[test]
+    fn clips_by_characters_and_says_what_is_left_out() {
+        assert_eq!(clip("ééé", 2, Rest::Ellipsis), "éé…");
+        assert_eq!(clip("ééé", 2, Rest::TotalChars), "éé… (3 chars)");
+        assert_eq!(clip("ééé", 2, Rest::MoreBytes), "éé… (2 more bytes)");
+        assert_eq!(clip("éé", 2, Rest::MoreBytes), "éé");
+    }
+
+    #[test]
+    fn quotes_never_split_an_escape() {
+        assert_eq!(quote(&[b'a'; 100], 10), "aaaaaaaaaa… (100 bytes in all)");
+        assert_eq!(quote(b"abcdefghi\n", 10), "abcdefghi… (10 bytes in all)");
+        assert_eq!(quote(b"\xffok", 10), "\\xffok");
+    }
+
+    #[test]
+    fn visible_text_shows_invisible_characters() {
+        assert_eq!(visible_str("a\u{202e}b\n"), "a\\u{202e}b\\n");
+        assert_eq!(visible_str("plain \\n"), "plain \\n");
+    }
+}

@@ -1,0 +1,340 @@
+//! Judging a pairing (a real client with a real server): the comparison with the
+//! reference pair, the side at fault, and the finding, one named step at a time.
+
+use super::diagnose::{diagnose_reply, diagnose_request};
+use super::finding::{
+    ClientFinding, Finding, ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding,
+    ServerFinding,
+};
+use super::judge::{
+    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
+};
+use super::model::{Fault, Verdict};
+use crate::plan::{Unit, UnitKind, PROBE};
+use crate::proto::Transport;
+use crate::registry::{ClientOutput, REFERENCE};
+use crate::run::execute::Executed;
+use crate::run::observe::{Observation, ProcessOutcome, ServerAfter};
+use crate::run::process::Exit;
+use crate::run::wire::{Peer, Transcript, WireWhat};
+
+/// One pairing's observation beside the reference pair's.
+struct Pair<'a> {
+    unit: &'a Unit,
+    client: &'a ProcessOutcome,
+    wire: &'a Transcript,
+    server: &'a ServerAfter,
+    ref_client: &'a ProcessOutcome,
+    ref_wire: &'a Transcript,
+}
+
+fn pairing_parts(e: &Executed) -> Option<(&ProcessOutcome, &Transcript, &ServerAfter)> {
+    match &e.observation {
+        Observation::Pairing {
+            client,
+            wire,
+            server,
+        } => Some((client, wire, server)),
+        _ => None,
+    }
+}
+
+/// Whether a pairing behaves like the reference pair (the comparison, without diagnosis).
+fn pairing_matches(e: &Executed, reference: &ProcessOutcome, j: &Judge) -> bool {
+    let Some((client, _, _)) = pairing_parts(e) else {
+        return false;
+    };
+    let mode = j.ctx.client_output.get(e.unit.client.name());
+    match mode {
+        None | Some(ClientOutput::Reference) => {
+            client.stdout == reference.stdout && client.exit == reference.exit
+        }
+        Some(ClientOutput::Pattern(_)) => {
+            client_view(mode, &client.stdout)
+                == Some(reference_reply(e.unit.transport, &reference.stdout))
+        }
+        Some(ClientOutput::Contains) => {
+            client.exit != Exit::TimedOut
+                && contains(
+                    &client.stdout,
+                    &reference_reply(e.unit.transport, &reference.stdout),
+                )
+        }
+    }
+}
+
+/// Judges a pairing.
+pub(super) fn pairing(e: &Executed, j: &Judge) -> Outcome {
+    let u = &e.unit;
+    let (client, wire, server) = pairing_parts(e).expect("pairing observation");
+    let Some(reference) = j.index.get(u, REFERENCE, REFERENCE) else {
+        let kind = UnitKind::Pairing;
+        return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
+    };
+    let Some((ref_client, ref_wire, ref_server)) = pairing_parts(reference) else {
+        let kind = UnitKind::Pairing;
+        return Outcome::of(Verdict::Info, ReferenceFinding::DidNotRun { kind });
+    };
+    if let Some(why) = reference_has_no_answer(ref_client, ReferenceSide::Pair) {
+        return Outcome::of(Verdict::Info, why);
+    }
+    if let Some(exit) = ref_server.exited {
+        let how = ReferenceServer::Dies { exit };
+        let finding = ReferenceFinding::ServerUndefined {
+            how,
+            this_kept_answering: None,
+        };
+        return Outcome::of(Verdict::Info, finding);
+    }
+    let mode = j.ctx.client_output.get(u.client.name());
+    let expected = match mode {
+        Some(ClientOutput::Pattern(_)) | Some(ClientOutput::Contains) => {
+            reference_reply(u.transport, &ref_client.stdout)
+        }
+        _ => ref_client.stdout.clone(),
+    };
+    let actual = client_view(mode, &client.stdout);
+    let flooded = client.stdout_total > client.stdout.len() as u64;
+    if pairing_matches(e, ref_client, j) && !flooded {
+        return Outcome::pass(expected, actual);
+    }
+    let pair = Pair {
+        unit: u,
+        client,
+        wire,
+        server,
+        ref_client,
+        ref_wire,
+    };
+    let fault = attribute(&pair, j);
+    let (finding, minimal) = pair.finding(j, fault, mode, &expected, actual.as_deref());
+    Outcome {
+        verdict: Verdict::Fail,
+        fault: Some(fault),
+        expected: Some(expected),
+        actual,
+        finding: Some(finding),
+        minimal,
+    }
+}
+
+/// Attribution: each side with the reference peer, and each side probed alone.
+fn attribute(p: &Pair, j: &Judge) -> Fault {
+    let u = p.unit;
+    let client_ok = j
+        .index
+        .get(u, u.client.name(), REFERENCE)
+        .map(|x| pairing_matches(x, p.ref_client, j))
+        .unwrap_or(true)
+        && same_request(
+            j.index.get(u, u.client.name(), PROBE),
+            j.index.get(u, REFERENCE, PROBE),
+        );
+    let server_ok = j
+        .index
+        .get(u, REFERENCE, u.server.name())
+        .map(|x| pairing_matches(x, p.ref_client, j))
+        .unwrap_or(true)
+        && same_reply(
+            j.index.get(u, PROBE, u.server.name()),
+            j.index.get(u, PROBE, REFERENCE),
+        )
+        && survived_probe(j.index.get(u, PROBE, u.server.name()))
+        && (p.server.exited.is_none()
+            || p.wire.sent_by(Peer::Client) != p.ref_wire.sent_by(Peer::Client));
+    match (client_ok, server_ok) {
+        (true, true) => Fault::Combination,
+        (false, true) => Fault::Client,
+        (true, false) => Fault::Server,
+        (false, false) => Fault::Both,
+    }
+}
+
+impl Pair<'_> {
+    /// Whether the relay saw the bytes: a client and a server on the same fixed port met
+    /// without it, and then only the client's output tells anything.
+    fn recorded(&self) -> bool {
+        !self.wire.has(Peer::Client, WireWhat::Unrecorded)
+    }
+
+    /// What went wrong, in order: the client's output flood, its request, the server's
+    /// port, the server's reply, the server's lifetime, the client's lifetime, and last
+    /// what the client printed.
+    fn finding(
+        &self,
+        j: &Judge,
+        fault: Fault,
+        mode: Option<&ClientOutput>,
+        expected: &[u8],
+        actual: Option<&[u8]>,
+    ) -> (Finding, Option<String>) {
+        let (client, recorded) = (self.client, self.recorded());
+        let request = self.wire.sent_by(Peer::Client);
+        if client.stdout_total > client.stdout.len() as u64 {
+            let bytes = client.stdout_total;
+            return (ClientFinding::OutputFlood { bytes }.into(), None);
+        }
+        if recorded && request != self.ref_wire.sent_by(Peer::Client) {
+            let sent = self.ref_wire.sent_by(Peer::Client);
+            return (diagnose_request(&sent, &request, j.unicode).into(), None);
+        }
+        if recorded && self.wire.events.iter().any(|ev| ev.what == WireWhat::DataFromOtherPort)
+            // The reference client accepts replies from any port; a reply from another
+            // port only shows when the client is strict about it.
+            && client.exit != Exit::Code(0)
+        {
+            return (ServerFinding::ReplyFromOtherPort.into(), None);
+        }
+        if recorded && self.reply_differs() {
+            let (finding, minimal) = self.reply_finding(j, &request);
+            return (finding.into(), minimal);
+        }
+        if let Some(exit) = self.server.exited {
+            return (ServerFinding::ExitedAfterRequest { exit }.into(), None);
+        }
+        if client.exit == Exit::TimedOut {
+            return (ClientFinding::HungAfterReply.into(), None);
+        }
+        let printed = self.printed_finding(mode, expected, actual);
+        if fault == Fault::Server && !recorded {
+            // The pair met on a fixed port without the relay: only the client's output
+            // shows the server's reply, and the server is the side at fault.
+            let finding = ServerFinding::SeenThroughClient { shows: printed };
+            return (finding.into(), None);
+        }
+        (printed.into(), None)
+    }
+
+    /// Whether the server's reply differs from the reference server's: other bytes, a
+    /// reply where there was none (or none where there was one), or an answer that came
+    /// only once the client gave up.
+    fn reply_differs(&self) -> bool {
+        self.wire.sent_by(Peer::Server) != self.ref_wire.sent_by(Peer::Server)
+            || replies(self.wire) != replies(self.ref_wire)
+            || self.answered_at_close() && self.client.exit == Exit::TimedOut
+    }
+
+    /// Whether the server's reply came only after the client gave up (its time limit
+    /// closed it): a server that answers only once the connection closes was waiting for
+    /// the end of a line.
+    fn answered_at_close(&self) -> bool {
+        let gave_up_at = self
+            .wire
+            .events
+            .iter()
+            .find(|ev| ev.from == Peer::Client && ev.what == WireWhat::Close)
+            .map(|ev| ev.at_ms);
+        let answered_in_time = self.wire.events.iter().any(|ev| {
+            ev.from == Peer::Server
+                && ev.what == WireWhat::Data
+                && !ev.bytes.is_empty()
+                && gave_up_at.map_or(true, |at| ev.at_ms < at)
+        });
+        !self.wire.sent_by(Peer::Server).is_empty() && !answered_in_time
+    }
+
+    /// What is wrong with the server's reply.
+    fn reply_finding(&self, j: &Judge, request: &[u8]) -> (ServerFinding, Option<String>) {
+        let u = self.unit;
+        let reply = self.wire.sent_by(Peer::Server);
+        let answered_at_close = self.answered_at_close();
+        if (reply.is_empty() || answered_at_close) && self.client.exit == Exit::TimedOut {
+            let no_newline = u.transport == Transport::Tcp && !request.ends_with(b"\n");
+            let finding = if no_newline && answered_at_close {
+                ServerFinding::WaitsForNewline
+            } else if no_newline {
+                j.index
+                    .get(u, PROBE, u.server.name())
+                    .and_then(|p| waiting_for(&p.observation))
+                    .unwrap_or(ServerFinding::NeverRepliedNorClosed)
+            } else {
+                ServerFinding::NeverReplied
+            };
+            return (finding, None);
+        }
+        if let Some(exit) = self.server.exited.filter(|_| reply.is_empty()) {
+            return (ServerFinding::DiedWithoutReply { exit }, None);
+        }
+        let ref_reply = self.ref_wire.sent_by(Peer::Server);
+        diagnose_reply(request, &ref_reply, &reply, j.unicode, &j.python)
+    }
+
+    /// What is wrong with what the client printed (its request and the reply were right).
+    fn printed_finding(
+        &self,
+        mode: Option<&ClientOutput>,
+        expected: &[u8],
+        actual: Option<&[u8]>,
+    ) -> ClientFinding {
+        let view = actual.unwrap_or_default();
+        let at = expected.iter().zip(view).position(|(a, b)| a != b);
+        if view.len() < expected.len() && expected.starts_with(view) && !view.is_empty() {
+            let (got, of) = (view.len(), expected.len());
+            return ClientFinding::PrintedPart { got, of };
+        }
+        if self.client.exit != self.ref_client.exit && self.client.stdout == self.ref_client.stdout
+        {
+            let exit = self.client.exit;
+            return ClientFinding::WrongExitAfterRightOutput { exit };
+        }
+        if actual.is_none() {
+            return ClientFinding::PatternMismatch;
+        }
+        let (printed, reference) = (view.to_vec(), expected.to_vec());
+        if matches!(mode, Some(ClientOutput::Contains)) {
+            return ClientFinding::NotContained { printed, reference };
+        }
+        ClientFinding::PrintedOther {
+            printed,
+            reference,
+            at,
+        }
+    }
+}
+
+/// Whether a client probe recorded the same request bytes as the reference client's.
+fn same_request(this: Option<&Executed>, reference: Option<&Executed>) -> bool {
+    match (
+        this.map(|e| &e.observation),
+        reference.map(|e| &e.observation),
+    ) {
+        (
+            Some(Observation::ClientProbe { received: a, .. }),
+            Some(Observation::ClientProbe { received: b, .. }),
+        ) => a == b,
+        _ => true,
+    }
+}
+
+/// Whether a server probe got the same reply as the reference server's.
+fn same_reply(this: Option<&Executed>, reference: Option<&Executed>) -> bool {
+    match (
+        this.map(|e| &e.observation),
+        reference.map(|e| &e.observation),
+    ) {
+        (
+            Some(Observation::ServerProbe { reply: a, .. }),
+            Some(Observation::ServerProbe { reply: b, .. }),
+        ) => a == b,
+        _ => true,
+    }
+}
+
+/// Whether the server sent anything at all: an empty UDP datagram is a reply, so an
+/// empty reply and no reply differ though both carry no bytes.
+fn replies(wire: &Transcript) -> bool {
+    wire.events
+        .iter()
+        .any(|ev| ev.from == Peer::Server && ev.what.is_data())
+}
+
+/// Whether a server probe found the server still answering after the case (the
+/// reference server survives every case a pairing is judged on).
+fn survived_probe(probe: Option<&Executed>) -> bool {
+    match probe.map(|e| &e.observation) {
+        Some(Observation::ServerProbe { server, .. }) => {
+            server.exited.is_none() && server.answers != Some(false)
+        }
+        _ => true,
+    }
+}

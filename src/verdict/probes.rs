@@ -1,0 +1,255 @@
+//! Judging probes: a server answering the harness's client, and a client talking to the
+//! harness's recording server, each against the reference's run of the same probe.
+
+use super::diagnose::{diagnose_reply, diagnose_request};
+use super::finding::{
+    ClientFinding, Finding, ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding,
+    ServerFinding,
+};
+use super::judge::{
+    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
+};
+use super::model::{Fault, Verdict};
+use crate::plan::{UnitKind, PROBE};
+use crate::proto::Transport;
+use crate::registry::{ClientOutput, REFERENCE};
+use crate::run::execute::Executed;
+use crate::run::observe::{Observation, Reply, ServerAfter};
+use crate::run::process::Exit;
+use crate::run::wire::WireWhat;
+
+/// Whether a server was still there and answering after the case.
+fn survived(server: &ServerAfter) -> bool {
+    server.exited.is_none() && server.answers != Some(false)
+}
+
+/// Judges a server probe.
+pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
+    let u = &e.unit;
+    let Observation::ServerProbe {
+        reply,
+        wire,
+        server,
+        ..
+    } = &e.observation
+    else {
+        unreachable!("server probe")
+    };
+    let kind = UnitKind::ServerProbe;
+    let Some(reference) = j.index.get(u, PROBE, REFERENCE) else {
+        return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
+    };
+    let Observation::ServerProbe {
+        reply: ref_reply,
+        server: ref_server,
+        ..
+    } = &reference.observation
+    else {
+        return Outcome::of(Verdict::Info, ReferenceFinding::DidNotRun { kind });
+    };
+    let ref_bytes = match ref_reply {
+        Reply::Bytes { bytes, .. } if survived(ref_server) => bytes.clone(),
+        _ => {
+            let how = match (ref_reply, ref_server.exited) {
+                (_, Some(exit)) => ReferenceServer::Dies { exit },
+                (Reply::Nothing, _) if ref_server.answers == Some(false) => {
+                    ReferenceServer::StopsAnsweringEveryone
+                }
+                (Reply::Nothing, _) => ReferenceServer::DoesNotReply,
+                _ => ReferenceServer::NoDefinedAnswer,
+            };
+            let finding = ReferenceFinding::ServerUndefined {
+                how,
+                this_kept_answering: Some(survived(server)),
+            };
+            return Outcome::of(Verdict::Info, finding);
+        }
+    };
+    let got = match reply {
+        Reply::Bytes { bytes, .. } => Some(bytes.clone()),
+        Reply::Nothing | Reply::Refused => None,
+    };
+    let finding = if wire
+        .events
+        .iter()
+        .any(|ev| ev.what == WireWhat::DataFromOtherPort)
+    {
+        Some((ServerFinding::ReplyFromOtherPort, None))
+    } else {
+        let extra = wire
+            .events
+            .iter()
+            .filter(|ev| ev.what == WireWhat::ExtraDatagram)
+            .count();
+        if extra > 0 {
+            let count = extra + 1;
+            Some((ServerFinding::ExtraDatagrams { count }, None))
+        } else {
+            reply_finding(e, j, &ref_bytes, got.as_deref())
+        }
+    };
+    match finding {
+        None => Outcome::pass(ref_bytes, got),
+        Some((finding, minimal)) => Outcome {
+            verdict: Verdict::Fail,
+            fault: Some(Fault::Server),
+            expected: Some(ref_bytes),
+            actual: got,
+            finding: Some(finding.into()),
+            minimal,
+        },
+    }
+}
+
+/// What is wrong with a server's answer to a probe (`got`, its reply's bytes), if
+/// anything: no reply, other bytes, or not surviving the case.
+fn reply_finding(
+    e: &Executed,
+    j: &Judge,
+    ref_bytes: &[u8],
+    got: Option<&[u8]>,
+) -> Option<(ServerFinding, Option<String>)> {
+    let Observation::ServerProbe { reply, server, .. } = &e.observation else {
+        unreachable!("server probe")
+    };
+    let Some(bytes) = got else {
+        let finding = match (server.exited, reply) {
+            // A TCP server that dies while shout waits closes the connection, which
+            // the probe sees; no reply at all means it died once the probe gave up.
+            (Some(exit), Reply::Nothing) if e.unit.transport == Transport::Tcp => {
+                ServerFinding::ExitedWhenClientClosed { exit }
+            }
+            (Some(exit), _) => ServerFinding::Died { exit },
+            (None, Reply::Refused) => ServerFinding::Refused,
+            _ => waiting_for(&e.observation).unwrap_or(ServerFinding::NeverReplied),
+        };
+        return Some((finding, None));
+    };
+    if bytes != ref_bytes {
+        let request = e.unit.case.request_bytes();
+        return Some(diagnose_reply(
+            &request, ref_bytes, bytes, j.unicode, &j.python,
+        ));
+    }
+    if !survived(server) {
+        let finding = match server.exited {
+            Some(exit) => ServerFinding::AnsweredThenExited { exit },
+            None => ServerFinding::AnsweredThenStopped,
+        };
+        return Some((finding, None));
+    }
+    None
+}
+
+/// Judges a client probe.
+pub(super) fn client_probe(e: &Executed, j: &Judge) -> Outcome {
+    let u = &e.unit;
+    let Observation::ClientProbe { client, .. } = &e.observation else {
+        unreachable!("client probe")
+    };
+    let kind = UnitKind::ClientProbe;
+    let Some(reference) = j.index.get(u, REFERENCE, PROBE) else {
+        return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
+    };
+    let Observation::ClientProbe {
+        client: ref_client,
+        marker,
+        ..
+    } = &reference.observation
+    else {
+        return Outcome::of(Verdict::Info, ReferenceFinding::DidNotRun { kind });
+    };
+    if let Some(why) = reference_has_no_answer(ref_client, ReferenceSide::Client) {
+        return Outcome::of(Verdict::Info, why);
+    }
+    let mode = j.ctx.client_output.get(u.client.name());
+    let expected = match mode {
+        Some(ClientOutput::Pattern(_)) | Some(ClientOutput::Contains) => marker.clone(),
+        _ => ref_client.stdout.clone(),
+    };
+    let actual = client_view(mode, &client.stdout);
+    match client_finding(e, reference, j, mode, &expected, actual.as_deref()) {
+        None => Outcome::pass(expected, actual),
+        Some(finding) => Outcome {
+            verdict: Verdict::Fail,
+            fault: Some(Fault::Client),
+            expected: Some(expected),
+            actual,
+            finding: Some(Finding::Client(finding)),
+            minimal: None,
+        },
+    }
+}
+
+/// What is wrong with a probed client, if anything: what it sent, how much it
+/// printed, whether it exited, what it printed, how it ended.
+fn client_finding(
+    e: &Executed,
+    reference: &Executed,
+    j: &Judge,
+    mode: Option<&ClientOutput>,
+    expected: &[u8],
+    actual: Option<&[u8]>,
+) -> Option<ClientFinding> {
+    let (
+        Observation::ClientProbe {
+            client,
+            received,
+            unread,
+            ..
+        },
+        Observation::ClientProbe {
+            client: ref_client,
+            received: ref_received,
+            marker,
+            ..
+        },
+    ) = (&e.observation, &reference.observation)
+    else {
+        unreachable!("client probes")
+    };
+    if received != ref_received {
+        if !unread.is_empty() {
+            return Some(ClientFinding::SentInPieces {
+                got: received.len(),
+                of: ref_received.len(),
+                received: received.clone(),
+            });
+        }
+        return Some(diagnose_request(ref_received, received, j.unicode));
+    }
+    if client.stdout_total > client.stdout.len() as u64 {
+        let bytes = client.stdout_total;
+        return Some(ClientFinding::OutputFlood { bytes });
+    }
+    if client.exit == Exit::TimedOut {
+        return Some(ClientFinding::HungAfterPrinting);
+    }
+    let contains_mode = matches!(mode, Some(ClientOutput::Contains));
+    let shown = if contains_mode {
+        actual.is_some_and(|a| contains(a, expected))
+    } else {
+        actual == Some(expected)
+    };
+    if !shown {
+        let view = actual.unwrap_or_default();
+        let reply = reference_reply(e.unit.transport, view);
+        return Some(if actual.is_none() {
+            ClientFinding::PatternMismatch
+        } else if view.is_empty() {
+            ClientFinding::PrintedNothing
+        } else if !reply.is_empty() && reply.len() < marker.len() && marker.starts_with(&reply) {
+            ClientFinding::TruncatesReply
+        } else {
+            ClientFinding::PrintedInstead {
+                printed: view.to_vec(),
+                reference: expected.to_vec(),
+            }
+        });
+    }
+    if client.exit != ref_client.exit && !contains_mode {
+        let exit = client.exit;
+        return Some(ClientFinding::Exited { exit });
+    }
+    None
+}
