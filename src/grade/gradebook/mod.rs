@@ -1,0 +1,29 @@
+//! The gradebook: each submission's results turned into points per role and category
+//! under a [`Rubric`], written as Gradescope `results.json` files and as the class's
+//! CSV and Markdown tables.
+//!
+//! Scoring: a role's units are the ones where the submission plays that role (a server
+//! role: every pairing it serves and every server probe; a client role: every pairing
+//! it runs in and every client probe). Within a role × category bucket the points are
+//! earned in proportion to the units that pass. `info` (the reference has no defined
+//! answer) and `skip` (not run) units count neither way, and neither does a failure the
+//! harness puts on the other side (a pairing of the student's own client and server
+//! where only the client is wrong costs the server nothing). `xfail` counts as a
+//! failure and `xpass` as a pass. A bucket with units but none that count is worth its
+//! full points when the reference had no answer for any of them, and 0 when none ran.
+//! A role with a problem (missing, toolchain, build failure) scores 0 in every bucket,
+//! with the problem as the reason.
+//!
+//! Pure: it reads results and writes files, never starts a process.
+
+mod class;
+mod gradescope;
+mod score;
+#[cfg(test)]
+mod tests;
+
+pub use class::{class_csv, class_markdown, write_all};
+pub use gradescope::{gradescope, validate_gradescope};
+pub use score::{
+    buckets, counts_for, first_problem, points_text, role_score, total, Bucket, Graded,
+};
