@@ -91,9 +91,7 @@ impl Expectations {
             message,
         };
         let parsed: Expectations = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e.span().map(|s| crate::text::line_at(text, s.start));
             invalid(line, e.message().to_string())
         })?;
         for e in &parsed.expect {

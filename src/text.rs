@@ -146,6 +146,16 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }
 
+/// The 1-based line of byte `offset` in `text` (a TOML error's span, say); past the
+/// end counts as the last line.
+pub fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +178,13 @@ mod tests {
         assert_eq!(quote(&[b'a'; 100], 10), "aaaaaaaaaa… (100 bytes in all)");
         assert_eq!(quote(b"abcdefghi\n", 10), "abcdefghi… (10 bytes in all)");
         assert_eq!(quote(b"\xffok", 10), "\\xffok");
+    }
+
+    #[test]
+    fn lines_count_from_one() {
+        assert_eq!(line_at("a\nb\nc", 0), 1);
+        assert_eq!(line_at("a\nb\nc", 2), 2);
+        assert_eq!(line_at("a\nb\nc", 99), 3);
     }
 
     #[test]

@@ -199,24 +199,16 @@ fn unescape(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
-}
-
 /// Parses a corpus text (the embedded one unless testing).
 fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
     let raw: RawCorpus = toml::from_str(text).map_err(|e| CorpusError {
-        line: e.span().map(|s| line_of(text, s.start)),
+        line: e.span().map(|s| crate::text::line_at(text, s.start)),
         message: e.message().trim().to_string(),
     })?;
     let mut names = BTreeSet::new();
     let mut cases = Vec::new();
     for spanned in raw.case {
-        let line = Some(line_of(text, spanned.span().start));
+        let line = Some(crate::text::line_at(text, spanned.span().start));
         let err = |message: String| CorpusError { line, message };
         let r = spanned.into_inner();
         if !crate::registry::valid_name(&r.name) {

@@ -53,14 +53,6 @@ struct RawImpl {
     client_output: Option<toml::Spanned<String>>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
-}
-
 /// Reads and validates the manifest at `path`; `reserved` names may not be reused.
 pub fn load_manifest(
     path: &Path,
@@ -74,7 +66,7 @@ pub fn load_manifest(
     let text = std::fs::read_to_string(path)
         .map_err(|e| err(None, format!("cannot read the manifest: {e}")))?;
     let raw: Raw = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| line_of(&text, s.start));
+        let line = e.span().map(|s| crate::text::line_at(&text, s.start));
         err(line, e.message().trim().to_string())
     })?;
     // `m.toml` has the parent ``: the current folder.
@@ -85,9 +77,9 @@ pub fn load_manifest(
     let mut names: Vec<String> = reserved.to_vec();
     let mut out = Vec::new();
     for spanned in raw.implementation {
-        let at = line_of(&text, spanned.span().start);
+        let at = crate::text::line_at(&text, spanned.span().start);
         let r = spanned.into_inner();
-        let name_line = line_of(&text, r.name.span().start);
+        let name_line = crate::text::line_at(&text, r.name.span().start);
         let name = r.name.into_inner();
         if !valid_name(&name) {
             return Err(err(
@@ -105,7 +97,7 @@ pub fn load_manifest(
         let command = |field: &str, value: &toml::Spanned<String>| {
             CommandTemplate::parse(value.get_ref()).map_err(|m| {
                 err(
-                    Some(line_of(&text, value.span().start)),
+                    Some(crate::text::line_at(&text, value.span().start)),
                     format!("field `{field}`: {m}"),
                 )
             })
@@ -149,7 +141,7 @@ pub fn load_manifest(
                 let t = command(field, v)?;
                 if key.role == Role::Server && !t.words.iter().any(|w| w.contains("{port}")) {
                     return Err(err(
-                        Some(line_of(&text, v.span().start)),
+                        Some(crate::text::line_at(&text, v.span().start)),
                         format!("field `{field}`: the command has no `{{port}}`; shout must choose the port"),
                     ));
                 }
@@ -168,7 +160,7 @@ pub fn load_manifest(
                 let p = base.join(d.get_ref());
                 if !p.is_dir() {
                     return Err(err(
-                        Some(line_of(&text, d.span().start)),
+                        Some(crate::text::line_at(&text, d.span().start)),
                         format!("field `dir`: `{}` is not a directory", p.display()),
                     ));
                 }
@@ -181,7 +173,7 @@ pub fn load_manifest(
             Some(v) if v.get_ref() == "reference" => ClientOutput::Reference,
             Some(v) if v.get_ref() == "contains" => ClientOutput::Contains,
             Some(v) => {
-                let line = Some(line_of(&text, v.span().start));
+                let line = Some(crate::text::line_at(&text, v.span().start));
                 let re = regex::bytes::Regex::new(v.get_ref()).map_err(|e| {
                     err(
                         line,
