@@ -7,6 +7,7 @@ mod judge;
 mod model;
 mod pairing;
 mod probes;
+mod sentence;
 
 pub use diagnose::{diagnose_reply, diagnose_request, Transform};
 pub use finding::{

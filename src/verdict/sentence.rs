@@ -1,0 +1,352 @@
+//! The harness's wording of findings: the one place a [`Finding`] becomes the sentence
+//! every report prints (`server added a trailing newline: …`). Server and client
+//! sentences are their subject and a predicate, so the student's wording
+//! (`grade::explain`) can put its own subject before the same predicate.
+
+use super::finding::{
+    Added, ClientFinding, Finding, Mapping, ReferenceFinding, ReferenceServer, ReferenceSide,
+    RunFinding, ServerFinding,
+};
+use crate::plan::UnitKind;
+use crate::proto::case::UnicodeVersion;
+use crate::text::{escape, short};
+
+impl Finding {
+    /// The harness's one sentence for this finding: the only place a finding becomes
+    /// text for reports (the student's wording is `grade::explain`'s).
+    pub fn sentence(&self) -> String {
+        match self {
+            Finding::Run(f) => f.sentence(),
+            Finding::Reference(f) => f.sentence(),
+            Finding::Server(f) => f.sentence(),
+            Finding::Client(f) => f.sentence(),
+        }
+    }
+}
+
+/// Findings print as their sentence.
+macro_rules! display_as_sentence {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.sentence())
+            }
+        }
+    )*};
+}
+
+display_as_sentence!(
+    Finding,
+    RunFinding,
+    ReferenceFinding,
+    ServerFinding,
+    ClientFinding
+);
+
+impl RunFinding {
+    /// The harness's sentence (see [`Finding::sentence`]).
+    pub fn sentence(&self) -> String {
+        match self {
+            RunFinding::BuildFailed { output } => format!("build failed: {output}"),
+            RunFinding::ProgramMissing { detail } => {
+                format!("toolchain or program missing: {detail}")
+            }
+            RunFinding::RunTimedOut => "not run: the run's time limit passed first".into(),
+            RunFinding::ReferenceUndefined => {
+                "not run: the reference itself gives no answer on this case".into()
+            }
+            RunFinding::NoReference { kind } => match kind {
+                UnitKind::Pairing => {
+                    "no reference pair for this case (the reference implementation has no such role)"
+                        .into()
+                }
+                UnitKind::ServerProbe => "no reference server probe for this case".into(),
+                UnitKind::ClientProbe => "no reference client probe for this case".into(),
+            },
+        }
+    }
+}
+
+impl ReferenceFinding {
+    /// The harness's sentence (see [`Finding::sentence`]).
+    pub fn sentence(&self) -> String {
+        match self {
+            ReferenceFinding::DidNotRun { kind } => format!(
+                "the reference {} did not run on this case",
+                match kind {
+                    UnitKind::Pairing => "pair",
+                    UnitKind::ServerProbe => "server",
+                    UnitKind::ClientProbe => "client",
+                }
+            ),
+            ReferenceFinding::Hangs { who } => format!(
+                "the reference {} hangs on this input (no reply within the time limit)",
+                who.as_str()
+            ),
+            ReferenceFinding::Fails { who, exit, stderr } => format!(
+                "the reference {} fails on this input ({exit}){}",
+                who.as_str(),
+                stderr
+                    .as_deref()
+                    .map(|l| format!(": {l}"))
+                    .unwrap_or_default()
+            ),
+            ReferenceFinding::ServerUndefined {
+                how,
+                this_kept_answering,
+            } => {
+                let what = how.sentence();
+                match this_kept_answering {
+                    None => what,
+                    Some(true) => format!("{what}; this server kept answering"),
+                    Some(false) => format!("{what}; this server stopped answering too"),
+                }
+            }
+        }
+    }
+}
+
+impl ReferenceServer {
+    fn sentence(&self) -> String {
+        match self {
+            ReferenceServer::Dies { exit } => {
+                format!("the reference server dies on this input ({exit})")
+            }
+            ReferenceServer::StopsAnsweringEveryone => {
+                "the reference server stops answering everyone during this case".into()
+            }
+            ReferenceServer::DoesNotReply => {
+                "the reference server does not reply to this input".into()
+            }
+            ReferenceServer::NoDefinedAnswer => "the reference server has no defined answer".into(),
+        }
+    }
+}
+
+impl ServerFinding {
+    /// The harness's sentence (see [`Finding::sentence`]): `server` and the predicate.
+    pub fn sentence(&self) -> String {
+        format!("server{}", self.predicate())
+    }
+
+    /// The sentence without its first word, `server`: what the server did (`" added a
+    /// trailing newline: …"`, `"'s reply stops after …"`). The student's wording puts
+    /// its own subject before it.
+    pub fn predicate(&self) -> String {
+        match self {
+            ServerFinding::NotListening { detail } => {
+                format!(" never started listening: {detail}")
+            }
+            ServerFinding::ProcessLimit => {
+                " started too many processes (it ran into its process limit); it was stopped"
+                    .into()
+            }
+            ServerFinding::ReplyEmpty => " replied with nothing".into(),
+            ServerFinding::AddedAfter {
+                added,
+                expected,
+                actual,
+            } => format!(
+                " added {}: expected `{}`, got `{}`",
+                added.words(),
+                short(expected),
+                short(actual)
+            ),
+            ServerFinding::AddedPrefix { prefix } => {
+                format!(" added a prefix `{}` before the reply", short(prefix))
+            }
+            ServerFinding::DroppedCr => " dropped the `\\r` at the end of the request; the reference keeps it in the reply".into(),
+            ServerFinding::StrippedWhitespace => " stripped leading or trailing whitespace".into(),
+            ServerFinding::OtherUnicode {
+                from,
+                to,
+                reference,
+                python,
+            } => unicode_sentence(*from, *to, *reference, python),
+            ServerFinding::CaseMapping { mapping } => mapping.predicate().into(),
+            ServerFinding::Latin1 => " decodes the request as Latin-1 instead of UTF-8".into(),
+            ServerFinding::ReplyCut { got, of } => format!(
+                "'s reply stops after {got} of {of} bytes: it reads or sends too little"
+            ),
+            ServerFinding::ReplyDiffers { at } => {
+                format!("'s reply differs from the reference's from byte {at}")
+            }
+            ServerFinding::ReplyFromOtherPort => {
+                " replied from a different port than it listens on".into()
+            }
+            ServerFinding::ExtraDatagrams { count } => format!(
+                " sent {count} datagrams for one request; the reference sends exactly one reply"
+            ),
+            ServerFinding::WaitsForNewline => {
+                " waits for a newline that the reference client never sends (deadlock)".into()
+            }
+            ServerFinding::WaitsForMoreBytes => " waits for more bytes than the request holds: it answered only once another byte came, newline or not, so it reads until a short read or a fixed length instead of once (deadlock)".into(),
+            ServerFinding::NeverRepliedNorClosed => " never replied and never closed the connection: it waits for more input (deadlock)".into(),
+            ServerFinding::NeverReplied => " never replied".into(),
+            ServerFinding::ExitedWhenClientClosed { exit } => format!(
+                " never replied within the time limit, and exited ({exit}) when shout's client closed the connection: it waits for more input, such as a newline the reference client never sends"
+            ),
+            ServerFinding::DiedWithoutReply { exit } => {
+                format!(" died on this input ({exit}) without replying")
+            }
+            ServerFinding::Died { exit } => format!(" died on this input ({exit})"),
+            ServerFinding::Refused => " refused or reset the connection".into(),
+            ServerFinding::ExitedAfterRequest { exit } => format!(
+                " exited after this request ({exit}); the reference keeps serving"
+            ),
+            ServerFinding::AnsweredThenExited { exit } => {
+                format!(" answered, then exited ({exit}); the reference keeps serving")
+            }
+            ServerFinding::AnsweredThenStopped => {
+                " answered, then stopped answering other requests".into()
+            }
+            ServerFinding::SeenThroughClient { shows } => format!(
+                "'s reply differs from the reference server's, as this client's output shows: {}",
+                shows.sentence()
+            ),
+        }
+    }
+}
+
+/// ` follows Unicode 16.0.0–17.0.0 (as 3.14), the reference …`.
+fn unicode_sentence(
+    from: UnicodeVersion,
+    to: UnicodeVersion,
+    reference: UnicodeVersion,
+    python: &str,
+) -> String {
+    let hint = from
+        .python_hint()
+        .map(|h| format!(" (as {h})"))
+        .unwrap_or_default();
+    let range = if from == to {
+        from.to_string()
+    } else {
+        format!("{from}–{to}")
+    };
+    format!(" follows Unicode {range}{hint}, the reference Python {python} follows {reference}")
+}
+
+impl ClientFinding {
+    /// The harness's sentence (see [`Finding::sentence`]): `client` and the predicate.
+    pub fn sentence(&self) -> String {
+        format!("client{}", self.predicate())
+    }
+
+    /// The sentence without its first word, `client`: what the client did (`" added a
+    /// trailing newline: …"`, `"'s reply stops after …"`). The student's wording puts
+    /// its own subject before it.
+    pub fn predicate(&self) -> String {
+        match self {
+            ClientFinding::SentNothing => " sent nothing".into(),
+            ClientFinding::SentNewline => {
+                " sent the line with its trailing newline; the reference client strips it"
+                    .into()
+            }
+            ClientFinding::SentUppercased => " uppercased the line before sending it".into(),
+            ClientFinding::SentWithoutCr => " dropped the `\\r` at the end of the line (it reads `\\r\\n` as the line's end); the reference client keeps it".into(),
+            ClientFinding::SentStripped => {
+                " stripped whitespace from the line before sending it".into()
+            }
+            ClientFinding::SentPart { got, of } => {
+                format!(" sent only {got} of the line's {of} bytes")
+            }
+            ClientFinding::SentOther { sent, reference } => format!(
+                " sent `{}`; the reference client sends `{}`",
+                short(sent),
+                short(reference)
+            ),
+            ClientFinding::SentInPieces { got, of, received } => format!(
+                " sent the line in several writes, the first carrying only {got} of the line's {of} bytes: a server that reads once, as the reference does, gets only `{}`",
+                escape(received)
+            ),
+            ClientFinding::OutputFlood { bytes } => {
+                format!(" printed {bytes} bytes, far more than the reply (output flood)")
+            }
+            ClientFinding::HungAfterReply => " never exited after the reply arrived".into(),
+            ClientFinding::HungAfterPrinting => {
+                " never exited after printing the reply".into()
+            }
+            ClientFinding::PrintedPart { got, of } => format!(
+                " printed only {got} of the {of} bytes the reference client prints (truncated reply)"
+            ),
+            ClientFinding::WrongExitAfterRightOutput { exit } => format!(
+                " printed the right output but ended with {exit}; the reference client exits 0"
+            ),
+            ClientFinding::Exited { exit } => {
+                format!(" ended with {exit}; the reference client exits 0")
+            }
+            ClientFinding::PatternMismatch => {
+                " output does not match the implementation's client-output pattern".into()
+            }
+            ClientFinding::NotContained { printed, reference } => format!(
+                " printed `{}`, which does not contain the reference reply `{}`",
+                escape(printed),
+                escape(reference)
+            ),
+            ClientFinding::PrintedOther {
+                printed,
+                reference,
+                at,
+            } => format!(
+                " printed `{}` where the reference client prints `{}`{}",
+                escape(printed),
+                escape(reference),
+                at.map(|a| format!(" (first difference at byte {a})"))
+                    .unwrap_or_default()
+            ),
+            ClientFinding::PrintedInstead { printed, reference } => format!(
+                " printed `{}`; the reference client prints `{}`",
+                escape(printed),
+                escape(reference)
+            ),
+            ClientFinding::PrintedNothing => " printed nothing".into(),
+            ClientFinding::TruncatesReply => " truncates the reply it prints".into(),
+        }
+    }
+}
+
+impl ReferenceSide {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReferenceSide::Pair => "pair",
+            ReferenceSide::Client => "client",
+        }
+    }
+}
+
+impl Added {
+    fn words(&self) -> String {
+        match self {
+            Added::Newline => "a trailing newline".into(),
+            Added::CrLf => "a trailing \\r\\n".into(),
+            Added::Zeros { count } => {
+                format!("{count} zero bytes (the unused part of its buffer)")
+            }
+            Added::BufferRest { size, rest } => format!(
+                "the rest of its {size}-byte receive buffer after the reply (bytes an earlier request left there): `{}`",
+                short(rest)
+            ),
+            Added::Bytes { bytes } => format!("`{}` after the reply", short(bytes)),
+        }
+    }
+}
+
+impl Mapping {
+    fn predicate(self) -> &'static str {
+        match self {
+            Mapping::Lower => " lowercases instead of uppercasing",
+            Mapping::Title => {
+                " title-cases (capitalises each word) instead of uppercasing everything"
+            }
+            Mapping::SwapCase => " swaps case instead of uppercasing",
+            Mapping::AsciiOnly => {
+                " maps case with ASCII only: non-ASCII letters are left unchanged"
+            }
+            Mapping::Simple => {
+                " uses one-to-one (simple) case mapping: characters such as ß must become two (SS)"
+            }
+            Mapping::Identity => " echoes the request without uppercasing it",
+        }
+    }
+}
