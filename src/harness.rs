@@ -75,13 +75,50 @@ pub struct Prepared {
 
 /// Loads everything and plans the units.
 pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
-    let pythons: Vec<PathBuf> = if config.pythons.is_empty() {
-        vec!["python3".into()]
+    let infos = resolve_pythons(&config.pythons)?;
+    let scratch = tempfile::Builder::new()
+        .prefix("shout-")
+        .tempdir()
+        .map_err(|e| HarnessError::Environment(format!("cannot create a scratch folder: {e}")))?;
+    crate::run::process::register_scratch(scratch.path());
+    let declared = load_declared(config)?;
+    let (axes, python_ctx) = build_axes(&infos, scratch.path(), &declared)?;
+    let cases: Vec<Arc<Case>> = corpus::load()?.into_iter().map(Arc::new).collect();
+    check_filters(&config.filters, &cases, &axes[0])?;
+    let chosen = choose_units(config, &axes, &cases)?;
+    let client_output = axes[0]
+        .implementations
+        .iter()
+        .map(|i| (i.name.clone(), i.client_output.clone()))
+        .collect();
+    Ok(Prepared {
+        axes,
+        units: chosen.units,
+        corpus: corpus_fingerprint(&cases),
+        context: verdict::Context {
+            python: python_ctx,
+            client_output,
+        },
+        partition: config.partition,
+        plan_print: chosen.plan_print,
+        reported: chosen.reported,
+        reproduce_args: config.reproduce_args.clone(),
+        reproduce_check: config.reproduce_check.clone(),
+        _scratch: scratch,
+    })
+}
+
+/// The reference interpreters (`python3` when none is given), each probed once; the same
+/// version twice is an error.
+fn resolve_pythons(pythons: &[PathBuf]) -> Result<Vec<PythonInfo>, HarnessError> {
+    let default = [PathBuf::from("python3")];
+    let pythons = if pythons.is_empty() {
+        &default[..]
     } else {
-        config.pythons.clone()
+        pythons
     };
     let mut infos: Vec<PythonInfo> = Vec::new();
-    for p in &pythons {
+    for p in pythons {
         let resolved = if p.components().count() == 1 {
             which::which(p).map_err(|_| {
                 HarnessError::Python(format!(
@@ -103,15 +140,12 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         }
         infos.push(info);
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("shout-")
-        .tempdir()
-        .map_err(|e| HarnessError::Environment(format!("cannot create a scratch folder: {e}")))?;
-    crate::run::process::register_scratch(scratch.path());
-    let exe = std::env::var_os("SHOUT_BIN")
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_exe().ok())
-        .ok_or_else(|| HarnessError::Environment("cannot find the shout executable".into()))?;
+    Ok(infos)
+}
+
+/// The implementations the manifests declare, then the extra ones (`shout check`'s);
+/// names are unique and none takes a built-in's name.
+fn load_declared(config: &Config) -> Result<Vec<Implementation>, HarnessError> {
     let reserved = [
         "python".to_string(),
         "rust".to_string(),
@@ -127,17 +161,30 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         declared.extend(registry::load_manifest(m, &taken)?);
     }
     declared.extend(config.extra.iter().cloned());
+    Ok(declared)
+}
+
+/// Per axis label: the reference interpreter's `major.minor` and Unicode version.
+type PythonContext = BTreeMap<Option<String>, (String, crate::proto::case::UnicodeVersion)>;
+
+/// One axis per interpreter: the built-ins under it (the reference scripts written to
+/// `scratch`), then every declared implementation.
+fn build_axes(
+    infos: &[PythonInfo],
+    scratch: &std::path::Path,
+    declared: &[Implementation],
+) -> Result<(Vec<Axis>, PythonContext), HarnessError> {
+    let exe = std::env::var_os("SHOUT_BIN")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_exe().ok())
+        .ok_or_else(|| HarnessError::Environment("cannot find the shout executable".into()))?;
     let several = infos.len() > 1;
     let mut axes = Vec::new();
     let mut python_ctx = BTreeMap::new();
-    for info in &infos {
+    for info in infos {
         let label = several.then(|| format!("py{}", info.version));
-        let mut implementations = registry::builtins(
-            info,
-            &exe,
-            &scratch.path().join(format!("reference-{}", info.version)),
-        )
-        .map_err(|e| {
+        let reference_dir = scratch.join(format!("reference-{}", info.version));
+        let mut implementations = registry::builtins(info, &exe, &reference_dir).map_err(|e| {
             HarnessError::Environment(format!("cannot write the reference scripts: {e}"))
         })?;
         implementations.extend(declared.iter().cloned());
@@ -147,8 +194,12 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
             implementations,
         });
     }
-    let cases: Vec<Arc<Case>> = corpus::load()?.into_iter().map(Arc::new).collect();
-    for pattern in &config.filters.cases {
+    Ok((axes, python_ctx))
+}
+
+/// `--case` patterns must match a case and `--only` names an implementation.
+fn check_filters(filters: &Filters, cases: &[Arc<Case>], axis: &Axis) -> Result<(), HarnessError> {
+    for pattern in &filters.cases {
         if !cases.iter().any(|c| plan::glob(pattern, &c.name)) {
             let names: Vec<&str> = cases
                 .iter()
@@ -161,9 +212,9 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
             )));
         }
     }
-    for name in &config.filters.only {
-        if !axes[0].implementations.iter().any(|i| &i.name == name) {
-            let known: Vec<&str> = axes[0]
+    for name in &filters.only {
+        if !axis.implementations.iter().any(|i| &i.name == name) {
+            let known: Vec<&str> = axis
                 .implementations
                 .iter()
                 .map(|i| i.name.as_str())
@@ -174,18 +225,37 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
             )));
         }
     }
+    Ok(())
+}
+
+/// The units a run covers.
+struct Chosen {
+    /// To run, sorted: those reported and those they are judged by.
+    units: Vec<Unit>,
+    /// The ids to report.
+    reported: BTreeSet<String>,
+    /// The units every shard covers together.
+    plan_print: PlanPrint,
+}
+
+/// Plans every axis, then keeps what `--only`, `--id` and `--partition` choose to
+/// report, and the units those are judged by (so that every verdict is the one a full
+/// run gives).
+fn choose_units(
+    config: &Config,
+    axes: &[Axis],
+    cases: &[Arc<Case>],
+) -> Result<Chosen, HarnessError> {
     let mut units: Vec<Unit> = Vec::new();
-    for axis in &axes {
+    for axis in axes {
         units.extend(plan::build(
             axis.label.as_deref(),
             &axis.implementations,
-            &cases,
+            cases,
             &config.filters,
         ));
     }
     units.sort_by(|a, b| a.id.cmp(&b.id));
-    // `--only`, `--id` and `--partition` choose the units to report; the units those are judged by
-    // run too, so that every verdict is the one a full run gives.
     let chosen = |u: &Unit| {
         config.filters.sides_selected(&u.client, &u.server)
             && (!config.filters.grading || plan::graded(u))
@@ -197,12 +267,15 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         .enumerate()
         .map(|(i, u)| chosen(u) && config.partition.map_or(true, |p| p.contains(i, &u.id)))
         .collect();
-    for id in &config.filters.ids {
-        if !units.iter().any(|u| &u.id == id) {
-            return Err(HarnessError::Empty(format!(
-                ": --id {id} is not in the plan (see `shout matrix --list`)"
-            )));
-        }
+    if let Some(id) = config
+        .filters
+        .ids
+        .iter()
+        .find(|id| !units.iter().any(|u| &u.id == *id))
+    {
+        return Err(HarnessError::Empty(format!(
+            ": --id {id} is not in the plan (see `shout matrix --list`)"
+        )));
     }
     let run = plan::with_support(&units, &wanted);
     let reported: BTreeSet<String> = units
@@ -222,25 +295,10 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
             ": see `shout matrix --list`",
         )));
     }
-    let client_output = axes[0]
-        .implementations
-        .iter()
-        .map(|i| (i.name.clone(), i.client_output.clone()))
-        .collect();
-    Ok(Prepared {
-        axes,
+    Ok(Chosen {
         units,
-        corpus: corpus_fingerprint(&cases),
-        context: verdict::Context {
-            python: python_ctx,
-            client_output,
-        },
-        partition: config.partition,
-        plan_print,
         reported,
-        reproduce_args: config.reproduce_args.clone(),
-        reproduce_check: config.reproduce_check.clone(),
-        _scratch: scratch,
+        plan_print,
     })
 }
 

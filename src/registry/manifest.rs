@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::model::{
     valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey,
 };
-use crate::proto::Transport;
 
 /// A manifest that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -53,22 +52,50 @@ struct RawImpl {
     client_output: Option<toml::Spanned<String>>,
 }
 
+/// The manifest being read: its path and text, to name both in errors.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error at byte `at` (or nowhere in particular).
+    fn err(&self, at: Option<usize>, message: String) -> ManifestError {
+        ManifestError {
+            file: self.path.to_path_buf(),
+            line: at.map(|a| crate::text::line_at(self.text, a)),
+            message,
+        }
+    }
+
+    /// An error about the value `v` of `field`.
+    fn field_err<T>(&self, v: &toml::Spanned<T>, field: &str, message: &str) -> ManifestError {
+        self.err(Some(v.span().start), format!("field `{field}`: {message}"))
+    }
+
+    /// The command in `field`, split like a shell.
+    fn command(
+        &self,
+        field: &str,
+        value: &toml::Spanned<String>,
+    ) -> Result<CommandTemplate, ManifestError> {
+        CommandTemplate::parse(value.get_ref()).map_err(|m| self.field_err(value, field, &m))
+    }
+}
+
 /// Reads and validates the manifest at `path`; `reserved` names may not be reused.
 pub fn load_manifest(
     path: &Path,
     reserved: &[String],
 ) -> Result<Vec<Implementation>, ManifestError> {
-    let err = |line: Option<usize>, message: String| ManifestError {
+    let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
         file: path.to_path_buf(),
-        line,
-        message,
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(None, format!("cannot read the manifest: {e}")))?;
-    let raw: Raw = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| crate::text::line_at(&text, s.start));
-        err(line, e.message().trim().to_string())
+        line: None,
+        message: format!("cannot read the manifest: {e}"),
     })?;
+    let src = Source { path, text: &text };
+    let raw: Raw = toml::from_str(&text)
+        .map_err(|e| src.err(e.span().map(|s| s.start), e.message().trim().to_string()))?;
     // `m.toml` has the parent ``: the current folder.
     let base = path
         .parent()
@@ -77,117 +104,39 @@ pub fn load_manifest(
     let mut names: Vec<String> = reserved.to_vec();
     let mut out = Vec::new();
     for spanned in raw.implementation {
-        let at = crate::text::line_at(&text, spanned.span().start);
+        let at = spanned.span().start;
         let r = spanned.into_inner();
-        let name_line = crate::text::line_at(&text, r.name.span().start);
-        let name = r.name.into_inner();
+        let name = r.name.get_ref().clone();
         if !valid_name(&name) {
-            return Err(err(
-                Some(name_line),
-                format!("field `name`: `{name}` must match [a-z0-9-]+"),
-            ));
+            return Err(src.field_err(&r.name, "name", &format!("`{name}` must match [a-z0-9-]+")));
         }
         if names.contains(&name) {
-            return Err(err(
-                Some(name_line),
-                format!("field `name`: `{name}` is already taken; pick another name"),
-            ));
+            let message = format!("`{name}` is already taken; pick another name");
+            return Err(src.field_err(&r.name, "name", &message));
         }
         names.push(name.clone());
-        let command = |field: &str, value: &toml::Spanned<String>| {
-            CommandTemplate::parse(value.get_ref()).map_err(|m| {
-                err(
-                    Some(crate::text::line_at(&text, value.span().start)),
-                    format!("field `{field}`: {m}"),
-                )
-            })
-        };
-        let mut roles = BTreeMap::new();
-        for (key, field, value) in [
-            (
-                RoleKey {
-                    transport: Transport::Udp,
-                    role: Role::Server,
-                },
-                "udp-server",
-                &r.udp_server,
-            ),
-            (
-                RoleKey {
-                    transport: Transport::Udp,
-                    role: Role::Client,
-                },
-                "udp-client",
-                &r.udp_client,
-            ),
-            (
-                RoleKey {
-                    transport: Transport::Tcp,
-                    role: Role::Server,
-                },
-                "tcp-server",
-                &r.tcp_server,
-            ),
-            (
-                RoleKey {
-                    transport: Transport::Tcp,
-                    role: Role::Client,
-                },
-                "tcp-client",
-                &r.tcp_client,
-            ),
-        ] {
-            if let Some(v) = value {
-                let t = command(field, v)?;
-                if key.role == Role::Server && !t.words.iter().any(|w| w.contains("{port}")) {
-                    return Err(err(
-                        Some(crate::text::line_at(&text, v.span().start)),
-                        format!("field `{field}`: the command has no `{{port}}`; shout must choose the port"),
-                    ));
-                }
-                roles.insert(key, t);
-            }
-        }
+        let roles = roles(&src, &r)?;
         if roles.is_empty() {
-            return Err(err(
+            return Err(src.err(
                 Some(at),
                 format!("implementation `{name}` has no role: set udp-server, udp-client, tcp-server or tcp-client"),
             ));
         }
-        let build = r.build.as_ref().map(|b| command("build", b)).transpose()?;
+        let build = r
+            .build
+            .as_ref()
+            .map(|b| src.command("build", b))
+            .transpose()?;
         let dir = match &r.dir {
             Some(d) => {
                 let p = base.join(d.get_ref());
                 if !p.is_dir() {
-                    return Err(err(
-                        Some(crate::text::line_at(&text, d.span().start)),
-                        format!("field `dir`: `{}` is not a directory", p.display()),
-                    ));
+                    let message = format!("`{}` is not a directory", p.display());
+                    return Err(src.field_err(d, "dir", &message));
                 }
                 Some(p)
             }
             None => Some(base.clone()),
-        };
-        let client_output = match &r.client_output {
-            None => ClientOutput::Reference,
-            Some(v) if v.get_ref() == "reference" => ClientOutput::Reference,
-            Some(v) if v.get_ref() == "contains" => ClientOutput::Contains,
-            Some(v) => {
-                let line = Some(crate::text::line_at(&text, v.span().start));
-                let re = regex::bytes::Regex::new(v.get_ref()).map_err(|e| {
-                    err(
-                        line,
-                        format!("field `client-output`: not a valid regex: {e}"),
-                    )
-                })?;
-                if re.captures_len() != 2 {
-                    return Err(err(
-                        line,
-                        "field `client-output`: the regex needs exactly one group, around the reply".into(),
-                    ));
-                }
-                ClientOutput::Pattern(re)
-            }
         };
         out.push(Implementation {
             name,
@@ -196,7 +145,7 @@ pub fn load_manifest(
             build,
             env: r.env,
             roles,
-            client_output,
+            client_output: client_output(&src, r.client_output.as_ref())?,
             fixed_ports: Default::default(),
             origin: Origin::Manifest(path.to_path_buf()),
         });
@@ -204,9 +153,62 @@ pub fn load_manifest(
     Ok(out)
 }
 
+/// The roles an implementation declares; a server's command must take `{port}`.
+fn roles(src: &Source, r: &RawImpl) -> Result<BTreeMap<RoleKey, CommandTemplate>, ManifestError> {
+    let [us, uc, ts, tc] = RoleKey::ALL;
+    let mut roles = BTreeMap::new();
+    for (key, field, value) in [
+        (us, "udp-server", &r.udp_server),
+        (uc, "udp-client", &r.udp_client),
+        (ts, "tcp-server", &r.tcp_server),
+        (tc, "tcp-client", &r.tcp_client),
+    ] {
+        let Some(v) = value else { continue };
+        let t = src.command(field, v)?;
+        if key.role == Role::Server && !t.words.iter().any(|w| w.contains("{port}")) {
+            return Err(src.field_err(
+                v,
+                field,
+                "the command has no `{port}`; shout must choose the port",
+            ));
+        }
+        roles.insert(key, t);
+    }
+    Ok(roles)
+}
+
+/// How the implementation's client output is compared: `reference`, `contains`, or a
+/// regex with one group around the reply.
+fn client_output(
+    src: &Source,
+    value: Option<&toml::Spanned<String>>,
+) -> Result<ClientOutput, ManifestError> {
+    let Some(v) = value else {
+        return Ok(ClientOutput::Reference);
+    };
+    match v.get_ref().as_str() {
+        "reference" => Ok(ClientOutput::Reference),
+        "contains" => Ok(ClientOutput::Contains),
+        pattern => {
+            let re = regex::bytes::Regex::new(pattern).map_err(|e| {
+                src.field_err(v, "client-output", &format!("not a valid regex: {e}"))
+            })?;
+            if re.captures_len() != 2 {
+                return Err(src.field_err(
+                    v,
+                    "client-output",
+                    "the regex needs exactly one group, around the reply",
+                ));
+            }
+            Ok(ClientOutput::Pattern(re))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::Transport;
 
     fn load(text: &str) -> Result<Vec<Implementation>, ManifestError> {
         let dir = tempfile::tempdir().unwrap();
