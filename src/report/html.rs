@@ -285,6 +285,18 @@ fn case(r: &UnitResult, detailed: bool, out: &mut String) {
         out.push_str("<p class=\"note\">Bytes left out: this page reached its size limit; see the JSON report.</p>\n</div>\n</details>\n");
         return;
     }
+    byte_table(r, out);
+    wire_table(r, out);
+    let _ = writeln!(
+        out,
+        "<p class=\"repro\">reproduce: <code>{}</code></p>\n</div>\n</details>",
+        html(&r.reproduce)
+    );
+}
+
+/// The unit's input, expected and actual bytes (the difference marked) and its
+/// smallest input.
+fn byte_table(r: &UnitResult, out: &mut String) {
     let span = match (&r.expected, &r.actual) {
         (Some(e), Some(a)) => differing_span(e, a),
         _ => None,
@@ -331,6 +343,10 @@ fn case(r: &UnitResult, detailed: bool, out: &mut String) {
         );
     }
     out.push_str("</table>\n");
+}
+
+/// What crossed the wire, event by event (the first [`WIRE_EVENTS`]).
+fn wire_table(r: &UnitResult, out: &mut String) {
     if !r.wire.events.is_empty() {
         out.push_str("<table class=\"wire\">\n<tr><th>ms</th><th>from</th><th>what</th><th>bytes</th></tr>\n");
         for e in r.wire.events.iter().take(WIRE_EVENTS) {
@@ -355,11 +371,6 @@ fn case(r: &UnitResult, detailed: bool, out: &mut String) {
         }
         out.push_str("</table>\n");
     }
-    let _ = writeln!(
-        out,
-        "<p class=\"repro\">reproduce: <code>{}</code></p>\n</div>\n</details>",
-        html(&r.reproduce)
-    );
 }
 
 /// An excerpt as HTML: the differing part marked (a thin mark where the other side has

@@ -21,9 +21,11 @@ mod gradescope;
 mod score;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub use class::{class_csv, class_markdown, write_all};
-pub use gradescope::{gradescope, validate_gradescope};
+pub use gradescope::gradescope;
 pub use score::{
     buckets, counts_for, first_problem, points_text, role_score, total, Bucket, Graded,
 };
+pub use validate::validate_gradescope;
