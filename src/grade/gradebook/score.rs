@@ -114,24 +114,7 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
         b.reason = Some(p.clone());
         return b;
     }
-    let units: Vec<&UnitResult> = g
-        .results
-        .iter()
-        .flat_map(|r| &r.results)
-        .filter(|r| r.category == category && r.transport == role.transport)
-        .filter(|r| match role.role {
-            Role::Server => r.server == g.name,
-            Role::Client => r.client == g.name,
-        })
-        .filter(|r| {
-            r.kind
-                == match role.role {
-                    Role::Server => UnitKind::ServerProbe,
-                    Role::Client => UnitKind::ClientProbe,
-                }
-                || r.kind == UnitKind::Pairing
-        })
-        .collect();
+    let units = units_of(g, role, category);
     let mut infos = 0;
     let mut first_skip = None;
     for r in &units {
@@ -160,15 +143,49 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
     }
     if b.counted > 0 {
         b.score = round2(max * b.passed as f64 / b.counted as f64);
-    } else if infos > 0 {
-        b.score = max;
+    } else {
+        why_nothing_counted(g, &mut b, infos, first_skip, units.is_empty());
+    }
+    b
+}
+
+/// The units where `g` plays `role` on cases of `category`: its probes and pairings.
+fn units_of(g: &Graded, role: RoleKey, category: Category) -> Vec<&UnitResult> {
+    let probe = match role.role {
+        Role::Server => UnitKind::ServerProbe,
+        Role::Client => UnitKind::ClientProbe,
+    };
+    g.results
+        .iter()
+        .flat_map(|r| &r.results)
+        .filter(|r| r.category == category && r.transport == role.transport)
+        .filter(|r| match role.role {
+            Role::Server => r.server == g.name,
+            Role::Client => r.client == g.name,
+        })
+        .filter(|r| r.kind == probe || r.kind == UnitKind::Pairing)
+        .collect()
+}
+
+/// A bucket where no unit counted: full points when the reference had no answer, else
+/// 0, with the reason.
+fn why_nothing_counted(
+    g: &Graded,
+    b: &mut Bucket,
+    infos: usize,
+    first_skip: Option<&UnitResult>,
+    no_units: bool,
+) {
+    let (role, category) = (b.role, b.category);
+    if infos > 0 {
+        b.score = b.max;
         b.reason = Some(
             "The reference itself has no defined answer for these inputs, so they are not counted."
                 .into(),
         );
     } else if let Some(r) = first_skip {
         b.reason = Some(for_student(r, &g.name));
-    } else if units.is_empty() {
+    } else if no_units {
         b.reason = Some(format!(
             "No {} check ran for your {}.",
             category.as_str(),
@@ -181,7 +198,6 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
             role_words(role)
         ));
     }
-    b
 }
 
 /// The points `role` earned across `buckets`.
