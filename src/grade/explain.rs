@@ -138,12 +138,16 @@ fn retell(f: &Finding, r: &UnitResult, student: &str) -> String {
         Finding::Run(RunFinding::ProgramMissing { detail }) => {
             return format!("the program could not be started: {detail}");
         }
-        Finding::Run(
-            RunFinding::RunTimedOut
-            | RunFinding::ReferenceUndefined
-            | RunFinding::NoReference { .. },
-        )
-        | Finding::Reference(_) => return upper_first(&f.sentence()),
+        // The verdict's own word ("Not run: …") comes first; the reason follows it.
+        Finding::Run(RunFinding::RunTimedOut) => {
+            return "the grading run's time limit passed first".into();
+        }
+        Finding::Run(RunFinding::ReferenceUndefined) => {
+            return "the reference itself gives no answer on this case".into();
+        }
+        Finding::Run(RunFinding::NoReference { .. }) | Finding::Reference(_) => {
+            return upper_first(&f.sentence());
+        }
         Finding::Server(s) => (
             Side::Server,
             format!(
@@ -850,6 +854,30 @@ mod tests {
         assert_eq!(
             for_student(&r, "alice"),
             "Not counted: the reference server dies on this input (exit status 1); this server kept answering."
+        );
+    }
+
+    #[test]
+    fn a_unit_left_out_says_why_once() {
+        let mut r = unit(
+            Transport::Udp,
+            "probe",
+            "alice",
+            UnitKind::ServerProbe,
+            RunFinding::RunTimedOut,
+            b"HELLO",
+            None,
+        );
+        r.verdict = Verdict::Skip;
+        assert_eq!(
+            for_student(&r, "alice"),
+            "Not run: the grading run's time limit passed first."
+        );
+        r.verdict = Verdict::Info;
+        r.finding = Some(RunFinding::ReferenceUndefined.into());
+        assert_eq!(
+            for_student(&r, "alice"),
+            "Not counted: the reference itself gives no answer on this case."
         );
     }
 
