@@ -1,5 +1,7 @@
 //! Ports: leasing free ones that no other shout run will pick, and seeing when a
-//! server has bound one, from the kernel's socket tables rather than by probing it.
+//! server has bound one, from the kernel's socket tables rather than by probing it. The
+//! netlink dump is `sockdiag`'s; the `/proc` fallback and who holds a socket are here. It
+//! never connects to a port or sends to one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
