@@ -36,6 +36,7 @@ const MOST_READ: usize = 1 << 20;
 
 /// A transcript being written, timed from its start.
 struct Notes {
+    /// Events are timed from here, the exchange's start.
     started: Instant,
     events: Vec<WireEvent>,
 }
@@ -323,10 +324,15 @@ pub(super) struct Recorded {
 /// The harness as the server of a client: it records what the client sends and answers
 /// every request with [`MARKER`], on its own thread until stopped.
 pub(super) struct RecordingServer {
+    /// Where the client is told to send.
     port: u16,
+    /// TCP's thread waits in `accept`, and must be woken to see `stop`.
     transport: Transport,
+    /// Tells the thread to end.
     stop: Arc<AtomicBool>,
+    /// Filled by the thread, read once it has ended.
     recorded: Arc<Mutex<Recorded>>,
+    /// Joined on stop, so nothing is recorded after the observation is made.
     thread: JoinHandle<()>,
 }
 
