@@ -1,5 +1,7 @@
 //! Ports: leasing free ones that no other shout run will pick, and seeing when a
-//! server has bound one, from the kernel's socket tables rather than by probing it.
+//! server has bound one, from the kernel's socket tables rather than by probing it. The
+//! netlink dump is `sockdiag`'s; the `/proc` fallback and who holds a socket are here. It
+//! never connects to a port or sends to one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -7,6 +9,7 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use super::sockdiag::BoundSocket;
 use crate::proto::Transport;
 
 /// The range leased ports come from: below Linux's ephemeral range (32768–60999), so a
@@ -157,17 +160,6 @@ fn bindable(kind: libc::c_int, port: u16) -> bool {
         libc::close(fd);
         ok
     }
-}
-
-/// A socket the kernel lists as bound (UDP) or listening (TCP) on a port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BoundSocket {
-    /// The local port.
-    pub port: u16,
-    /// The socket's inode, to find its owner in `/proc/PID/fd`.
-    pub inode: u64,
-    /// Whether it came from the IPv6 table.
-    pub ipv6: bool,
 }
 
 /// The sockets bound to `port` (every port when `port` is 0) for `transport` (TCP:

@@ -1,5 +1,6 @@
 //! The transparent relay between a client and a server: it forwards every byte both
-//! ways and records them, so a verdict can say who put what on the wire.
+//! ways and records them, so a verdict can say who put what on the wire. It never alters,
+//! holds back or judges what it forwards, and starts no process.
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};

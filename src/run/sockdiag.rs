@@ -1,12 +1,24 @@
 //! The kernel's socket tables through netlink `sock_diag`: asks only for listening TCP
 //! sockets (or all UDP ones), so the answer stays small however many connections sit in
-//! `TIME_WAIT`, unlike reading `/proc/net/tcp` in full.
+//! `TIME_WAIT`, unlike reading `/proc/net/tcp` in full. It only lists sockets: which
+//! process holds one, and the `/proc` fallback, are `ports`' business (this file imports
+//! nothing else of `run`).
 
 use std::io;
 use std::mem::size_of;
 
-use super::ports::BoundSocket;
 use crate::proto::Transport;
+
+/// A socket the kernel lists as bound (UDP) or listening (TCP) on a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundSocket {
+    /// The local port.
+    pub port: u16,
+    /// The socket's inode, to find its owner in `/proc/PID/fd`.
+    pub inode: u64,
+    /// Whether it came from the IPv6 table.
+    pub ipv6: bool,
+}
 
 const NETLINK_SOCK_DIAG: libc::c_int = 4;
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -45,6 +57,12 @@ fn dump(transport: Transport, ipv6: bool) -> io::Result<Vec<BoundSocket>> {
         return Err(io::Error::last_os_error());
     }
     let sock = Netlink(fd);
+    send(&sock, &request(transport, ipv6))?;
+    receive(&sock, ipv6)
+}
+
+/// The dump request: one `inet_diag_req_v2` for `transport`'s bound states.
+fn request(transport: Transport, ipv6: bool) -> Vec<u8> {
     let (protocol, states) = match transport {
         Transport::Tcp => (libc::IPPROTO_TCP as u8, 1u32 << TCP_LISTEN),
         // TCP_CLOSE: an unconnected, bound UDP socket.
@@ -61,7 +79,12 @@ fn dump(transport: Transport, ipv6: bool) -> io::Result<Vec<BoundSocket>> {
     req.extend_from_slice(&[family, protocol, 0, 0]);
     req.extend_from_slice(&states.to_ne_bytes());
     req.resize(len, 0); // a zero socket id: no filter beyond the states
-                        // SAFETY: a zeroed sockaddr_nl addresses the kernel.
+    req
+}
+
+/// Sends `req` to the kernel.
+fn send(sock: &Netlink, req: &[u8]) -> io::Result<()> {
+    // SAFETY: a zeroed sockaddr_nl addresses the kernel.
     let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
     kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
     // SAFETY: the buffer and address are valid for the given lengths.
@@ -78,6 +101,11 @@ fn dump(transport: Transport, ipv6: bool) -> io::Result<Vec<BoundSocket>> {
     if sent < 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(())
+}
+
+/// Reads the dump's replies until the kernel says it is done.
+fn receive(sock: &Netlink, ipv6: bool) -> io::Result<Vec<BoundSocket>> {
     let mut found = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -90,38 +118,46 @@ fn dump(transport: Transport, ipv6: bool) -> io::Result<Vec<BoundSocket>> {
             }
             return Err(e);
         }
-        let mut rest = &buf[..n as usize];
-        if rest.is_empty() {
+        let batch = &buf[..n as usize];
+        if batch.is_empty() || read_batch(batch, ipv6, &mut found)? == Batch::Done {
             return Ok(found);
         }
-        while rest.len() >= NLMSG_HDR {
-            let msg_len = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
-            let kind = u16::from_ne_bytes(rest[4..6].try_into().unwrap_or_default());
-            if msg_len < NLMSG_HDR || msg_len > rest.len() {
-                return Err(io::Error::other("malformed sock_diag reply"));
-            }
-            match kind {
-                NLMSG_DONE => return Ok(found),
-                NLMSG_ERROR => {
-                    let code = rest
-                        .get(NLMSG_HDR..NLMSG_HDR + 4)
-                        .and_then(|b| b.try_into().ok())
-                        .map(i32::from_ne_bytes)
-                        .unwrap_or(0);
-                    return Err(io::Error::from_raw_os_error(-code));
-                }
-                SOCK_DIAG_BY_FAMILY => {
-                    if let Some(s) = parse(&rest[NLMSG_HDR..msg_len], ipv6) {
-                        found.push(s);
-                    }
-                }
-                _ => {}
-            }
-            // Messages are aligned to 4 bytes.
-            let step = (msg_len + 3) & !3;
-            rest = rest.get(step..).unwrap_or_default();
-        }
     }
+}
+
+/// Whether a batch of replies ended the dump.
+#[derive(Debug, PartialEq, Eq)]
+enum Batch {
+    Done,
+    More,
+}
+
+/// Adds the sockets of one batch of netlink messages to `found`.
+fn read_batch(mut rest: &[u8], ipv6: bool, found: &mut Vec<BoundSocket>) -> io::Result<Batch> {
+    while rest.len() >= NLMSG_HDR {
+        let msg_len = u32::from_ne_bytes(rest[0..4].try_into().unwrap_or_default()) as usize;
+        let kind = u16::from_ne_bytes(rest[4..6].try_into().unwrap_or_default());
+        if msg_len < NLMSG_HDR || msg_len > rest.len() {
+            return Err(io::Error::other("malformed sock_diag reply"));
+        }
+        match kind {
+            NLMSG_DONE => return Ok(Batch::Done),
+            NLMSG_ERROR => {
+                let code = rest
+                    .get(NLMSG_HDR..NLMSG_HDR + 4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i32::from_ne_bytes)
+                    .unwrap_or(0);
+                return Err(io::Error::from_raw_os_error(-code));
+            }
+            SOCK_DIAG_BY_FAMILY => found.extend(parse(&rest[NLMSG_HDR..msg_len], ipv6)),
+            _ => {}
+        }
+        // Messages are aligned to 4 bytes.
+        let step = (msg_len + 3) & !3;
+        rest = rest.get(step..).unwrap_or_default();
+    }
+    Ok(Batch::More)
 }
 
 /// One `inet_diag_msg`: family, state, timer, retrans, socket id (source port first, in
@@ -153,7 +189,16 @@ pub fn bound(transport: Transport) -> io::Result<Vec<BoundSocket>> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+
     use super::*;
+
+    fn inode(fd: std::os::fd::RawFd) -> u64 {
+        std::fs::metadata(format!("/proc/self/fd/{fd}"))
+            .unwrap()
+            .ino()
+    }
 
     #[test]
     fn lists_a_listener_and_a_udp_socket_with_their_inodes() {
@@ -161,7 +206,8 @@ mod tests {
         let u = std::net::UdpSocket::bind("[::1]:0").unwrap();
         let tcp = bound(Transport::Tcp).unwrap();
         let udp = bound(Transport::Udp).unwrap();
-        let mine = super::super::ports::socket_inodes(std::process::id());
+        // The inodes of these two sockets, as the kernel reports them to `stat`.
+        let mine = [inode(l.as_raw_fd()), inode(u.as_raw_fd())];
         let lp = l.local_addr().unwrap().port();
         let up = u.local_addr().unwrap().port();
         assert!(tcp
@@ -174,5 +220,45 @@ mod tests {
         let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let cp = c.local_addr().unwrap().port();
         assert!(!bound(Transport::Tcp).unwrap().iter().any(|s| s.port == cp));
+    }
+
+    /// One netlink message header with `kind`, followed by `body`.
+    fn message(kind: u16, body: &[u8]) -> Vec<u8> {
+        let mut m = ((NLMSG_HDR + body.len()) as u32).to_ne_bytes().to_vec();
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&[0; NLMSG_HDR - 6]);
+        m.extend_from_slice(body);
+        m
+    }
+
+    #[test]
+    fn a_batch_reads_sockets_until_the_kernel_says_done() {
+        let mut msg = vec![0u8; DIAG_MSG];
+        msg[4..6].copy_from_slice(&12000u16.to_be_bytes());
+        msg[DIAG_MSG - 4..].copy_from_slice(&4242u32.to_ne_bytes());
+        let mut batch = message(SOCK_DIAG_BY_FAMILY, &msg);
+        let mut found = Vec::new();
+        assert_eq!(read_batch(&batch, true, &mut found).unwrap(), Batch::More);
+        assert_eq!(
+            found,
+            vec![BoundSocket {
+                port: 12000,
+                inode: 4242,
+                ipv6: true
+            }]
+        );
+        batch.extend(message(NLMSG_DONE, &[0; 4]));
+        assert_eq!(read_batch(&batch, true, &mut found).unwrap(), Batch::Done);
+        assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn a_batch_reports_the_kernels_error_and_a_malformed_length() {
+        let refused = message(NLMSG_ERROR, &(-libc::EPERM).to_ne_bytes());
+        let e = read_batch(&refused, false, &mut Vec::new()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM));
+        let mut short = message(NLMSG_DONE, &[]);
+        short[0..4].copy_from_slice(&4u32.to_ne_bytes());
+        assert!(read_batch(&short, false, &mut Vec::new()).is_err());
     }
 }

@@ -1,0 +1,113 @@
+//! What a run is given and what it hands back: axes, options, the reference cache,
+//! progress events and executed units. Plain data: nothing here starts a process or
+//! decides anything. The `execute` module re-exports all of it: the rest of the crate
+//! finds it there.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::observe::Observation;
+use crate::plan::Unit;
+use crate::registry::Implementation;
+
+/// One Python-version axis: its label (when a run has several) and its implementations.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// `py3.13`, or `None` for a single-interpreter run.
+    pub label: Option<String>,
+    /// Every implementation, with the built-ins set up for this axis's interpreter.
+    pub implementations: Vec<Implementation>,
+}
+
+/// How units are run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Per-unit time limit for clients and for replies.
+    pub timeout: Duration,
+    /// The limit instead, for a case on which the reference itself gave no answer (its
+    /// pair hung, or its server did not reply to the probe): the verdict there is `info`
+    /// whatever the others do, so they only need long enough to show what they do.
+    pub undefined_timeout: Duration,
+    /// Time allowed for a server to start listening.
+    pub start_timeout: Duration,
+    /// Whole-run limit; units not started by then are not run.
+    pub run_timeout: Option<Duration>,
+    /// Lanes run at once.
+    pub jobs: usize,
+    /// Most bytes kept per stream.
+    pub capture_limit: usize,
+    /// Confinement for the programs of submissions (`shout grade`); none by default.
+    pub confine: Option<Arc<dyn crate::run::process::Confine>>,
+    /// Called on a lane's thread before each server it starts and each client probe, to
+    /// give them a network of their own (for programs on fixed ports); none by default.
+    pub isolate: Option<fn() -> io::Result<()>>,
+    /// Observations of the reference's own units kept from earlier runs with the same
+    /// interpreters and timeouts; none by default.
+    pub reference_cache: Option<Arc<ReferenceCache>>,
+    /// Whether to skip, as `info`, the units of cases on which the reference gave no
+    /// answer (instead of running them for `undefined_timeout` to show what they do).
+    pub skip_undefined: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: Duration::from_secs(3),
+            undefined_timeout: Duration::from_secs(1),
+            start_timeout: Duration::from_secs(10),
+            run_timeout: None,
+            jobs: 2,
+            capture_limit: 64 * 1024,
+            confine: None,
+            isolate: None,
+            reference_cache: None,
+            skip_undefined: false,
+        }
+    }
+}
+
+/// The reference's own units (both sides the reference or the harness) observed once and
+/// reused: `shout grade` judges every submission against the same reference, so it runs
+/// those units once for the whole class instead of once per submission. Keyed by unit id;
+/// a cache must only be shared between runs with the same interpreters and limits.
+#[derive(Debug, Default)]
+pub struct ReferenceCache {
+    by_id: Mutex<BTreeMap<String, Executed>>,
+}
+
+impl ReferenceCache {
+    /// The kept units, locked: a run holds the lock until its own reference units are
+    /// done, so that concurrent runs sharing the cache run each of them once.
+    pub(super) fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Executed>> {
+        self.by_id.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Progress, for reporters.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Building an implementation.
+    Building(&'a str),
+    /// A unit finished.
+    UnitDone {
+        /// The unit.
+        unit: &'a Unit,
+        /// Units finished so far.
+        done: usize,
+        /// Units in the run.
+        total: usize,
+    },
+}
+
+/// A unit and what was observed.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The unit.
+    pub unit: Unit,
+    /// What happened.
+    pub observation: Observation,
+    /// Wall time of the unit.
+    pub duration_ms: u64,
+}

@@ -1,0 +1,510 @@
+//! The harness playing the peer over real sockets: the probe exchange (the harness as a
+//! client of a server), the health check (does a server still serve?), and the recording
+//! server (the harness as the server of a client, answering [`MARKER`]). It talks on
+//! sockets only: it never starts or stops a process, and it never judges what it heard;
+//! it returns replies and transcripts.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::observe::{NotRunReason, Reply};
+use super::process::Running;
+use super::wire::{Peer, Transcript, WireEvent, WireWhat};
+use crate::proto::Transport;
+
+/// The reply the harness sends when it plays the server: not derived from any input.
+pub const MARKER: &str = "SHOUT MARKER ⚑ Ünïcödé 42";
+
+/// What the health check sends: any reply to it shows the server still serves.
+const HEALTH: &[u8] = b"still there?";
+
+/// How often waits for a UDP reply look whether the server has exited.
+const SLICE: Duration = Duration::from_millis(20);
+
+/// How long a UDP probe waits, after the reply, for a duplicate.
+const EXTRA_WAIT: Duration = Duration::from_millis(2);
+
+/// How long the recording server waits for the rest of a line that came in pieces.
+const UNREAD_WAIT: Duration = Duration::from_millis(100);
+
+/// The most a TCP probe keeps reading.
+const MOST_READ: usize = 1 << 20;
+
+/// A transcript being written, timed from its start.
+struct Notes {
+    /// Events are timed from here, the exchange's start.
+    started: Instant,
+    events: Vec<WireEvent>,
+}
+
+impl Notes {
+    fn note(&mut self, from: Peer, bytes: &[u8], what: WireWhat) {
+        self.events.push(WireEvent {
+            from,
+            at_ms: self.started.elapsed().as_millis() as u64,
+            bytes: bytes.to_vec(),
+            what,
+        })
+    }
+}
+
+/// Sends `writes` to the server as the harness-client; returns the reply and transcript.
+pub(super) fn probe_exchange(
+    transport: Transport,
+    port: u16,
+    writes: &[Vec<u8>],
+    timeout: Duration,
+    server: &mut Running,
+) -> (Reply, Transcript) {
+    let mut notes = Notes {
+        started: Instant::now(),
+        events: Vec::new(),
+    };
+    let reply = match transport {
+        Transport::Udp => udp_exchange(port, writes, timeout, server, &mut notes),
+        Transport::Tcp => tcp_exchange(port, writes, timeout, &mut notes),
+    };
+    (
+        reply,
+        Transcript {
+            events: notes.events,
+        },
+    )
+}
+
+/// What came back to a UDP probe.
+struct Heard {
+    reply: Reply,
+    /// The reply came from another port than the one asked.
+    other_port: bool,
+    /// Datagrams that came at once after the reply.
+    more: Vec<Vec<u8>>,
+}
+
+fn udp_exchange(
+    port: u16,
+    writes: &[Vec<u8>],
+    timeout: Duration,
+    server: &mut Running,
+    notes: &mut Notes,
+) -> Reply {
+    let heard = udp_ask(port, writes, timeout, server);
+    for w in writes {
+        notes.note(Peer::Client, w, WireWhat::Data);
+    }
+    let Ok(heard) = heard else {
+        return Reply::Refused;
+    };
+    if let Reply::Bytes { bytes, .. } = &heard.reply {
+        let what = if heard.other_port {
+            WireWhat::DataFromOtherPort
+        } else {
+            WireWhat::Data
+        };
+        notes.note(Peer::Server, bytes, what);
+    }
+    // The replies to the other datagrams sent are expected; any beyond are not.
+    for extra in heard.more.iter().skip(writes.len().saturating_sub(1)) {
+        notes.note(Peer::Server, extra, WireWhat::ExtraDatagram);
+    }
+    heard.reply
+}
+
+fn udp_ask(
+    port: u16,
+    writes: &[Vec<u8>],
+    timeout: Duration,
+    server: &mut Running,
+) -> io::Result<Heard> {
+    let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    s.set_read_timeout(Some(SLICE))?;
+    for w in writes {
+        s.send_to(w, (Ipv4Addr::LOCALHOST, port))?;
+    }
+    let deadline = Instant::now() + timeout;
+    let mut buf = vec![0u8; 65536];
+    // Short slices, so that a server that died on the request is seen at once.
+    let received = loop {
+        match s.recv_from(&mut buf) {
+            Err(e) if is_timeout(&e) && Instant::now() < deadline => {
+                if server.exited().is_some() {
+                    // A last look, for a reply sent just before the exit.
+                    s.set_nonblocking(true)?;
+                    break s.recv_from(&mut buf);
+                }
+            }
+            other => break other,
+        }
+    };
+    let silent = |reply| Heard {
+        reply,
+        other_port: false,
+        more: Vec::new(),
+    };
+    let (n, from) = match received {
+        Ok(got) => got,
+        Err(e) if is_timeout(&e) => return Ok(silent(Reply::Nothing)),
+        Err(_) => return Ok(silent(Reply::Refused)),
+    };
+    let first = buf[..n].to_vec();
+    // One datagram answers one: what else came back at once, beyond one reply per
+    // datagram sent, is a duplicate.
+    s.set_read_timeout(Some(EXTRA_WAIT))?;
+    let mut more = Vec::new();
+    while more.len() < writes.len() {
+        match s.recv_from(&mut buf) {
+            Ok((n, _)) => more.push(buf[..n].to_vec()),
+            Err(_) => break,
+        }
+    }
+    Ok(Heard {
+        reply: Reply::Bytes {
+            bytes: first,
+            reset: false,
+        },
+        other_port: from.port() != port,
+        more,
+    })
+}
+
+fn tcp_exchange(port: u16, writes: &[Vec<u8>], timeout: Duration, notes: &mut Notes) -> Reply {
+    let Ok(mut s) = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout) else {
+        return Reply::Refused;
+    };
+    let _ = s.set_read_timeout(Some(timeout));
+    for (k, w) in writes.iter().enumerate() {
+        if k > 0 {
+            // Separate writes must arrive as separate segments.
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        if s.write_all(w).is_err() {
+            break;
+        }
+        notes.note(Peer::Client, w, WireWhat::Data);
+    }
+    let reply = tcp_reply(&mut s, notes);
+    let _ = s.shutdown(Shutdown::Both);
+    reply
+}
+
+/// Reads a TCP reply until the server closes, resets, or goes quiet for the read timeout.
+fn tcp_reply(s: &mut TcpStream, notes: &mut Notes) -> Reply {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    let bytes = |bytes, reset| Reply::Bytes { bytes, reset };
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => {
+                notes.note(Peer::Server, b"", WireWhat::Close);
+                return bytes(got, false);
+            }
+            Ok(n) => {
+                notes.note(Peer::Server, &buf[..n], WireWhat::Data);
+                got.extend_from_slice(&buf[..n]);
+                if got.len() > MOST_READ {
+                    return bytes(got, false);
+                }
+            }
+            Err(e) if is_timeout(&e) => {
+                return if got.is_empty() {
+                    Reply::Nothing
+                } else {
+                    bytes(got, false)
+                };
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                notes.note(Peer::Server, b"", WireWhat::Reset);
+                return if got.is_empty() {
+                    Reply::Refused
+                } else {
+                    bytes(got, true)
+                };
+            }
+        }
+    }
+}
+
+/// Whether the server still answers a request: any reply counts, right or wrong (the
+/// probes judge the replies; this only asks whether the server is still serving). Waits
+/// in short slices so that a server that has exited is seen at once rather than after the
+/// whole `timeout`.
+pub(super) fn healthy(
+    transport: Transport,
+    port: u16,
+    timeout: Duration,
+    process: &mut Running,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    let gone = |process: &mut Running| process.exited().is_some() || Instant::now() > deadline;
+    match transport {
+        Transport::Udp => udp_healthy(port, || gone(process)),
+        Transport::Tcp => tcp_healthy(port, timeout, || gone(process)),
+    }
+}
+
+fn udp_healthy(port: u16, mut gone: impl FnMut() -> bool) -> bool {
+    let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
+        return false;
+    };
+    if s.set_read_timeout(Some(SLICE)).is_err()
+        || s.send_to(HEALTH, (Ipv4Addr::LOCALHOST, port)).is_err()
+    {
+        return false;
+    }
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match s.recv_from(&mut buf) {
+            Ok(_) => return true,
+            Err(e) if is_timeout(&e) && !gone() => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+fn tcp_healthy(port: u16, timeout: Duration, mut gone: impl FnMut() -> bool) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout) else {
+        return false;
+    };
+    if s.set_read_timeout(Some(SLICE)).is_err() || s.write_all(HEALTH).is_err() {
+        return false;
+    }
+    let mut buf = vec![0u8; 4096];
+    let mut reply = Vec::new();
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return !reply.is_empty(),
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            // An answer, and the server keeps the connection open (a quiet slice).
+            Err(e) if is_timeout(&e) && !reply.is_empty() => return true,
+            Err(e) if is_timeout(&e) && !gone() => continue,
+            Err(_) => return !reply.is_empty(),
+        }
+    }
+}
+
+/// What arrives on `s` within `wait` (at most `max` bytes), until the peer closes.
+fn read_for(s: &mut TcpStream, wait: Duration, max: usize) -> Vec<u8> {
+    let deadline = Instant::now() + wait;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < max {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    got
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// What a client sent the recording server.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Recorded {
+    /// Every byte its requests' one read took (UDP: every datagram).
+    pub received: Vec<u8>,
+    /// TCP: what followed a read that took less than the line.
+    pub unread: Vec<u8>,
+}
+
+/// The harness as the server of a client: it records what the client sends and answers
+/// every request with [`MARKER`], on its own thread until stopped.
+pub(super) struct RecordingServer {
+    /// Where the client is told to send.
+    port: u16,
+    /// TCP's thread waits in `accept`, and must be woken to see `stop`.
+    transport: Transport,
+    /// Tells the thread to end.
+    stop: Arc<AtomicBool>,
+    /// Filled by the thread, read once it has ended.
+    recorded: Arc<Mutex<Recorded>>,
+    /// Joined on stop, so nothing is recorded after the observation is made.
+    thread: JoinHandle<()>,
+}
+
+impl RecordingServer {
+    /// Listens on `listen` (0: any free port). Over TCP, each connection gets one read,
+    /// like the reference server, which waits `timeout`; when that read took less than
+    /// `line_len` bytes, what followed is kept as `unread`.
+    pub fn start(
+        transport: Transport,
+        listen: u16,
+        timeout: Duration,
+        line_len: usize,
+    ) -> Result<RecordingServer, NotRunReason> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let recorded: Arc<Mutex<Recorded>> = Arc::default();
+        let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&recorded));
+        let (port, thread) = match transport {
+            Transport::Udp => {
+                let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, listen)) else {
+                    return Err(NotRunReason::SpawnFailed("cannot bind a UDP socket".into()));
+                };
+                let _ = s.set_read_timeout(Some(Duration::from_millis(5)));
+                let port = s.local_addr().map(|a| a.port()).unwrap_or(0);
+                (
+                    port,
+                    std::thread::spawn(move || serve_udp(&s, &stop2, &rec2)),
+                )
+            }
+            Transport::Tcp => {
+                let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, listen)) else {
+                    return Err(NotRunReason::SpawnFailed("cannot bind a TCP socket".into()));
+                };
+                let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
+                let serve = move || serve_tcp(&l, &stop2, &rec2, timeout, line_len);
+                (port, std::thread::spawn(serve))
+            }
+        };
+        Ok(RecordingServer {
+            port,
+            transport,
+            stop,
+            recorded,
+            thread,
+        })
+    }
+
+    /// Where it listens.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops it and returns what it recorded.
+    pub fn stop(self) -> Recorded {
+        self.stop.store(true, Ordering::SeqCst);
+        if self.transport == Transport::Tcp {
+            // Wakes the thread waiting in `accept`.
+            let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+        }
+        let _ = self.thread.join();
+        let recorded = self.recorded.lock().map(|r| r.clone());
+        recorded.unwrap_or_default()
+    }
+}
+
+fn serve_udp(s: &UdpSocket, stop: &AtomicBool, recorded: &Mutex<Recorded>) {
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::SeqCst) {
+        if let Ok((n, from)) = s.recv_from(&mut buf) {
+            if let Ok(mut r) = recorded.lock() {
+                r.received.extend_from_slice(&buf[..n]);
+            }
+            let _ = s.send_to(MARKER.as_bytes(), from);
+        }
+    }
+}
+
+fn serve_tcp(
+    l: &TcpListener,
+    stop: &AtomicBool,
+    recorded: &Mutex<Recorded>,
+    timeout: Duration,
+    line_len: usize,
+) {
+    while let Ok((mut s, _)) = l.accept() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let _ = s.set_read_timeout(Some(timeout));
+        let mut buf = [0u8; 65536];
+        // One read, like the reference server.
+        let Ok(n) = s.read(&mut buf) else { continue };
+        if let Ok(mut r) = recorded.lock() {
+            r.received.extend_from_slice(&buf[..n]);
+        }
+        let _ = s.write_all(MARKER.as_bytes());
+        if n > 0 && n < line_len {
+            // Less than the line: see whether the rest followed in further writes, for
+            // the diagnosis only.
+            let more = read_for(&mut s, UNREAD_WAIT, buf.len());
+            if let Ok(mut r) = recorded.lock() {
+                r.unread.extend_from_slice(&more);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notes() -> Notes {
+        Notes {
+            started: Instant::now(),
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_tcp_probe_records_both_sides_and_the_close() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 16];
+            let n = s.read(&mut buf).unwrap();
+            s.write_all(&buf[..n].to_ascii_uppercase()).unwrap();
+        });
+        let mut notes = notes();
+        let writes = [b"abc".to_vec()];
+        let reply = tcp_exchange(port, &writes, Duration::from_secs(5), &mut notes);
+        server.join().unwrap();
+        assert_eq!(
+            reply,
+            Reply::Bytes {
+                bytes: b"ABC".to_vec(),
+                reset: false
+            }
+        );
+        let whats: Vec<_> = notes.events.iter().map(|e| (e.from, e.what)).collect();
+        assert_eq!(
+            whats,
+            [
+                (Peer::Client, WireWhat::Data),
+                (Peer::Server, WireWhat::Data),
+                (Peer::Server, WireWhat::Close)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tcp_probe_of_a_closed_port_is_refused_with_nothing_on_the_wire() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut notes = notes();
+        let reply = tcp_exchange(port, &[b"x".to_vec()], Duration::from_secs(1), &mut notes);
+        assert_eq!(reply, Reply::Refused);
+        assert!(notes.events.is_empty());
+    }
+
+    #[test]
+    fn the_recording_server_answers_the_marker_and_keeps_what_it_read() {
+        let rec = RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
+        let mut c = TcpStream::connect(("127.0.0.1", rec.port())).unwrap();
+        c.write_all(b"hello").unwrap();
+        let mut reply = Vec::new();
+        c.read_to_end(&mut reply).unwrap();
+        assert_eq!(reply, MARKER.as_bytes());
+        let recorded = rec.stop();
+        assert_eq!(recorded.received, b"hello");
+        assert!(recorded.unread.is_empty());
+    }
+}

@@ -1,0 +1,165 @@
+//! The harness's probes as units: a server probe (the harness as the client, then asking
+//! whether the server still serves and what frames a line for it) and a client probe
+//! (the harness as the server, through the recording server). It turns exchanges into
+//! observations; it never judges them, and never starts or stops a server.
+
+use std::net::{Ipv4Addr, TcpStream};
+use std::time::Duration;
+
+use super::context::{client_role, spawn_failed, stdin_of, Context};
+use super::observe::{Observation, ProcessOutcome, Reply};
+use super::peer::{healthy, probe_exchange, RecordingServer, MARKER};
+use super::process::Running;
+use super::server::{Instance, DYING};
+use super::wire::Transcript;
+use crate::corpus::Input;
+use crate::plan::{Unit, PROBE};
+use crate::proto::Transport;
+
+/// Probes `server` with `unit`'s case, within `unit_limit` (shorter for a server that
+/// keeps not answering the probe).
+pub(super) fn server_probe(
+    unit: &Unit,
+    server: &mut Instance,
+    unit_limit: Duration,
+) -> Observation {
+    let timeout = server.limit(PROBE, unit_limit);
+    let (reply, wire, answers_while) = first_exchange(unit, server, timeout);
+    server.answered(PROBE, !matches!(reply, Reply::Nothing));
+    let answers_with_newline = answers_with_newline(unit, server, &reply, timeout);
+    let answers_with_any_byte = answers_with_any_byte(unit, server, answers_with_newline, timeout);
+    let mut state = server.after();
+    state.answers = Some(match answers_while {
+        Some(a) => a,
+        None => {
+            state.exited.is_none()
+                && healthy(unit.transport, server.port, timeout, &mut server.process)
+        }
+    });
+    if state.exited.is_none() && state.answers == Some(false) {
+        // A server that stopped answering may be crashing: give it a moment to be seen
+        // dead rather than merely silent.
+        state.exited = server.process.wait_timeout(DYING);
+    }
+    Observation::ServerProbe {
+        reply,
+        wire,
+        server: state,
+        answers_with_newline,
+        answers_with_any_byte,
+    }
+}
+
+/// The case's own exchange: its reply and transcript, and for a silent connection
+/// whether the server answered someone else meanwhile.
+fn first_exchange(
+    unit: &Unit,
+    server: &mut Instance,
+    timeout: Duration,
+) -> (Reply, Transcript, Option<bool>) {
+    let writes = match &unit.case.input {
+        Input::Silent => {
+            let silent = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port));
+            let answers = healthy(unit.transport, server.port, timeout, &mut server.process);
+            drop(silent);
+            return (Reply::Nothing, Transcript::default(), Some(answers));
+        }
+        Input::Line(l) => vec![l.as_bytes().to_vec()],
+        Input::Raw(writes) => writes.clone(),
+    };
+    let (r, w) = probe_exchange(
+        unit.transport,
+        server.port,
+        &writes,
+        timeout,
+        &mut server.process,
+    );
+    (r, w, None)
+}
+
+/// TCP, when a line got no reply: whether the same line with `\n` gets one.
+fn answers_with_newline(
+    unit: &Unit,
+    server: &mut Instance,
+    reply: &Reply,
+    timeout: Duration,
+) -> Option<bool> {
+    let (Reply::Nothing, Input::Line(l), Transport::Tcp) =
+        (reply, &unit.case.input, unit.transport)
+    else {
+        return None;
+    };
+    let line = format!("{l}\n").into_bytes();
+    Some(tcp_answers(server, line, timeout))
+}
+
+/// When the line with `\n` got a reply: whether the line followed by a space does too
+/// (waiting for any further byte, not for a newline). Asked once per server instance: a
+/// newline-framed server keeps the probe waiting for its limit here.
+fn answers_with_any_byte(
+    unit: &Unit,
+    server: &mut Instance,
+    answers_with_newline: Option<bool>,
+    timeout: Duration,
+) -> Option<bool> {
+    let (Some(true), Input::Line(l)) = (answers_with_newline, &unit.case.input) else {
+        return None;
+    };
+    if let Some(known) = server.answers_any_byte {
+        return Some(known);
+    }
+    let line = format!("{l} ").into_bytes();
+    let answered = tcp_answers(server, line, timeout.min(Duration::from_secs(1)));
+    server.answers_any_byte = Some(answered);
+    Some(answered)
+}
+
+/// Whether `server` answers `request` over TCP with at least one byte.
+fn tcp_answers(server: &mut Instance, request: Vec<u8>, timeout: Duration) -> bool {
+    let (r, _) = probe_exchange(
+        Transport::Tcp,
+        server.port,
+        &[request],
+        timeout,
+        &mut server.process,
+    );
+    matches!(r, Reply::Bytes { ref bytes, .. } if !bytes.is_empty())
+}
+
+/// Runs `unit`'s client against the recording server, within `timeout`.
+pub(super) fn client_probe(
+    ctx: &Context,
+    axis: usize,
+    unit: &Unit,
+    timeout: Duration,
+) -> Observation {
+    if let Err(reason) = ctx.isolate() {
+        return Observation::NotRun { reason };
+    }
+    let listen = ctx.client_fixed_port(axis, unit).unwrap_or(0);
+    let line_len = unit.case.request_bytes().len();
+    let recorder = match RecordingServer::start(unit.transport, listen, timeout, line_len) {
+        Ok(r) => r,
+        Err(reason) => return Observation::NotRun { reason },
+    };
+    let spec = ctx.spawn_spec(
+        axis,
+        unit.client.name(),
+        client_role(unit.transport),
+        recorder.port(),
+        Some(stdin_of(unit)),
+    );
+    let finished = Running::spawn(&spec).map(|r| r.finish(timeout));
+    let recorded = recorder.stop();
+    match finished {
+        Ok(f) => Observation::ClientProbe {
+            client: ProcessOutcome::from(f),
+            received: recorded.received,
+            marker: MARKER.as_bytes().to_vec(),
+            unread: recorded.unread,
+        },
+        Err(e) => Observation::NotRun {
+            reason: spawn_failed(&spec, e),
+        },
+    }
+}
