@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::ArgMatches;
 use shout::expectations::Expectations;
 use shout::harness::{self, Config};
+use shout::output::{Report, ReportWriter, Target};
 use shout::plan::Filters;
 use shout::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
 use shout::report::Format;
@@ -143,8 +144,8 @@ fn progress(total: usize) -> Box<dyn Fn(Event) + Sync> {
 }
 
 /// The reports asked for: each `--format` with the `--output` that follows it (stdout
-/// when none does).
-fn report_targets(matches: &ArgMatches) -> Result<Vec<(Format, String)>, String> {
+/// when none does, or when it is `-`).
+fn report_targets(matches: &ArgMatches) -> Result<Vec<Report>, String> {
     let formats: Vec<(usize, Format)> = match (
         matches.indices_of("formats"),
         matches.get_many::<Format>("formats"),
@@ -179,59 +180,26 @@ fn report_targets(matches: &ArgMatches) -> Result<Vec<(Format, String)>, String>
             },
         }
     }
-    let targets: Vec<(Format, String)> = targets
+    let reports: Vec<Report> = targets
         .into_iter()
-        .map(|(f, o)| (f, o.unwrap_or_else(|| "-".into())))
+        .map(|(format, o)| Report {
+            format,
+            target: match o.as_deref() {
+                None | Some("-") => Target::Stdout,
+                Some(path) => Target::File(path.into()),
+            },
+        })
         .collect();
-    if targets.iter().filter(|(_, o)| o == "-").count() > 1 {
+    if reports
+        .iter()
+        .filter(|r| r.target == Target::Stdout)
+        .count()
+        > 1
+    {
         return Err("only one --format can go to stdout: give the others an --output FILE".into());
     }
-    for (format, output) in &targets {
-        if output != "-" {
-            check_writable(format.as_str(), Path::new(output))?;
-        }
-    }
-    Ok(targets)
+    Ok(reports)
 }
-
-/// Fails now, before anything runs, if the `format` report could not be written to
-/// `path` later (an empty name, a missing folder, a directory, no permission).
-fn check_writable(format: &str, path: &Path) -> Result<(), String> {
-    if path.as_os_str().is_empty() {
-        return Err(format!(
-            "the {format} report's --output is empty: give a file name, or - for stdout"
-        ));
-    }
-    if path.is_dir() {
-        return Err(format!(
-            "the {format} report's --output {} is a directory: give a file name",
-            path.display()
-        ));
-    }
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| {
-            format!(
-                "cannot write the {format} report to {}: {e}{}",
-                path.display(),
-                match path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() =>
-                        format!(" (create the folder {} first)", dir.display()),
-                    _ => String::new(),
-                }
-            )
-        })?;
-    if !existed {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
-}
-
-/// Where the terminal report goes when stdout carries another (not a file name).
-const TO_STDERR: &str = "\0stderr";
 
 fn load_expectations(report: &ReportArgs) -> Result<Option<Expectations>, String> {
     match &report.expectations {
@@ -251,7 +219,7 @@ fn finish(
     mut results: Results,
     report: &ReportArgs,
     expectations: Option<Expectations>,
-    targets: &[(Format, String)],
+    writer: &ReportWriter,
 ) -> Result<u8, String> {
     if let (Some(exp), Some(path)) = (&expectations, &report.expectations) {
         let applied = exp.apply(&mut results);
@@ -268,43 +236,9 @@ fn finish(
             );
         }
     }
-    let mut targets = targets.to_vec();
-    if !targets
-        .iter()
-        .any(|(f, o)| *f == Format::Terminal && o == "-")
-    {
-        // The human summary is always shown, on stderr if stdout carries another report.
-        let to = if targets.iter().any(|(_, o)| o == "-") {
-            TO_STDERR
-        } else {
-            "-"
-        };
-        // First: a report that cannot be written must not hide the summary.
-        targets.insert(0, (Format::Terminal, to.into()));
-    }
-    let mut failed = Vec::new();
-    for (format, output) in &targets {
-        let written = format.render(&results).and_then(|bytes| {
-            match output.as_str() {
-                "-" => io::stdout().write_all(&bytes),
-                TO_STDERR => io::stderr().write_all(&bytes),
-                path => std::fs::write(path, &bytes),
-            }
-            .map_err(|e| {
-                format!(
-                    "cannot write the {} report to {}: {e}",
-                    format.as_str(),
-                    if output == "-" { "stdout" } else { output }
-                )
-            })
-        });
-        if let Err(e) = written {
-            failed.push(e);
-        }
-    }
-    if !failed.is_empty() {
-        return Err(failed.join("; "));
-    }
+    writer
+        .write(&results, &mut io::stdout(), &mut io::stderr())
+        .map_err(|e| e.to_string())?;
     Ok(results.exit_code())
 }
 
@@ -330,7 +264,7 @@ fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> R
     {
         return Err("--list prints the unit ids, one per line, and writes no report: drop --format and --output".into());
     }
-    let targets = report_targets(matches)?;
+    let writer = ReportWriter::open(report_targets(matches)?).map_err(|e| e.to_string())?;
     let expectations = load_expectations(&run.report)?;
     let prepared = harness::prepare(&config).map_err(|e| e.to_string())?;
     if list {
@@ -347,12 +281,12 @@ fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> R
     let on_event = progress(prepared.units.len());
     let results = prepared.run(&options, &*on_event);
     end_orphans();
-    finish(results, &run.report, expectations, &targets)
+    finish(results, &run.report, expectations, &writer)
 }
 
 /// `shout merge`.
 pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, String> {
-    let targets = report_targets(matches)?;
+    let writer = ReportWriter::open(report_targets(matches)?).map_err(|e| e.to_string())?;
     let expectations = load_expectations(&args.report)?;
     let shards = args
         .files
@@ -361,7 +295,7 @@ pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let results = merge::merge(shards).map_err(|e| e.to_string())?;
-    finish(results, &args.report, expectations, &targets)
+    finish(results, &args.report, expectations, &writer)
 }
 
 /// `shout matrix`.
