@@ -1,7 +1,7 @@
 //! `shout matrix` and `shout check`: arguments → harness config → run → reports.
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use shout::results::{merge, Results};
 use shout::run::execute::{Event, RunOptions};
 
 use crate::cli::{CheckArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs};
+use crate::progress::{Counting, Progress};
 use shout::grade::gradebook;
 use shout::grade::pipeline::{GradeConfig, GradeEvent};
 use shout::grade::rubric::Rubric;
@@ -110,37 +111,6 @@ fn options(run: &RunArgs) -> Result<RunOptions, String> {
         jobs,
         ..RunOptions::default()
     })
-}
-
-fn progress(total: usize) -> Box<dyn Fn(Event) + Sync> {
-    if io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Box::new(move |e| match e {
-            Event::Building(name) => bar.set_message(format!("building {name}")),
-            Event::UnitDone { unit, done, .. } => {
-                bar.set_position(done as u64);
-                bar.set_message(unit.id.clone());
-                if done == total {
-                    bar.finish_and_clear();
-                }
-            }
-        })
-    } else {
-        Box::new(move |e| match e {
-            Event::Building(name) => eprintln!("building {name}"),
-            Event::UnitDone { done, total, .. } => {
-                if done == total || done % (total / 10).max(1) == 0 {
-                    eprintln!("{done}/{total} units run");
-                }
-            }
-        })
-    }
 }
 
 /// The reports asked for: each `--format` with the `--output` that follows it (stdout
@@ -278,8 +248,12 @@ fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> R
         }
         return Ok(0);
     }
-    let on_event = progress(prepared.units.len());
-    let results = prepared.run(&options, &*on_event);
+    let progress = Progress::stderr(Counting::Units, prepared.units.len());
+    let on_event = |e: Event| match e {
+        Event::Building(name) => progress.building(name),
+        Event::UnitDone { unit, done, .. } => progress.done(done, &unit.id),
+    };
+    let results = prepared.run(&options, &on_event);
     end_orphans();
     finish(results, &run.report, expectations, &writer)
 }
@@ -405,32 +379,15 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
         cases: args.cases.clone(),
     };
     let total = dirs.len();
-    let bar = io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} submissions {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let progress = Progress::stderr(Counting::Submissions, total);
     let on_event = |e: GradeEvent| match e {
         GradeEvent::Isolation(how) => eprintln!("shout: {how}"),
-        GradeEvent::Done { name, done, total } => match &bar {
-            Some(b) => {
-                b.set_position(done as u64);
-                b.set_message(name.to_string());
-            }
-            None => eprintln!("graded {name} ({done}/{total})"),
-        },
+        GradeEvent::Done { name, done, .. } => progress.done(done, name),
     };
     let graded = shout::grade::pipeline::grade(&config, &on_event).map_err(|e| e.to_string());
     end_orphans();
     let graded = graded?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    progress.finish();
     gradebook::write_all(&args.out, &graded, &rubric)
         .map_err(|e| format!("cannot write the grades to {}: {e}", args.out.display()))?;
     for g in &graded {
