@@ -17,6 +17,7 @@ use shout::run::execute::{Event, RunOptions};
 
 use crate::cli::{CheckArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs};
 use crate::progress::{Counting, Progress};
+use crate::signals;
 use shout::grade::gradebook;
 use shout::grade::pipeline::{GradeConfig, GradeEvent};
 use shout::grade::rubric::Rubric;
@@ -46,35 +47,6 @@ fn submission_dirs(paths: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>, String
         return Err("no submission folder to grade: pass one folder per submission".into());
     }
     Ok(dirs)
-}
-
-/// Kills every child group and exits 130 on Ctrl-C or SIGTERM.
-fn kill_children_on_interrupt() -> Result<(), String> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    shout::run::process::adopt_orphans();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            shout::run::process::kill_all();
-            shout::run::process::kill_orphans();
-            shout::run::process::remove_scratch();
-            shout::run::ports::remove_held_locks();
-            eprintln!("\nshout: interrupted; every started process was killed");
-            std::process::exit(130);
-        }
-    });
-    Ok(())
-}
-
-/// Ends what the programs under test left running in sessions of their own, and says so.
-fn end_orphans() {
-    let killed = shout::run::process::kill_orphans();
-    if killed > 0 {
-        eprintln!(
-            "shout: note: killed {killed} process(es) that the programs under test had left running in sessions of their own"
-        );
-    }
 }
 
 /// The longest time limit shout accepts, in seconds (a day).
@@ -226,7 +198,7 @@ fn reproduce_args(manifests: &[std::path::PathBuf], run: &RunArgs) -> Vec<String
 }
 
 fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> Result<u8, String> {
-    kill_children_on_interrupt()?;
+    signals::kill_children_on_interrupt().map_err(|e| e.to_string())?;
     let options = options(run)?;
     if list
         && (matches.get_many::<Format>("formats").is_some()
@@ -254,7 +226,7 @@ fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> R
         Event::UnitDone { unit, done, .. } => progress.done(done, &unit.id),
     };
     let results = prepared.run(&options, &on_event);
-    end_orphans();
+    signals::end_orphans();
     finish(results, &run.report, expectations, &writer)
 }
 
@@ -352,7 +324,7 @@ pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
 
 /// `shout grade`.
 pub fn grade(args: GradeArgs) -> Result<u8, String> {
-    kill_children_on_interrupt()?;
+    signals::kill_children_on_interrupt().map_err(|e| e.to_string())?;
     let timeout = seconds_flag("--timeout", args.timeout)?;
     let rubric = match &args.rubric {
         Some(path) => Rubric::load(path).map_err(|e| e.to_string())?,
@@ -385,7 +357,7 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
         GradeEvent::Done { name, done, .. } => progress.done(done, name),
     };
     let graded = shout::grade::pipeline::grade(&config, &on_event).map_err(|e| e.to_string());
-    end_orphans();
+    signals::end_orphans();
     let graded = graded?;
     progress.finish();
     gradebook::write_all(&args.out, &graded, &rubric)

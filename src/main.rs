@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod progress;
+mod signals;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
