@@ -34,7 +34,7 @@ use crate::cli::{
 /// The longest time limit shout accepts, in seconds (a day).
 pub const MAX_SECONDS: f64 = 86_400.0;
 
-/// How long the UDP server's (unused) idle timeout is.
+/// The UDP server's idle timeout: it has no connections to close, but its config takes one.
 const UDP_IDLE: Duration = Duration::from_secs(10);
 
 /// A flag, or a combination of flags, that cannot be used as given.
