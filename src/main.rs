@@ -2,7 +2,15 @@
 //!
 //! Exit codes: 0 when everything passed, 1 when something failed (a unit, or a role
 //! where the reference would fail too), 2 when shout could not do its job (a flag, a
-//! file, an incomplete run). Nothing is validated or run here.
+//! file, an incomplete run), 130 when interrupted. Nothing is validated or run here.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the clap command, declared only.
+//! - [`options`]: parsed flags → typed, validated options; one error type.
+//! - [`commands`]: each subcommand as orchestration: options → library → reports.
+//! - [`progress`]: the one progress display, for runs and for grading.
+//! - [`signals`]: Ctrl-C and SIGTERM end every started process.
 
 mod cli;
 mod commands;
