@@ -1,339 +1,146 @@
-//! `shout matrix` and `shout check`: arguments → harness config → run → reports.
+//! What each subcommand does, as orchestration only: validated options → the library
+//! (roles, harness, merge, grading) → reports.
+//!
+//! Flags are validated in [`crate::options`], progress is drawn by [`crate::progress`],
+//! interrupts are handled by [`crate::signals`] and reports are written by
+//! [`shout::output`]; this module does none of that itself, and maps no error to an exit
+//! code (`main` does, with [`CommandError::exit_code`]).
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::io::{self, Write};
+use std::path::PathBuf;
 
 use clap::ArgMatches;
-use shout::expectations::Expectations;
-use shout::harness::{self, Config};
-use shout::plan::Filters;
-use shout::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
+
+use shout::expectations::{Expectations, ExpectationsError};
+use shout::grade::gradebook::{self, Graded};
+use shout::grade::pipeline::{self, GradeError, GradeEvent};
+use shout::harness::{self, HarnessError};
+use shout::output::{OutputError, ReportWriter};
 use shout::report::Format;
-use shout::results::{merge, Results};
-use shout::run::execute::{Event, RunOptions};
+use shout::results::merge::{self, MergeError};
+use shout::results::Results;
+use shout::roles::{self, RoleError};
+use shout::run::execute::Event;
 
-use crate::cli::{CheckArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs};
-use shout::grade::gradebook;
-use shout::grade::pipeline::{GradeConfig, GradeEvent};
-use shout::grade::rubric::Rubric;
-use shout::grade::sandbox::Limits;
+use crate::cli::{
+    CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ServerArgs, TcpServerArgs,
+};
+use crate::options::{
+    self, ExpectationsFile, GradeOptions, HarnessOptions, MergeOptions, OptionsError,
+};
+use crate::progress::{Counting, Progress};
+use crate::signals::{self, SignalError};
 
-/// The submission folders among `paths`: files (a README beside the folders, as
-/// `submissions/*` gives) and the output folder itself are skipped with a note; a path
-/// that does not exist is an error.
-fn submission_dirs(paths: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>, String> {
-    let out = out.canonicalize().ok();
-    let mut dirs = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p)
-            .map_err(|e| format!("cannot read submission folder {}: {e}", p.display()))?;
-        if !meta.is_dir() {
-            eprintln!(
-                "shout: skipping {}: not a folder (each submission is one folder)",
-                p.display()
-            );
-        } else if out.is_some() && p.canonicalize().ok() == out {
-            eprintln!("shout: skipping {}: it is the --out folder", p.display());
-        } else {
-            dirs.push(p.clone());
+/// Why a subcommand stopped; each message is shown after `shout: error: `.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A flag cannot be used as given.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    /// A report cannot be, or could not be, written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// Interrupts cannot be handled.
+    #[error(transparent)]
+    Signals(#[from] SignalError),
+    /// A role (server or client) failed; it carries its own exit status.
+    #[error(transparent)]
+    Role(#[from] RoleError),
+    /// The `--expectations` file cannot be read or written.
+    #[error(transparent)]
+    Expectations(#[from] ExpectationsError),
+    /// The harness cannot start (a manifest, the corpus, an interpreter).
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+    /// The shards do not make one run.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// Grading cannot start.
+    #[error(transparent)]
+    Grade(#[from] GradeError),
+    /// The `--out` folder of `grade` cannot be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateOut {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The gradebook cannot be written.
+    #[error("cannot write the grades to {}: {source}", path.display())]
+    Grades {
+        /// The `--out` folder.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A submission's results cannot be rendered.
+    #[error("{0}")]
+    Render(String),
+    /// A submission's results cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Results {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl CommandError {
+    /// The exit status: a role's own (1 where the reference also fails), else 2.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Role(e) => e.exit_code,
+            _ => 2,
         }
     }
-    if dirs.is_empty() {
-        return Err("no submission folder to grade: pass one folder per submission".into());
-    }
-    Ok(dirs)
 }
 
-/// Kills every child group and exits 130 on Ctrl-C or SIGTERM.
-fn kill_children_on_interrupt() -> Result<(), String> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    shout::run::process::adopt_orphans();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            shout::run::process::kill_all();
-            shout::run::process::kill_orphans();
-            shout::run::process::remove_scratch();
-            shout::run::ports::remove_held_locks();
-            eprintln!("\nshout: interrupted; every started process was killed");
-            std::process::exit(130);
-        }
-    });
-    Ok(())
+/// `shout udp-server`.
+pub fn udp_server(args: &ServerArgs) -> Result<u8, CommandError> {
+    roles::udp_server(&options::udp_server(args), &mut io::stdout())?;
+    Ok(0)
 }
 
-/// Ends what the programs under test left running in sessions of their own, and says so.
-fn end_orphans() {
-    let killed = shout::run::process::kill_orphans();
-    if killed > 0 {
-        eprintln!(
-            "shout: note: killed {killed} process(es) that the programs under test had left running in sessions of their own"
-        );
-    }
+/// `shout tcp-server`.
+pub fn tcp_server(args: &TcpServerArgs) -> Result<u8, CommandError> {
+    roles::tcp_server(&options::tcp_server(args)?, &mut io::stdout())?;
+    Ok(0)
 }
 
-/// The longest time limit shout accepts, in seconds (a day).
-pub const MAX_SECONDS: f64 = 86_400.0;
-
-/// Validates a time limit given in seconds on the command line: positive, finite and at
-/// most a day.
-pub fn seconds_flag(flag: &str, value: f64) -> Result<Duration, String> {
-    match Duration::try_from_secs_f64(value) {
-        Ok(d) if value <= MAX_SECONDS && d >= Duration::from_millis(1) => Ok(d),
-        _ => Err(format!(
-            "{flag} {value} must be a number of seconds from 0.001 to {MAX_SECONDS} (a day)"
-        )),
-    }
+/// `shout udp-client`.
+pub fn udp_client(args: ClientArgs) -> Result<u8, CommandError> {
+    let config = options::client(args)?;
+    roles::udp_client(&config, &mut io::stdin().lock(), &mut io::stdout())?;
+    Ok(0)
 }
 
-fn options(run: &RunArgs) -> Result<RunOptions, String> {
-    let timeout = seconds_flag("--timeout", run.timeout)?;
-    let run_timeout = run
-        .run_timeout
-        .map(|t| seconds_flag("--run-timeout", t))
-        .transpose()?;
-    let jobs = run.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
-    if jobs == 0 {
-        return Err("--jobs must be at least 1".into());
-    }
-    Ok(RunOptions {
-        timeout,
-        run_timeout,
-        jobs,
-        ..RunOptions::default()
-    })
+/// `shout tcp-client`.
+pub fn tcp_client(args: ClientArgs) -> Result<u8, CommandError> {
+    let config = options::client(args)?;
+    roles::tcp_client(&config, &mut io::stdin().lock(), &mut io::stdout())?;
+    Ok(0)
 }
 
-fn progress(total: usize) -> Box<dyn Fn(Event) + Sync> {
-    if io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Box::new(move |e| match e {
-            Event::Building(name) => bar.set_message(format!("building {name}")),
-            Event::UnitDone { unit, done, .. } => {
-                bar.set_position(done as u64);
-                bar.set_message(unit.id.clone());
-                if done == total {
-                    bar.finish_and_clear();
-                }
-            }
-        })
-    } else {
-        Box::new(move |e| match e {
-            Event::Building(name) => eprintln!("building {name}"),
-            Event::UnitDone { done, total, .. } => {
-                if done == total || done % (total / 10).max(1) == 0 {
-                    eprintln!("{done}/{total} units run");
-                }
-            }
-        })
-    }
+/// `shout matrix`; `matches` are the subcommand's, for the order of the report flags.
+pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<u8, CommandError> {
+    run_harness(HarnessOptions::matrix(args, matches)?)
 }
 
-/// The reports asked for: each `--format` with the `--output` that follows it (stdout
-/// when none does).
-fn report_targets(matches: &ArgMatches) -> Result<Vec<(Format, String)>, String> {
-    let formats: Vec<(usize, Format)> = match (
-        matches.indices_of("formats"),
-        matches.get_many::<Format>("formats"),
-    ) {
-        (Some(i), Some(f)) => i.zip(f.copied()).collect(),
-        _ => Vec::new(),
-    };
-    let outputs: Vec<(usize, String)> = match (
-        matches.indices_of("outputs"),
-        matches.get_many::<String>("outputs"),
-    ) {
-        (Some(i), Some(o)) => i.zip(o.cloned()).collect(),
-        _ => Vec::new(),
-    };
-    let mut targets: Vec<(Format, Option<String>)> = Vec::new();
-    let mut events: Vec<(usize, Result<Format, String>)> = formats
-        .into_iter()
-        .map(|(i, f)| (i, Ok(f)))
-        .chain(outputs.into_iter().map(|(i, o)| (i, Err(o))))
-        .collect();
-    events.sort_by_key(|(i, _)| *i);
-    for (_, e) in events {
-        match e {
-            Ok(f) => targets.push((f, None)),
-            Err(o) => match targets.last_mut() {
-                Some((_, slot @ None)) => *slot = Some(o),
-                _ => {
-                    return Err(format!(
-                        "--output {o} follows no --format: write `--format FORMAT --output {o}`"
-                    ))
-                }
-            },
-        }
-    }
-    let targets: Vec<(Format, String)> = targets
-        .into_iter()
-        .map(|(f, o)| (f, o.unwrap_or_else(|| "-".into())))
-        .collect();
-    if targets.iter().filter(|(_, o)| o == "-").count() > 1 {
-        return Err("only one --format can go to stdout: give the others an --output FILE".into());
-    }
-    for (format, output) in &targets {
-        if output != "-" {
-            check_writable(format.as_str(), Path::new(output))?;
-        }
-    }
-    Ok(targets)
+/// `shout check`.
+pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, CommandError> {
+    run_harness(HarnessOptions::check(args, matches)?)
 }
 
-/// Fails now, before anything runs, if the `format` report could not be written to
-/// `path` later (an empty name, a missing folder, a directory, no permission).
-fn check_writable(format: &str, path: &Path) -> Result<(), String> {
-    if path.as_os_str().is_empty() {
-        return Err(format!(
-            "the {format} report's --output is empty: give a file name, or - for stdout"
-        ));
-    }
-    if path.is_dir() {
-        return Err(format!(
-            "the {format} report's --output {} is a directory: give a file name",
-            path.display()
-        ));
-    }
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| {
-            format!(
-                "cannot write the {format} report to {}: {e}{}",
-                path.display(),
-                match path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() =>
-                        format!(" (create the folder {} first)", dir.display()),
-                    _ => String::new(),
-                }
-            )
-        })?;
-    if !existed {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
-}
-
-/// Where the terminal report goes when stdout carries another (not a file name).
-const TO_STDERR: &str = "\0stderr";
-
-fn load_expectations(report: &ReportArgs) -> Result<Option<Expectations>, String> {
-    match &report.expectations {
-        // A file to be written may not exist yet.
-        Some(path) if report.update_expectations && !path.exists() => {
-            Ok(Some(Expectations::default()))
-        }
-        Some(path) => Expectations::load(path)
-            .map(Some)
-            .map_err(|e| e.to_string()),
-        None => Ok(None),
-    }
-}
-
-/// Applies expectations, writes every report, and returns the exit status.
-fn finish(
-    mut results: Results,
-    report: &ReportArgs,
-    expectations: Option<Expectations>,
-    targets: &[(Format, String)],
-) -> Result<u8, String> {
-    if let (Some(exp), Some(path)) = (&expectations, &report.expectations) {
-        let applied = exp.apply(&mut results);
-        for id in &applied.unmatched {
-            eprintln!("shout: note: expectation `{id}` matched no unit of this run");
-        }
-        if report.update_expectations {
-            let updated = exp.updated(&results);
-            updated.save(path).map_err(|e| e.to_string())?;
-            eprintln!(
-                "shout: wrote {} known failure(s) to {}",
-                updated.expect.len(),
-                path.display()
-            );
-        }
-    }
-    let mut targets = targets.to_vec();
-    if !targets
-        .iter()
-        .any(|(f, o)| *f == Format::Terminal && o == "-")
-    {
-        // The human summary is always shown, on stderr if stdout carries another report.
-        let to = if targets.iter().any(|(_, o)| o == "-") {
-            TO_STDERR
-        } else {
-            "-"
-        };
-        // First: a report that cannot be written must not hide the summary.
-        targets.insert(0, (Format::Terminal, to.into()));
-    }
-    let mut failed = Vec::new();
-    for (format, output) in &targets {
-        let written = format.render(&results).and_then(|bytes| {
-            match output.as_str() {
-                "-" => io::stdout().write_all(&bytes),
-                TO_STDERR => io::stderr().write_all(&bytes),
-                path => std::fs::write(path, &bytes),
-            }
-            .map_err(|e| {
-                format!(
-                    "cannot write the {} report to {}: {e}",
-                    format.as_str(),
-                    if output == "-" { "stdout" } else { output }
-                )
-            })
-        });
-        if let Err(e) = written {
-            failed.push(e);
-        }
-    }
-    if !failed.is_empty() {
-        return Err(failed.join("; "));
-    }
-    Ok(results.exit_code())
-}
-
-fn reproduce_args(manifests: &[std::path::PathBuf], run: &RunArgs) -> Vec<String> {
-    let mut args = Vec::new();
-    for m in manifests {
-        args.push("--manifest".into());
-        args.push(m.display().to_string());
-    }
-    for p in &run.pythons {
-        args.push("--python".into());
-        args.push(p.display().to_string());
-    }
-    args
-}
-
-fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> Result<u8, String> {
-    kill_children_on_interrupt()?;
-    let options = options(run)?;
-    if list
-        && (matches.get_many::<Format>("formats").is_some()
-            || matches.get_many::<String>("outputs").is_some())
-    {
-        return Err("--list prints the unit ids, one per line, and writes no report: drop --format and --output".into());
-    }
-    let targets = report_targets(matches)?;
-    let expectations = load_expectations(&run.report)?;
-    let prepared = harness::prepare(&config).map_err(|e| e.to_string())?;
-    if list {
+/// Prepares the run (or lists its units), runs it with progress, and writes the reports.
+fn run_harness(options: HarnessOptions) -> Result<u8, CommandError> {
+    signals::kill_children_on_interrupt()?;
+    let writer = ReportWriter::open(options.report.reports.clone())?;
+    let expectations = load(options.report.expectations.as_ref())?;
+    let prepared = harness::prepare(&options.config)?;
+    if options.list {
         let mut out = io::stdout().lock();
         for u in prepared
             .units
@@ -344,174 +151,134 @@ fn execute(config: Config, run: &RunArgs, matches: &ArgMatches, list: bool) -> R
         }
         return Ok(0);
     }
-    let on_event = progress(prepared.units.len());
-    let results = prepared.run(&options, &*on_event);
-    end_orphans();
-    finish(results, &run.report, expectations, &targets)
+    let progress = Progress::stderr(Counting::Units, prepared.units.len());
+    let on_event = |e: Event| match e {
+        Event::Building(name) => progress.building(name),
+        Event::UnitDone { unit, done, .. } => progress.done(done, &unit.id),
+    };
+    let results = prepared.run(&options.run, &on_event);
+    signals::end_orphans();
+    finish(results, expectations, &writer)
 }
 
 /// `shout merge`.
-pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, String> {
-    let targets = report_targets(matches)?;
-    let expectations = load_expectations(&args.report)?;
-    let shards = args
+pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, CommandError> {
+    let options = MergeOptions::new(args, matches)?;
+    let writer = ReportWriter::open(options.report.reports.clone())?;
+    let expectations = load(options.report.expectations.as_ref())?;
+    let shards = options
         .files
         .iter()
         .map(|p| merge::read(p).map(|r| (p.clone(), r)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let results = merge::merge(shards).map_err(|e| e.to_string())?;
-    finish(results, &args.report, expectations, &targets)
+        .collect::<Result<Vec<_>, _>>()?;
+    let results = merge::merge(shards)?;
+    finish(results, expectations, &writer)
 }
 
-/// `shout matrix`.
-pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<u8, String> {
-    let config = Config {
-        manifests: args.manifests.clone(),
-        extra: Vec::new(),
-        pythons: args.run.pythons.clone(),
-        filters: Filters {
-            transports: args.run.transport.into_iter().collect(),
-            only: args.only.clone(),
-            cases: args.run.cases.clone(),
-            ids: args.ids.clone(),
-            grading: false,
-        },
-        partition: args.partition,
-        reproduce_args: reproduce_args(&args.manifests, &args.run),
-        reproduce_check: None,
-    };
-    execute(config, &args.run, matches, args.list)
+/// The known failures asked for, with their file.
+fn load(
+    file: Option<&ExpectationsFile>,
+) -> Result<Option<(&ExpectationsFile, Expectations)>, CommandError> {
+    Ok(match file {
+        Some(file) => Some((file, file.load()?)),
+        None => None,
+    })
 }
 
-/// `shout check`.
-pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, String> {
-    let transport = args
-        .run
-        .transport
-        .ok_or("`shout check` needs --transport udp or --transport tcp")?;
-    let (role, line) = match (&args.server, &args.client) {
-        (Some(s), None) => (Role::Server, s),
-        (None, Some(c)) => (Role::Client, c),
-        _ => {
-            return Err(
-                "give exactly one of --server 'CMD {port}' or --client 'CMD {host} {port}'".into(),
-            )
+/// Applies the expectations (and rewrites their file if asked), writes every report, and
+/// returns the exit status.
+fn finish(
+    mut results: Results,
+    expectations: Option<(&ExpectationsFile, Expectations)>,
+    writer: &ReportWriter,
+) -> Result<u8, CommandError> {
+    if let Some((file, exp)) = expectations {
+        let applied = exp.apply(&mut results);
+        for id in &applied.unmatched {
+            eprintln!("shout: note: expectation `{id}` matched no unit of this run");
         }
-    };
-    let template = CommandTemplate::parse(line).map_err(|e| format!("--{}: {e}", role.as_str()))?;
-    if role == Role::Server && !template.words.iter().any(|w| w.contains("{port}")) {
-        return Err("--server: the command needs `{port}` so shout can choose the port".into());
+        if file.update {
+            let updated = exp.updated(&results);
+            updated.save(&file.path)?;
+            eprintln!(
+                "shout: wrote {} known failure(s) to {}",
+                updated.expect.len(),
+                file.path.display()
+            );
+        }
     }
-    let mut roles = BTreeMap::new();
-    roles.insert(RoleKey { transport, role }, template);
-    let candidate = Implementation {
-        name: "candidate".into(),
-        language: "unknown".into(),
-        dir: std::env::current_dir().ok(),
-        build: None,
-        env: BTreeMap::new(),
-        roles,
-        client_output: ClientOutput::Reference,
-        fixed_ports: Default::default(),
-        origin: Origin::CommandLine,
-    };
-    let mut reproduce = vec![
-        "check".to_string(),
-        "--transport".to_string(),
-        transport.to_string(),
-        format!("--{}", role.as_str()),
-        line.clone(),
-    ];
-    reproduce.extend(reproduce_args(&[], &args.run));
-    let config = Config {
-        manifests: Vec::new(),
-        extra: vec![candidate],
-        pythons: args.run.pythons.clone(),
-        filters: Filters {
-            transports: vec![transport],
-            only: vec!["candidate".into()],
-            cases: args.run.cases.clone(),
-            ids: Vec::new(),
-            grading: false,
-        },
-        partition: None,
-        reproduce_args: Vec::new(),
-        reproduce_check: Some(reproduce),
-    };
-    execute(config, &args.run, matches, false)
+    writer.write(&results, &mut io::stdout(), &mut io::stderr())?;
+    Ok(results.exit_code())
 }
 
 /// `shout grade`.
-pub fn grade(args: GradeArgs) -> Result<u8, String> {
-    kill_children_on_interrupt()?;
-    let timeout = seconds_flag("--timeout", args.timeout)?;
-    let rubric = match &args.rubric {
-        Some(path) => Rubric::load(path).map_err(|e| e.to_string())?,
-        None => Rubric::default(),
-    };
-    let jobs = args.jobs.unwrap_or_else(|| {
-        2 * std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
-    if jobs == 0 {
-        return Err("--jobs must be at least 1".into());
-    }
-    let dirs = submission_dirs(&args.dirs, &args.out)?;
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let config = GradeConfig {
-        dirs: dirs.clone(),
-        jobs,
-        rubric: rubric.clone(),
-        timeout,
-        python: args.python.clone(),
-        limits: Limits::default(),
-        cases: args.cases.clone(),
-    };
-    let total = dirs.len();
-    let bar = io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} submissions {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
+    let options = GradeOptions::new(args)?;
+    signals::kill_children_on_interrupt()?;
+    let dirs = options.submissions(&mut |skipped| eprintln!("shout: {skipped}"))?;
+    std::fs::create_dir_all(&options.out).map_err(|source| CommandError::CreateOut {
+        path: options.out.clone(),
+        source,
+    })?;
+    let config = options.config(dirs);
+    let progress = Progress::stderr(Counting::Submissions, config.dirs.len());
     let on_event = |e: GradeEvent| match e {
         GradeEvent::Isolation(how) => eprintln!("shout: {how}"),
-        GradeEvent::Done { name, done, total } => match &bar {
-            Some(b) => {
-                b.set_position(done as u64);
-                b.set_message(name.to_string());
-            }
-            None => eprintln!("graded {name} ({done}/{total})"),
-        },
+        GradeEvent::Done { name, done, .. } => progress.done(done, name),
     };
-    let graded = shout::grade::pipeline::grade(&config, &on_event).map_err(|e| e.to_string());
-    end_orphans();
+    let graded = pipeline::grade(&config, &on_event);
+    signals::end_orphans();
     let graded = graded?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
+    progress.finish();
+    write_grades(&options, &graded)?;
+    let _ = io::stdout().write_all(gradebook::class_markdown(&graded, &options.rubric).as_bytes());
+    // What this machine lacks costs students points: the grader should see it at once.
+    for (sentence, names) in &lacking_toolchains(&graded) {
+        eprintln!(
+            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {sentence}",
+            names.join(", ")
+        );
     }
-    gradebook::write_all(&args.out, &graded, &rubric)
-        .map_err(|e| format!("cannot write the grades to {}: {e}", args.out.display()))?;
-    for g in &graded {
+    if !options.cases.is_empty() {
+        eprintln!(
+            "shout: note: only the cases matching --case were graded; these scores are not the submissions' grades"
+        );
+    }
+    eprintln!(
+        "shout: wrote {} and grades.csv, grades.md and NAME/results.json for {} submission(s)",
+        options.out.display(),
+        graded.len()
+    );
+    Ok(0)
+}
+
+/// The gradebook, and each submission's own results as `NAME/shout.json` (for reports
+/// and reproduction).
+fn write_grades(options: &GradeOptions, graded: &[Graded]) -> Result<(), CommandError> {
+    gradebook::write_all(&options.out, graded, &options.rubric).map_err(|source| {
+        CommandError::Grades {
+            path: options.out.clone(),
+            source,
+        }
+    })?;
+    for g in graded {
         if let Some(results) = &g.results {
-            // The harness's own results, for reports and reproduction.
-            let path = args.out.join(&g.name).join("shout.json");
-            let bytes = Format::Json.render(results)?;
+            let path = options.out.join(&g.name).join("shout.json");
+            let bytes = Format::Json.render(results).map_err(CommandError::Render)?;
             std::fs::write(&path, bytes)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                .map_err(|source| CommandError::Results { path, source })?;
         }
     }
-    let _ = io::stdout().write_all(gradebook::class_markdown(&graded, &rubric).as_bytes());
-    // What this machine lacks costs students points: the grader should see it at once.
+    Ok(())
+}
+
+/// The toolchains this machine lacks, each with the submissions it cost points, in order.
+///
+/// It reads the problem sentences back (`… is not installed`): the one place that does,
+/// to be replaced by a typed finding of [`shout::grade::detect`].
+fn lacking_toolchains(graded: &[Graded]) -> BTreeMap<String, Vec<&str>> {
     let mut lacking: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for g in &graded {
+    for g in graded {
         for sentence in g.problems.values() {
             if sentence.contains("is not installed") {
                 let names = lacking.entry(sentence.trim().to_string()).or_default();
@@ -521,21 +288,5 @@ pub fn grade(args: GradeArgs) -> Result<u8, String> {
             }
         }
     }
-    for (sentence, names) in &lacking {
-        eprintln!(
-            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {sentence}",
-            names.join(", ")
-        );
-    }
-    if !args.cases.is_empty() {
-        eprintln!(
-            "shout: note: only the cases matching --case were graded; these scores are not the submissions' grades"
-        );
-    }
-    eprintln!(
-        "shout: wrote {} and grades.csv, grades.md and NAME/results.json for {} submission(s)",
-        args.out.display(),
-        graded.len()
-    );
-    Ok(0)
+    lacking
 }

@@ -10,6 +10,8 @@
 //!   [`report`]: the harness, data flowing one way; [`harness`] strings the stages
 //!   together. [`run`] holds child processes in their own groups with capped capture,
 //!   the relay, and ports: leasing them and seeing when a server has bound one.
+//! - [`output`]: where reports go (stdout, stderr or a file): every target checked
+//!   before a run, every report written after it.
 //! - [`expectations`]: known failures, turned into `xfail`/`xpass`.
 //! - [`grade`]: grading student submissions: detection, the sandbox, the pipeline and
 //!   the gradebook.
@@ -18,6 +20,7 @@ pub mod corpus;
 pub mod expectations;
 pub mod grade;
 pub mod harness;
+pub mod output;
 pub mod plan;
 pub mod proto;
 pub mod registry;

@@ -1,16 +1,29 @@
 //! The `shout` binary: parse, dispatch, map errors to exit codes.
+//!
+//! Exit codes: 0 when everything passed, 1 when something failed (a unit, or a role
+//! where the reference would fail too), 2 when shout could not do its job (a flag, a
+//! file, an incomplete run), 130 when interrupted. Nothing is validated or run here.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the clap command, declared only.
+//! - [`options`]: parsed flags → typed, validated options; one error type.
+//! - [`commands`]: each subcommand as orchestration: options → library → reports.
+//! - [`progress`]: the one progress display, for runs and for grading.
+//! - [`signals`]: Ctrl-C and SIGTERM end every started process.
 
 mod cli;
 mod commands;
+mod options;
+mod progress;
+mod signals;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use cli::{Cli, ClientArgs, Command, ServerArgs};
-use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -18,75 +31,27 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    // The subcommand's own matches: the order of --format and --output is read from them.
     let sub = matches
         .subcommand()
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
-    let result = match cli.command {
-        Command::UdpServer(args) => roles::udp_server(
-            &server_config(&args, Duration::from_secs(10)),
-            &mut io::stdout(),
-        ),
-        Command::TcpServer(args) => {
-            roles::idle_timeout_from_secs(args.idle_timeout).and_then(|idle| {
-                roles::tcp_server(&server_config(&args.server, idle), &mut io::stdout())
-            })
-        }
-        Command::UdpClient(args) => client_config(args).and_then(|config| {
-            roles::udp_client(&config, &mut io::stdin().lock(), &mut io::stdout())
-        }),
-        Command::TcpClient(args) => client_config(args).and_then(|config| {
-            roles::tcp_client(&config, &mut io::stdin().lock(), &mut io::stdout())
-        }),
-        Command::Matrix(args) => return harness_exit(commands::matrix(args, &sub)),
-        Command::Check(args) => return harness_exit(commands::check(args, &sub)),
-        Command::Merge(args) => return harness_exit(commands::merge(args, &sub)),
-        Command::Grade(args) => return harness_exit(commands::grade(args)),
+    let outcome = match cli.command {
+        Command::UdpServer(args) => commands::udp_server(&args),
+        Command::TcpServer(args) => commands::tcp_server(&args),
+        Command::UdpClient(args) => commands::udp_client(args),
+        Command::TcpClient(args) => commands::tcp_client(args),
+        Command::Matrix(args) => commands::matrix(args, &sub),
+        Command::Check(args) => commands::check(args, &sub),
+        Command::Merge(args) => commands::merge(args, &sub),
+        Command::Grade(args) => commands::grade(args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(RoleError { message, exit_code }) => {
-            let _ = io::stdout().flush();
-            eprintln!("shout: error: {message}");
-            ExitCode::from(exit_code)
-        }
-    }
-}
-
-fn harness_exit(result: Result<u8, String>) -> ExitCode {
-    match result {
+    match outcome {
         Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            eprintln!("shout: error: {message}");
-            ExitCode::from(2)
+        Err(e) => {
+            let _ = io::stdout().flush();
+            eprintln!("shout: error: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
-}
-
-fn server_config(args: &ServerArgs, idle_timeout: Duration) -> ServerConfig {
-    ServerConfig {
-        port: args.port,
-        bind: args.bind,
-        unicode: args.unicode,
-        idle_timeout,
-    }
-}
-
-/// The client's settings; `--timeout 0` waits forever, like the reference.
-fn client_config(args: ClientArgs) -> Result<ClientConfig, RoleError> {
-    let timeout = if args.timeout == 0.0 {
-        None
-    } else {
-        Some(
-            commands::seconds_flag("--timeout", args.timeout).map_err(|message| RoleError {
-                message,
-                exit_code: 2,
-            })?,
-        )
-    };
-    Ok(ClientConfig {
-        host: args.host,
-        port: args.port,
-        timeout,
-    })
 }

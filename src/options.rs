@@ -1,0 +1,850 @@
+//! Parsed flags → typed, validated options: one constructor per subcommand turns the clap
+//! structs of [`crate::cli`] into what the library takes (durations, job counts, report
+//! targets, the harness's configuration, the candidate of `shout check`).
+//!
+//! Nothing here runs, prints or writes. Files are only read to validate the flag that
+//! names them (`--rubric`, the submission folders of `grade`), and every mistake is one
+//! [`OptionsError`] that names the flag and says how to fix it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::ArgMatches;
+
+use shout::expectations::{Expectations, ExpectationsError};
+use shout::grade::pipeline::GradeConfig;
+use shout::grade::rubric::{Rubric, RubricError};
+use shout::grade::sandbox::Limits;
+use shout::harness::Config;
+use shout::output::{Report, Target};
+use shout::plan::Filters;
+use shout::proto::Transport;
+use shout::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
+use shout::report::Format;
+use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
+use shout::run::execute::RunOptions;
+
+use crate::cli::{
+    CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs, ServerArgs,
+    TcpServerArgs,
+};
+
+/// The longest time limit shout accepts, in seconds (a day).
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+/// The UDP server's idle timeout: it has no connections to close, but its config takes one.
+const UDP_IDLE: Duration = Duration::from_secs(10);
+
+/// A flag, or a combination of flags, that cannot be used as given.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    /// A time limit out of range (`--timeout`, `--run-timeout`).
+    #[error("{flag} {value} must be a number of seconds from 0.001 to {MAX_SECONDS} (a day)")]
+    Seconds {
+        /// The flag.
+        flag: &'static str,
+        /// What it was given.
+        value: f64,
+    },
+    /// `--idle-timeout` of the TCP server out of range.
+    #[error(transparent)]
+    IdleTimeout(RoleError),
+    /// `--jobs 0`.
+    #[error("--jobs must be at least 1")]
+    NoJobs,
+    /// `--list` with a report.
+    #[error(
+        "--list prints the unit ids, one per line, and writes no report: drop --format and --output"
+    )]
+    ListWithReport,
+    /// An `--output` with no `--format` before it.
+    #[error("--output {output} follows no --format: write `--format FORMAT --output {output}`")]
+    OutputWithoutFormat {
+        /// The `--output` given.
+        output: String,
+    },
+    /// Two reports without an `--output`.
+    #[error("only one --format can go to stdout: give the others an --output FILE")]
+    SeveralOnStdout,
+    /// `shout check` without `--transport`.
+    #[error("`shout check` needs --transport udp or --transport tcp")]
+    CheckWithoutTransport,
+    /// `shout check` with both or neither of `--server` and `--client`.
+    #[error("give exactly one of --server 'CMD {{port}}' or --client 'CMD {{host}} {{port}}'")]
+    CheckWithoutCandidate,
+    /// The candidate command cannot be split into words.
+    #[error("--{}: {message}", role.as_str())]
+    Command {
+        /// `--server` or `--client`.
+        role: Role,
+        /// Why.
+        message: String,
+    },
+    /// A candidate server whose port shout could not choose.
+    #[error("--server: the command needs `{{port}}` so shout can choose the port")]
+    ServerWithoutPort,
+    /// `--rubric FILE` cannot be read or is not a rubric.
+    #[error(transparent)]
+    Rubric(#[from] RubricError),
+    /// A submission path that cannot be read.
+    #[error("cannot read submission folder {}: {source}", path.display())]
+    Submission {
+        /// The path given.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
+    /// Every path given was skipped.
+    #[error("no submission folder to grade: pass one folder per submission")]
+    NoSubmission,
+}
+
+/// Validates a time limit given in seconds: positive, finite and at most a day.
+pub fn seconds(flag: &'static str, value: f64) -> Result<Duration, OptionsError> {
+    match Duration::try_from_secs_f64(value) {
+        Ok(d) if value <= MAX_SECONDS && d >= Duration::from_millis(1) => Ok(d),
+        _ => Err(OptionsError::Seconds { flag, value }),
+    }
+}
+
+/// `--jobs`, or `per_core` times the number of cores; never 0.
+fn jobs(given: Option<usize>, per_core: usize) -> Result<usize, OptionsError> {
+    let jobs = given.unwrap_or_else(|| {
+        per_core
+            * std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+    });
+    if jobs == 0 {
+        return Err(OptionsError::NoJobs);
+    }
+    Ok(jobs)
+}
+
+/// `shout udp-server`.
+pub fn udp_server(args: &ServerArgs) -> ServerConfig {
+    server(args, UDP_IDLE)
+}
+
+/// `shout tcp-server`: `--idle-timeout` must be positive.
+pub fn tcp_server(args: &TcpServerArgs) -> Result<ServerConfig, OptionsError> {
+    let idle =
+        roles::idle_timeout_from_secs(args.idle_timeout).map_err(OptionsError::IdleTimeout)?;
+    Ok(server(&args.server, idle))
+}
+
+fn server(args: &ServerArgs, idle_timeout: Duration) -> ServerConfig {
+    ServerConfig {
+        port: args.port,
+        bind: args.bind,
+        unicode: args.unicode,
+        idle_timeout,
+    }
+}
+
+/// `shout udp-client` and `shout tcp-client`; `--timeout 0` waits forever, like the
+/// reference.
+pub fn client(args: ClientArgs) -> Result<ClientConfig, OptionsError> {
+    let timeout = if args.timeout == 0.0 {
+        None
+    } else {
+        Some(seconds("--timeout", args.timeout)?)
+    };
+    Ok(ClientConfig {
+        host: args.host,
+        port: args.port,
+        timeout,
+    })
+}
+
+/// The known-failures file: `--expectations FILE [--update-expectations]`.
+#[derive(Debug, Clone)]
+pub struct ExpectationsFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Rewrite it from this run's failures.
+    pub update: bool,
+}
+
+impl ExpectationsFile {
+    /// Reads the file; one that is to be written may not exist yet.
+    pub fn load(&self) -> Result<Expectations, ExpectationsError> {
+        if self.update && !self.path.exists() {
+            return Ok(Expectations::default());
+        }
+        Expectations::load(&self.path)
+    }
+}
+
+/// Where reports go, and the known failures.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Each `--format` with its target, in the order given.
+    pub reports: Vec<Report>,
+    /// `--expectations`.
+    pub expectations: Option<ExpectationsFile>,
+}
+
+impl ReportOptions {
+    /// Pairs each `--format` with the `--output` that follows it (stdout when none does,
+    /// or when it is `-`); at most one report goes to stdout. `matches` are the
+    /// subcommand's, for the order of the flags.
+    pub fn new(args: &ReportArgs, matches: &ArgMatches) -> Result<ReportOptions, OptionsError> {
+        let mut flags: Vec<(usize, ReportFlag)> = indexed::<Format>(matches, "formats")
+            .map(|(i, f)| (i, ReportFlag::Format(f)))
+            .chain(indexed::<String>(matches, "outputs").map(|(i, o)| (i, ReportFlag::Output(o))))
+            .collect();
+        flags.sort_by_key(|(i, _)| *i);
+        let mut asked: Vec<(Format, Option<String>)> = Vec::new();
+        for (_, flag) in flags {
+            match flag {
+                ReportFlag::Format(format) => asked.push((format, None)),
+                ReportFlag::Output(output) => match asked.last_mut() {
+                    Some((_, slot @ None)) => *slot = Some(output),
+                    _ => return Err(OptionsError::OutputWithoutFormat { output }),
+                },
+            }
+        }
+        let reports: Vec<Report> = asked
+            .into_iter()
+            .map(|(format, output)| Report {
+                format,
+                target: target(output.as_deref()),
+            })
+            .collect();
+        if reports
+            .iter()
+            .filter(|r| r.target == Target::Stdout)
+            .count()
+            > 1
+        {
+            return Err(OptionsError::SeveralOnStdout);
+        }
+        Ok(ReportOptions {
+            reports,
+            expectations: args.expectations.clone().map(|path| ExpectationsFile {
+                path,
+                update: args.update_expectations,
+            }),
+        })
+    }
+}
+
+/// One report flag, as it came on the command line.
+enum ReportFlag {
+    Format(Format),
+    Output(String),
+}
+
+/// The values of the argument `id`, each with its position on the command line.
+fn indexed<'a, T: Clone + Send + Sync + 'static>(
+    matches: &'a ArgMatches,
+    id: &str,
+) -> impl Iterator<Item = (usize, T)> + 'a {
+    let indices = matches.indices_of(id).into_iter().flatten();
+    let values = matches.get_many::<T>(id).into_iter().flatten().cloned();
+    indices.zip(values)
+}
+
+/// `--output`: `-` is stdout, anything else a file.
+fn target(output: Option<&str>) -> Target {
+    match output {
+        None | Some("-") => Target::Stdout,
+        Some(path) => Target::File(path.into()),
+    }
+}
+
+/// `shout matrix` and `shout check`: what to run, how, and where the reports go.
+#[derive(Debug)]
+pub struct HarnessOptions {
+    /// Implementations, filters and reproduction commands.
+    pub config: Config,
+    /// Time limits and lanes.
+    pub run: RunOptions,
+    /// Print the unit ids instead of running them.
+    pub list: bool,
+    /// Reports and expectations.
+    pub report: ReportOptions,
+}
+
+impl HarnessOptions {
+    /// `shout matrix`.
+    pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<HarnessOptions, OptionsError> {
+        let config = Config {
+            manifests: args.manifests.clone(),
+            extra: Vec::new(),
+            pythons: args.run.pythons.clone(),
+            filters: Filters {
+                transports: args.run.transport.into_iter().collect(),
+                only: args.only,
+                cases: args.run.cases.clone(),
+                ids: args.ids,
+                grading: false,
+            },
+            partition: args.partition,
+            reproduce_args: reproduce_args(&args.manifests, &args.run),
+            reproduce_check: None,
+        };
+        HarnessOptions::new(config, &args.run, matches, args.list)
+    }
+
+    /// `shout check`: the candidate becomes an implementation named `candidate`.
+    pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<HarnessOptions, OptionsError> {
+        let transport = args
+            .run
+            .transport
+            .ok_or(OptionsError::CheckWithoutTransport)?;
+        let (role, line) = match (&args.server, &args.client) {
+            (Some(s), None) => (Role::Server, s),
+            (None, Some(c)) => (Role::Client, c),
+            _ => return Err(OptionsError::CheckWithoutCandidate),
+        };
+        let candidate = candidate(transport, role, line)?;
+        let mut reproduce = vec![
+            "check".to_string(),
+            "--transport".to_string(),
+            transport.to_string(),
+            format!("--{}", role.as_str()),
+            line.clone(),
+        ];
+        reproduce.extend(reproduce_args(&[], &args.run));
+        let config = Config {
+            manifests: Vec::new(),
+            extra: vec![candidate],
+            pythons: args.run.pythons.clone(),
+            filters: Filters {
+                transports: vec![transport],
+                only: vec!["candidate".into()],
+                cases: args.run.cases.clone(),
+                ids: Vec::new(),
+                grading: false,
+            },
+            partition: None,
+            reproduce_args: Vec::new(),
+            reproduce_check: Some(reproduce),
+        };
+        HarnessOptions::new(config, &args.run, matches, false)
+    }
+
+    fn new(
+        config: Config,
+        run: &RunArgs,
+        matches: &ArgMatches,
+        list: bool,
+    ) -> Result<HarnessOptions, OptionsError> {
+        let run_options = RunOptions {
+            timeout: seconds("--timeout", run.timeout)?,
+            run_timeout: run
+                .run_timeout
+                .map(|t| seconds("--run-timeout", t))
+                .transpose()?,
+            jobs: jobs(run.jobs, 1)?,
+            ..RunOptions::default()
+        };
+        if list
+            && (matches.get_many::<Format>("formats").is_some()
+                || matches.get_many::<String>("outputs").is_some())
+        {
+            return Err(OptionsError::ListWithReport);
+        }
+        Ok(HarnessOptions {
+            config,
+            run: run_options,
+            list,
+            report: ReportOptions::new(&run.report, matches)?,
+        })
+    }
+}
+
+/// The candidate of `shout check`, run from the current folder.
+fn candidate(transport: Transport, role: Role, line: &str) -> Result<Implementation, OptionsError> {
+    let template =
+        CommandTemplate::parse(line).map_err(|message| OptionsError::Command { role, message })?;
+    if role == Role::Server && !template.words.iter().any(|w| w.contains("{port}")) {
+        return Err(OptionsError::ServerWithoutPort);
+    }
+    let mut roles = BTreeMap::new();
+    roles.insert(RoleKey { transport, role }, template);
+    Ok(Implementation {
+        name: "candidate".into(),
+        language: "unknown".into(),
+        dir: std::env::current_dir().ok(),
+        build: None,
+        env: BTreeMap::new(),
+        roles,
+        client_output: ClientOutput::Reference,
+        fixed_ports: Default::default(),
+        origin: Origin::CommandLine,
+    })
+}
+
+/// The flags that make a reproduction command find the same implementations.
+fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
+    let mut args = Vec::new();
+    for m in manifests {
+        args.push("--manifest".into());
+        args.push(m.display().to_string());
+    }
+    for p in &run.pythons {
+        args.push("--python".into());
+        args.push(p.display().to_string());
+    }
+    args
+}
+
+/// `shout merge`.
+#[derive(Debug)]
+pub struct MergeOptions {
+    /// The shards' JSON results.
+    pub files: Vec<PathBuf>,
+    /// Reports and expectations.
+    pub report: ReportOptions,
+}
+
+impl MergeOptions {
+    /// Validates the report flags.
+    pub fn new(args: MergeArgs, matches: &ArgMatches) -> Result<MergeOptions, OptionsError> {
+        Ok(MergeOptions {
+            report: ReportOptions::new(&args.report, matches)?,
+            files: args.files,
+        })
+    }
+}
+
+/// `shout grade`.
+#[derive(Debug)]
+pub struct GradeOptions {
+    /// The paths given, before [`GradeOptions::submissions`] keeps the folders.
+    pub paths: Vec<PathBuf>,
+    /// `--out`.
+    pub out: PathBuf,
+    /// Submissions graded at once.
+    pub jobs: usize,
+    /// `--rubric`, loaded, or the built-in one.
+    pub rubric: Rubric,
+    /// Per-unit time limit.
+    pub timeout: Duration,
+    /// `--python`.
+    pub python: Option<PathBuf>,
+    /// `--case` patterns; empty: every case.
+    pub cases: Vec<String>,
+}
+
+/// A path given to `shout grade` that is not graded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skipped {
+    /// A file (a README beside the folders, as `submissions/*` gives).
+    NotAFolder(PathBuf),
+    /// The `--out` folder itself.
+    OutFolder(PathBuf),
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skipped::NotAFolder(p) => write!(
+                f,
+                "skipping {}: not a folder (each submission is one folder)",
+                p.display()
+            ),
+            Skipped::OutFolder(p) => write!(f, "skipping {}: it is the --out folder", p.display()),
+        }
+    }
+}
+
+impl GradeOptions {
+    /// Validates `--timeout`, `--rubric` and `--jobs` (twice the cores by default, since
+    /// grading mostly waits on the programs it runs).
+    pub fn new(args: GradeArgs) -> Result<GradeOptions, OptionsError> {
+        let timeout = seconds("--timeout", args.timeout)?;
+        let rubric = match &args.rubric {
+            Some(path) => Rubric::load(path)?,
+            None => Rubric::default(),
+        };
+        Ok(GradeOptions {
+            jobs: jobs(args.jobs, 2)?,
+            paths: args.dirs,
+            out: args.out,
+            rubric,
+            timeout,
+            python: args.python,
+            cases: args.cases,
+        })
+    }
+
+    /// The submission folders among the paths given, in order. Files and the `--out`
+    /// folder are passed to `skipped` as they are met; a path that does not exist is an
+    /// error, and so is having nothing left to grade.
+    pub fn submissions(
+        &self,
+        skipped: &mut dyn FnMut(&Skipped),
+    ) -> Result<Vec<PathBuf>, OptionsError> {
+        let out = self.out.canonicalize().ok();
+        let mut dirs = Vec::new();
+        for p in &self.paths {
+            let meta = std::fs::metadata(p).map_err(|source| OptionsError::Submission {
+                path: p.clone(),
+                source,
+            })?;
+            if !meta.is_dir() {
+                skipped(&Skipped::NotAFolder(p.clone()));
+            } else if out.is_some() && p.canonicalize().ok() == out {
+                skipped(&Skipped::OutFolder(p.clone()));
+            } else {
+                dirs.push(p.clone());
+            }
+        }
+        if dirs.is_empty() {
+            return Err(OptionsError::NoSubmission);
+        }
+        Ok(dirs)
+    }
+
+    /// What the grading pipeline takes, for the folders `dirs`.
+    pub fn config(&self, dirs: Vec<PathBuf>) -> GradeConfig {
+        GradeConfig {
+            dirs,
+            jobs: self.jobs,
+            rubric: self.rubric.clone(),
+            timeout: self.timeout,
+            python: self.python.clone(),
+            limits: Limits::default(),
+            cases: self.cases.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::{CommandFactory, FromArgMatches};
+    use std::path::Path;
+
+    /// Parses `shout ARGS…` as the binary does: the command and its subcommand's matches.
+    fn parse(args: &[&str]) -> (Command, ArgMatches) {
+        let argv = std::iter::once("shout").chain(args.iter().copied());
+        let matches = Cli::command().try_get_matches_from(argv).unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        let sub = matches.subcommand().unwrap().1.clone();
+        (cli.command, sub)
+    }
+
+    fn harness(args: &[&str]) -> Result<HarnessOptions, OptionsError> {
+        match parse(args) {
+            (Command::Matrix(a), m) => HarnessOptions::matrix(a, &m),
+            (Command::Check(a), m) => HarnessOptions::check(a, &m),
+            (other, _) => panic!("not a harness command: {other:?}"),
+        }
+    }
+
+    fn grade(args: &[&str]) -> Result<GradeOptions, OptionsError> {
+        match parse(args) {
+            (Command::Grade(a), _) => GradeOptions::new(a),
+            (other, _) => panic!("not grade: {other:?}"),
+        }
+    }
+
+    /// The message of the error `args` give, which must name `flag`.
+    fn names(result: Result<impl fmt::Debug, OptionsError>, flag: &str) -> String {
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains(flag), "{message} does not name {flag}");
+        message
+    }
+
+    #[test]
+    fn time_limits_out_of_range_name_their_flag() {
+        for (args, flag) in [
+            (
+                &["matrix", "--timeout", "1e20"][..],
+                "--timeout 100000000000000000000",
+            ),
+            (&["matrix", "--timeout", "0"], "--timeout 0 must be"),
+            (&["matrix", "--run-timeout=-1"], "--run-timeout -1"),
+            (&["matrix", "--run-timeout", "nan"], "--run-timeout NaN"),
+        ] {
+            let message = names(harness(args), flag);
+            assert!(
+                message.ends_with("from 0.001 to 86400 (a day)"),
+                "{message}"
+            );
+        }
+        names(
+            grade(&["grade", ".", "--out", "o", "--timeout", "inf"]),
+            "--timeout inf",
+        );
+        assert_eq!(
+            seconds("--timeout", 0.001).unwrap(),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            seconds("--timeout", MAX_SECONDS).unwrap(),
+            Duration::from_secs(86_400)
+        );
+    }
+
+    #[test]
+    fn zero_jobs_name_the_flag() {
+        names(harness(&["matrix", "--jobs", "0"]), "--jobs");
+        names(
+            grade(&["grade", ".", "--out", "o", "--jobs", "0"]),
+            "--jobs",
+        );
+        assert_eq!(harness(&["matrix", "--jobs", "3"]).unwrap().run.jobs, 3);
+    }
+
+    #[test]
+    fn list_refuses_reports() {
+        for extra in ["--format", "--output"] {
+            let message = names(harness(&["matrix", "--list", extra, "json"]), "--list");
+            assert!(message.contains("drop --format and --output"), "{message}");
+        }
+        assert!(harness(&["matrix", "--list"]).unwrap().list);
+    }
+
+    fn targets(args: &[&str]) -> Vec<(Format, Target)> {
+        let options = harness(args).unwrap();
+        options
+            .report
+            .reports
+            .into_iter()
+            .map(|r| (r.format, r.target))
+            .collect()
+    }
+
+    #[test]
+    fn each_format_takes_the_output_that_follows_it() {
+        let file = |p: &str| Target::File(p.into());
+        assert_eq!(
+            targets(&[
+                "matrix", "--format", "json", "--output", "r.json", "--format", "junit",
+                "--format", "html", "--output", "r.html",
+            ]),
+            [
+                (Format::Json, file("r.json")),
+                (Format::Junit, Target::Stdout),
+                (Format::Html, file("r.html")),
+            ]
+        );
+        assert_eq!(
+            targets(&["matrix", "--format", "markdown", "--output", "-"]),
+            [(Format::Markdown, Target::Stdout)]
+        );
+        assert!(targets(&["matrix"]).is_empty());
+    }
+
+    #[test]
+    fn report_flags_out_of_order_name_the_flag_and_the_fix() {
+        let message = names(
+            harness(&["matrix", "--output", "r.json"]),
+            "--output r.json",
+        );
+        assert!(
+            message.contains("`--format FORMAT --output r.json`"),
+            "{message}"
+        );
+        names(
+            harness(&[
+                "matrix", "--format", "json", "--output", "a", "--output", "b",
+            ]),
+            "--output b follows no --format",
+        );
+        let message = names(
+            harness(&["matrix", "--format", "junit", "--format", "html"]),
+            "only one --format can go to stdout",
+        );
+        assert!(message.contains("--output FILE"), "{message}");
+        names(
+            harness(&[
+                "matrix", "--format", "junit", "--format", "html", "--output", "-",
+            ]),
+            "only one --format",
+        );
+    }
+
+    #[test]
+    fn expectations_to_be_written_may_not_exist_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known.toml");
+        let file = |update| ExpectationsFile {
+            path: path.clone(),
+            update,
+        };
+        assert!(file(true).load().unwrap().expect.is_empty());
+        let missing = file(false).load().unwrap_err().to_string();
+        assert!(missing.contains("known.toml"), "{missing}");
+        let options = harness(&[
+            "matrix",
+            "--expectations",
+            path.to_str().unwrap(),
+            "--update-expectations",
+        ])
+        .unwrap();
+        let asked = options.report.expectations.unwrap();
+        assert!(asked.update && asked.path == path);
+    }
+
+    #[test]
+    fn check_names_what_its_candidate_lacks() {
+        names(
+            harness(&["check", "--server", "x {port}"]),
+            "--transport udp",
+        );
+        let message = names(
+            harness(&[
+                "check",
+                "--transport",
+                "udp",
+                "--server",
+                "python3 server.py",
+            ]),
+            "--server:",
+        );
+        assert!(message.contains("needs `{port}`"), "{message}");
+        names(
+            harness(&["check", "--transport", "tcp", "--client", "'unbalanced"]),
+            "--client: unbalanced quotes",
+        );
+        names(
+            harness(&["check", "--transport", "udp", "--server", ""]),
+            "--server: the command is empty",
+        );
+        assert_eq!(
+            OptionsError::CheckWithoutCandidate.to_string(),
+            "give exactly one of --server 'CMD {port}' or --client 'CMD {host} {port}'"
+        );
+    }
+
+    #[test]
+    fn check_runs_only_the_candidate_and_can_be_reproduced() {
+        let options = harness(&[
+            "check",
+            "--transport",
+            "tcp",
+            "--client",
+            "java Client {host} {port}",
+            "--case",
+            "hello",
+        ])
+        .unwrap();
+        let config = options.config;
+        assert_eq!(config.extra.len(), 1);
+        assert_eq!(config.extra[0].name, "candidate");
+        assert_eq!(config.filters.only, ["candidate"]);
+        assert_eq!(config.filters.transports, [Transport::Tcp]);
+        assert_eq!(
+            config.reproduce_check.unwrap(),
+            [
+                "check",
+                "--transport",
+                "tcp",
+                "--client",
+                "java Client {host} {port}"
+            ]
+        );
+        assert!(!options.list);
+    }
+
+    #[test]
+    fn matrix_reproduction_names_manifests_then_interpreters() {
+        let options = harness(&[
+            "matrix",
+            "--python",
+            "/py/3.8",
+            "--manifest",
+            "m.toml",
+            "--only",
+            "go",
+        ])
+        .unwrap();
+        assert_eq!(
+            options.config.reproduce_args,
+            ["--manifest", "m.toml", "--python", "/py/3.8"]
+        );
+        assert_eq!(options.config.filters.only, ["go"]);
+        assert_eq!(options.run.timeout, Duration::from_secs(3));
+        assert_eq!(options.run.run_timeout, None);
+    }
+
+    #[test]
+    fn role_time_limits_name_their_flag() {
+        match parse(&["tcp-server", "--idle-timeout", "0"]) {
+            (Command::TcpServer(a), _) => {
+                names(tcp_server(&a), "--idle-timeout must be a positive number");
+            }
+            (other, _) => panic!("{other:?}"),
+        }
+        match parse(&["udp-client", "--timeout=-1"]) {
+            (Command::UdpClient(a), _) => {
+                names(client(a), "--timeout -1 must be a number of seconds");
+            }
+            (other, _) => panic!("{other:?}"),
+        }
+        match parse(&["tcp-client", "--timeout", "0"]) {
+            (Command::TcpClient(a), _) => assert_eq!(client(a).unwrap().timeout, None),
+            (other, _) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_rubric_is_named() {
+        names(
+            grade(&[
+                "grade",
+                ".",
+                "--out",
+                "o",
+                "--rubric",
+                "no-such-rubric.toml",
+            ]),
+            "no-such-rubric.toml",
+        );
+    }
+
+    #[test]
+    fn grading_keeps_folders_and_skips_files_and_the_out_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, out) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("out"),
+        );
+        for d in [&a, &b, &out] {
+            std::fs::create_dir(d).unwrap();
+        }
+        let readme = dir.path().join("README");
+        std::fs::write(&readme, "").unwrap();
+        let arg = |p: &Path| p.to_str().unwrap().to_string();
+        let (a_, readme_, b_, out_) = (arg(&a), arg(&readme), arg(&b), arg(&out));
+        let options = grade(&["grade", &a_, &readme_, &b_, &out_, "--out", &out_]).unwrap();
+        let mut skipped = Vec::new();
+        let dirs = options
+            .submissions(&mut |s| skipped.push(s.clone()))
+            .unwrap();
+        assert_eq!(dirs, [a.clone(), b]);
+        assert_eq!(
+            skipped,
+            [
+                Skipped::NotAFolder(readme.clone()),
+                Skipped::OutFolder(out.clone())
+            ]
+        );
+        assert_eq!(
+            skipped[1].to_string(),
+            format!("skipping {}: it is the --out folder", out.display())
+        );
+        assert_eq!(options.config(dirs).jobs, options.jobs);
+
+        let nothing = grade(&["grade", &readme_, "--out", &out_]).unwrap();
+        let message = nothing.submissions(&mut |_| {}).unwrap_err().to_string();
+        assert!(
+            message.contains("pass one folder per submission"),
+            "{message}"
+        );
+        let missing = arg(&dir.path().join("gone"));
+        let gone = grade(&["grade", &a_, &missing, "--out", &out_]).unwrap();
+        names(gone.submissions(&mut |_| {}), &missing);
+    }
+}
