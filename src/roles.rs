@@ -10,17 +10,7 @@ use std::time::Duration;
 
 use crate::proto::{self, Log, UnicodeVersion};
 
-/// The line every reference server prints once it is listening.
-pub const READY_LINE: &str = "The server is ready to receive";
-
-/// The prompt both reference clients print, with no newline.
-pub const PROMPT: &str = "Input lowercase sentence:";
-
-/// What the TCP reference client prints before the reply (`print('From Server: ', reply)`).
-pub const TCP_REPLY_PREFIX: &str = "From Server:  ";
-
-/// The port the reference scripts use when none is given.
-pub const DEFAULT_PORT: u16 = 12000;
+pub use crate::proto::{DEFAULT_PORT, PROMPT, READY_LINE, TCP_REPLY_PREFIX};
 
 /// A role that could not do its job; `exit_code` follows the reference where it has one.
 #[derive(Debug, thiserror::Error)]

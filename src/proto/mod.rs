@@ -6,6 +6,21 @@ pub mod udp;
 
 pub use case::{server_reply, upper_bytes, upper_str, ServerReply, UnicodeVersion};
 
+// What the reference scripts print and where they listen: part of the protocol as
+// measured, which the roles reproduce and the verdicts read.
+
+/// The line every reference server prints once it is listening.
+pub const READY_LINE: &str = "The server is ready to receive";
+
+/// The prompt both reference clients print, with no newline.
+pub const PROMPT: &str = "Input lowercase sentence:";
+
+/// What the TCP reference client prints before the reply (`print('From Server: ', reply)`).
+pub const TCP_REPLY_PREFIX: &str = "From Server:  ";
+
+/// The port the reference scripts use when none is given.
+pub const DEFAULT_PORT: u16 = 12000;
+
 /// Where servers send their one-line diagnostics (stderr in the binaries, a buffer in tests).
 pub type Log = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 

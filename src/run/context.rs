@@ -55,7 +55,7 @@ impl Context<'_> {
             imp.fixed_ports
                 .get(&key)
                 .copied()
-                .unwrap_or(crate::roles::DEFAULT_PORT)
+                .unwrap_or(crate::proto::DEFAULT_PORT)
         })
     }
 

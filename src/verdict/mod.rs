@@ -1,6 +1,7 @@
 //! Verdicts: the pure comparison of observations against the reference's, with a typed
 //! finding and the side at fault. Never starts a process and never parses text.
 
+mod compare;
 mod diagnose;
 mod finding;
 mod judge;
@@ -9,10 +10,11 @@ mod pairing;
 mod probes;
 mod sentence;
 
+pub use compare::Context;
 pub use diagnose::{diagnose_reply, diagnose_request, Transform};
 pub use finding::{
     Added, ClientFinding, Completeness, Finding, Mapping, ReferenceFinding, ReferenceServer,
     ReferenceSide, RunFinding, ServerFinding,
 };
-pub use judge::{judge, Context, Judged};
+pub use judge::{judge, Judged};
 pub use model::{Fault, Verdict};

@@ -1,13 +1,13 @@
 //! Judging a pairing (a real client with a real server): the comparison with the
 //! reference pair, the side at fault, and the finding, one named step at a time.
 
+use super::compare::{
+    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
+};
 use super::diagnose::{diagnose_reply, diagnose_request};
 use super::finding::{
     ClientFinding, Finding, ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding,
     ServerFinding,
-};
-use super::judge::{
-    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
 };
 use super::model::{Fault, Verdict};
 use crate::plan::{Unit, UnitKind, PROBE};

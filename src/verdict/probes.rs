@@ -1,13 +1,13 @@
 //! Judging probes: a server answering the harness's client, and a client talking to the
 //! harness's recording server, each against the reference's run of the same probe.
 
+use super::compare::{
+    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
+};
 use super::diagnose::{diagnose_reply, diagnose_request};
 use super::finding::{
     ClientFinding, Finding, ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding,
     ServerFinding,
-};
-use super::judge::{
-    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
 };
 use super::model::{Fault, Verdict};
 use crate::plan::{UnitKind, PROBE};

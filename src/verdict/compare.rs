@@ -1,0 +1,183 @@
+//! What judging every kind of unit shares: the index of units a verdict is judged
+//! against, the verdict in the making, and the comparisons of client output and replies
+//! that pairings and probes both make. Pure.
+
+use std::collections::BTreeMap;
+
+use super::finding::{Finding, ReferenceFinding, ReferenceSide, ServerFinding};
+use super::model::{Fault, Verdict};
+use crate::plan::Unit;
+use crate::proto::case::UnicodeVersion;
+use crate::proto::Transport;
+use crate::registry::ClientOutput;
+use crate::run::execute::Executed;
+use crate::run::observe::{Observation, ProcessOutcome};
+use crate::run::process::Exit;
+
+/// What judging needs to know about each axis.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Per axis label: the reference interpreter's `major.minor` and Unicode version.
+    pub python: BTreeMap<Option<String>, (String, UnicodeVersion)>,
+    /// How each implementation's client output is compared, by name.
+    pub client_output: BTreeMap<String, ClientOutput>,
+}
+
+type Key = (Option<String>, Transport, String, String, String);
+
+fn key(u: &Unit, client: &str, server: &str) -> Key {
+    (
+        u.axis.clone(),
+        u.transport,
+        client.to_string(),
+        server.to_string(),
+        u.case.name.clone(),
+    )
+}
+
+/// Every executed unit by (axis, transport, client, server, case), to find the units a
+/// verdict is judged against.
+pub(super) struct Index<'a> {
+    by_key: BTreeMap<Key, &'a Executed>,
+}
+
+impl<'a> Index<'a> {
+    /// Every unit of `executed` by its key.
+    pub(super) fn new(executed: &'a [Executed]) -> Index<'a> {
+        Index {
+            by_key: executed
+                .iter()
+                .map(|e| (key(&e.unit, e.unit.client.name(), e.unit.server.name()), e))
+                .collect(),
+        }
+    }
+
+    /// The unit of `u`'s axis, transport and case with this client and server.
+    pub(super) fn get(&self, u: &Unit, client: &str, server: &str) -> Option<&'a Executed> {
+        self.by_key.get(&key(u, client, server)).copied()
+    }
+}
+
+/// A verdict in the making.
+#[derive(Default)]
+pub(super) struct Outcome {
+    pub(super) verdict: Verdict,
+    pub(super) fault: Option<Fault>,
+    pub(super) expected: Option<Vec<u8>>,
+    pub(super) actual: Option<Vec<u8>>,
+    pub(super) finding: Option<Finding>,
+    pub(super) minimal: Option<String>,
+}
+
+impl Outcome {
+    /// `verdict` with `finding`, nothing else known.
+    pub(super) fn of(verdict: Verdict, finding: impl Into<Finding>) -> Outcome {
+        Outcome {
+            verdict,
+            finding: Some(finding.into()),
+            ..Outcome::default()
+        }
+    }
+
+    /// A pass, with the bytes compared.
+    pub(super) fn pass(expected: Vec<u8>, actual: Option<Vec<u8>>) -> Outcome {
+        Outcome {
+            expected: Some(expected),
+            actual,
+            ..Outcome::default()
+        }
+    }
+
+    /// A server that ran into its process limit: the runaway fork explains whatever
+    /// else went wrong (no reply, a crash, a reset).
+    pub(super) fn explained_by_process_limit(self) -> Outcome {
+        match self.verdict {
+            Verdict::Fail => Outcome {
+                fault: Some(Fault::Server),
+                finding: Some(ServerFinding::ProcessLimit.into()),
+                minimal: None,
+                ..self
+            },
+            Verdict::Pass | Verdict::Info | Verdict::Skip | Verdict::Xfail | Verdict::Xpass => self,
+        }
+    }
+}
+
+/// What judging one unit knows besides the unit: the index of units and the axis's
+/// reference interpreter.
+pub(super) struct Judge<'a> {
+    pub(super) index: &'a Index<'a>,
+    pub(super) ctx: &'a Context,
+    pub(super) python: String,
+    pub(super) unicode: UnicodeVersion,
+}
+
+/// Why the reference client (alone or in the reference pair) gives no answer, if it
+/// does not exit 0.
+pub(super) fn reference_has_no_answer(
+    client: &ProcessOutcome,
+    who: ReferenceSide,
+) -> Option<ReferenceFinding> {
+    match client.exit {
+        Exit::Code(0) => None,
+        Exit::TimedOut => Some(ReferenceFinding::Hangs { who }),
+        exit => Some(ReferenceFinding::Fails {
+            who,
+            exit,
+            stderr: client
+                .stderr_tail
+                .lines()
+                .last()
+                .map(|l| l.trim().to_string()),
+        }),
+    }
+}
+
+/// The reply part of a client's stdout, under `mode` (the whole stdout for `reference`).
+pub(super) fn client_view(mode: Option<&ClientOutput>, stdout: &[u8]) -> Option<Vec<u8>> {
+    match mode {
+        None | Some(ClientOutput::Reference) | Some(ClientOutput::Contains) => {
+            Some(stdout.to_vec())
+        }
+        Some(ClientOutput::Pattern(re)) => re
+            .captures(stdout)
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_bytes().to_vec()),
+    }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub(super) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The reply inside a reference client's stdout (prompt, TCP prefix and newline removed).
+pub(super) fn reference_reply(transport: Transport, stdout: &[u8]) -> Vec<u8> {
+    let s = stdout
+        .strip_prefix(crate::proto::PROMPT.as_bytes())
+        .unwrap_or(stdout);
+    let s = match transport {
+        Transport::Tcp => s
+            .strip_prefix(crate::proto::TCP_REPLY_PREFIX.as_bytes())
+            .unwrap_or(s),
+        Transport::Udp => s,
+    };
+    s.strip_suffix(b"\n").unwrap_or(s).to_vec()
+}
+
+/// What a TCP server that left a line unanswered waits for, as its probe found out:
+/// a newline, or any further byte (it reads until a short read or a fixed length).
+pub(super) fn waiting_for(probe: &Observation) -> Option<ServerFinding> {
+    match probe {
+        Observation::ServerProbe {
+            answers_with_newline: Some(true),
+            answers_with_any_byte,
+            ..
+        } => Some(if *answers_with_any_byte == Some(true) {
+            ServerFinding::WaitsForMoreBytes
+        } else {
+            ServerFinding::WaitsForNewline
+        }),
+        _ => None,
+    }
+}
