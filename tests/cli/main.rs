@@ -3,6 +3,7 @@
 mod case_table;
 mod grading;
 mod harness;
+mod layers;
 mod pairings;
 mod protocol;
 mod reports;
