@@ -11,11 +11,11 @@ use std::time::Duration;
 use super::detect::{self, Language, Submission};
 use super::gradebook::Graded;
 use super::rubric::{ClientOutputRule, Rubric};
-use super::sandbox::{self, Limits, Sandbox};
 use crate::harness::{self, Config};
 use crate::plan::Filters;
 use crate::registry::{ClientOutput, CommandTemplate, Implementation, Origin, RoleKey};
 use crate::run::execute::{ReferenceCache, RunOptions};
+use crate::run::sandbox::{self, Limits, Sandbox};
 
 /// How to grade.
 #[derive(Debug, Clone)]

@@ -6,5 +6,6 @@ pub mod ports;
 pub mod process;
 pub mod ready;
 pub mod relay;
+pub mod sandbox;
 mod sockdiag;
 pub mod wire;
