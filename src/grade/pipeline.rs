@@ -406,7 +406,7 @@ fn implementation_of(
         ..s.clone()
     });
     if let Some(missing) = detect::missing_toolchain(&probe) {
-        return Err(missing);
+        return Err(missing.to_string());
     }
     let build = match builds.len() {
         0 => None,
