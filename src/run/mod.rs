@@ -1,6 +1,8 @@
 //! The one module that owns child processes and ports: spawn, capture, readiness, kill.
 
+pub mod build_steps;
 pub mod execute;
+pub mod interpreter;
 pub mod observe;
 pub mod ports;
 pub mod process;
@@ -9,3 +11,4 @@ pub mod relay;
 pub mod sandbox;
 mod sockdiag;
 pub mod wire;
+pub mod worker_pool;
