@@ -7,8 +7,9 @@
 //!   visibility, from TOML or the defaults.
 //! - [`explain`]: the sentences a student reads: diagnoses retold from their side, and
 //!   the problems that stop a role from being graded.
-//! - [`pipeline`]: each submission detected, copied, built and run against the reference
-//!   and shout's own roles, confined.
+//! - [`pipeline`]: each submission detected, then copied, built and run against the
+//!   reference and shout's own roles, confined, by [`crate::run`]: grading starts no
+//!   process or thread itself.
 //! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
 //!   class's CSV and Markdown tables.
 

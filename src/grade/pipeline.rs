@@ -669,3 +669,78 @@ fn resolve(
     }
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(words: &[&str]) -> CommandTemplate {
+        CommandTemplate {
+            words: words.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    /// The C fixture, its commands replaced by programs every machine has.
+    fn c_sockets_with(build: impl Fn(usize) -> Option<CommandTemplate>) -> detect::Sources {
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/c-sockets");
+        let Submission::Sources(mut s) = detect::detect(&dir).unwrap() else {
+            panic!("c-sockets has no manifest")
+        };
+        for (i, role) in s.roles.values_mut().enumerate() {
+            role.build = build(i);
+            role.run = words(&["true"]);
+        }
+        s
+    }
+
+    fn runnable(s: &detect::Sources) -> Result<Runnable, Unrunnable> {
+        let work = Path::new("/tmp/shout-work");
+        implementation_of(s, "c-sockets", work, Path::new("/tmp"), &Rubric::default())
+    }
+
+    #[test]
+    fn several_builds_become_steps_in_role_order_not_a_shell_line() {
+        let s = c_sockets_with(|i| Some(words(&["mkdir", &format!("out{i}")])));
+        let r = runnable(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.implementation.build, None);
+        let steps: Vec<String> = r.build_steps.iter().map(|b| b.words.join(" ")).collect();
+        assert_eq!(
+            steps,
+            ["mkdir out0", "mkdir out1", "mkdir out2", "mkdir out3"]
+        );
+    }
+
+    #[test]
+    fn one_shared_build_stays_the_implementations_build() {
+        let s = c_sockets_with(|_| Some(words(&["mkdir", "out"])));
+        let r = runnable(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.implementation.build, Some(words(&["mkdir", "out"])));
+        assert!(r.build_steps.is_empty());
+    }
+
+    #[test]
+    fn a_missing_compiler_is_a_value_worded_as_before() {
+        let s = c_sockets_with(|_| Some(words(&["shout-no-such-compiler"])));
+        let Err(Unrunnable::MissingToolchain(missing)) = runnable(&s) else {
+            panic!("the compiler is missing")
+        };
+        assert_eq!(missing.programs.len(), 1);
+        assert_eq!(
+            missing.to_string(),
+            "C submission; `shout-no-such-compiler` is not installed: apt-get install gcc"
+        );
+    }
+
+    #[test]
+    fn no_interpreter_is_worded_as_before() {
+        let why = Unrunnable::NoInterpreter {
+            language: Language::Python2,
+            program: "python2".into(),
+        };
+        assert_eq!(
+            why.to_string(),
+            "Python 2 submission; no working `python2` is installed: install Python 2 with pyenv: pyenv install 2.7.18"
+        );
+    }
+}
