@@ -3,7 +3,7 @@
 //! once, not once per file.
 //!
 //! Patterns are constants written in this module's siblings; an invalid one is a bug and
-//! panics on first use (the unit tests use every one).
+//! panics on first use. It matches nothing itself.
 
 /// The compiled [`Regex`](regex::Regex) for a constant `pattern`, as a `&'static Regex`.
 /// Each use site has its own `LazyLock`.

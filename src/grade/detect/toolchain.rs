@@ -2,7 +2,7 @@
 //! as a typed finding ([`MissingToolchain`]) that callers match on and print.
 //!
 //! It looks programs up on `PATH` and never runs them; it is the only part of detection
-//! that looks at this machine at all.
+//! that looks at `PATH`.
 
 use std::fmt;
 
