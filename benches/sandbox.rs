@@ -12,8 +12,8 @@ fn main() {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use shout::grade::sandbox::{prepare_workdir, Limits, Sandbox};
     use shout::run::process::{Exit, Running, Spawn};
+    use shout::run::sandbox::{prepare_workdir, Limits, Sandbox};
 
     if std::env::args().any(|a| a == "--list") {
         // `cargo test --benches` asks for a list; this bench has no tests.

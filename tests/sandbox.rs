@@ -24,8 +24,8 @@ mod linux {
     use std::sync::{Arc, Barrier};
     use std::time::{Duration, Instant};
 
-    use shout::grade::sandbox::{enter_fresh_netns, prepare_workdir, Limits, Sandbox, User};
     use shout::run::process::{Exit, Finished, Running, Spawn};
+    use shout::run::sandbox::{enter_fresh_netns, prepare_workdir, Limits, Sandbox, User};
 
     const MARKER_VAR: &str = "SHOUT_SANDBOX_TEST";
     const CAPTURE: usize = 1 << 20;

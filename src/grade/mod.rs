@@ -7,10 +7,9 @@
 //!   visibility, from TOML or the defaults.
 //! - [`explain`]: the sentences a student reads: diagnoses retold from their side, and
 //!   the problems that stop a role from being graded.
-//! - [`sandbox`]: confinement for student programs: limits, a pids cgroup, a private
-//!   `/etc/hosts`, an unprivileged user, a network namespace per server.
-//! - [`pipeline`]: each submission detected, copied, built and run against the reference
-//!   and shout's own roles, confined.
+//! - [`pipeline`]: each submission detected, then copied, built and run against the
+//!   reference and shout's own roles, confined, by [`crate::run`]: grading starts no
+//!   process or thread itself.
 //! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
 //!   class's CSV and Markdown tables.
 
@@ -19,4 +18,7 @@ pub mod explain;
 pub mod gradebook;
 pub mod pipeline;
 pub mod rubric;
-pub mod sandbox;
+
+/// The sandbox moved to [`crate::run::sandbox`]: the module that owns child processes owns
+/// their confinement. This name stays for callers not yet updated.
+pub use crate::run::sandbox;

@@ -1,21 +1,30 @@
-//! Grading a folder of submissions: detect each one's roles, copy it to a private work
-//! folder, build and run it (confined) against the reference and shout's own roles, and
+//! Grading a folder of submissions: detect each one's roles, have it copied to a private
+//! work folder, built and run (confined) against the reference and shout's own roles, and
 //! hand the results to the gradebook.
+//!
+//! It starts no process and no thread itself: [`crate::run`] copies, probes
+//! interpreters, builds, runs, confines and schedules the submissions; this module
+//! decides what to ask for and words what a submission lacks.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::detect::{self, Language, Submission};
+use super::detect::{self, Language, MissingToolchain, Submission};
 use super::gradebook::Graded;
 use super::rubric::{ClientOutputRule, Rubric};
-use super::sandbox::{self, Limits, Sandbox};
 use crate::harness::{self, Config};
 use crate::plan::Filters;
 use crate::registry::{ClientOutput, CommandTemplate, Implementation, Origin, RoleKey};
+use crate::run::build_steps::{self, BUILD_TIMEOUT};
 use crate::run::execute::{ReferenceCache, RunOptions};
+use crate::run::process::{Confine, Spawn};
+use crate::run::sandbox::{self, Limits, Sandbox, Support};
+use crate::run::{interpreter, worker_pool};
 
 /// How to grade.
 #[derive(Debug, Clone)]
@@ -69,11 +78,30 @@ pub enum GradeError {
 /// The host names student clients use for "the server": the textbook's placeholders.
 const PLACEHOLDER_HOSTS: [&str; 2] = ["hostname", "servername"];
 
+/// Everything grading found: the grades, and what this machine lacked.
+#[derive(Debug, Clone, Default)]
+pub struct Grading {
+    /// One grade per folder, in the order given.
+    pub graded: Vec<Graded>,
+    /// The submissions that need a toolchain this machine lacks, by name, in the order
+    /// given; their roles scored 0 and their problems say what is missing.
+    pub missing_toolchains: Vec<(String, MissingToolchain)>,
+}
+
 /// Grades every submission; returns one grade per folder, in the order given.
 pub fn grade(
     config: &GradeConfig,
     on_event: &(dyn Fn(GradeEvent) + Sync),
 ) -> Result<Vec<Graded>, GradeError> {
+    grade_all(config, on_event).map(|grading| grading.graded)
+}
+
+/// Grades every submission, as [`grade`] does, and also says which submissions this
+/// machine lacked a toolchain for, as values to match on.
+pub fn grade_all(
+    config: &GradeConfig,
+    on_event: &(dyn Fn(GradeEvent) + Sync),
+) -> Result<Grading, GradeError> {
     // A wrong --python or --case is the grader's mistake: say so before grading anyone.
     harness::prepare(&Config {
         pythons: config.python.iter().cloned().collect(),
@@ -86,54 +114,121 @@ pub fn grade(
     })?;
     let support = Sandbox::support();
     let isolated = support.network_namespace.is_available();
-    let missing = support.unavailable();
-    let how = if missing.is_empty() {
-        "each server and client probe runs in a network namespace of its own; student \
-         programs run as an unprivileged user with resource limits, a pids cgroup and a \
-         private /etc/hosts"
-            .to_string()
-    } else {
-        let list: Vec<String> = missing
-            .iter()
-            .map(|(name, why)| format!("{name}: {why}"))
-            .collect();
-        format!(
-            "confinement is partial here ({}){}",
-            list.join("; "),
-            if isolated {
-                ""
-            } else {
-                "; submissions run one at a time on their fixed ports"
-            }
-        )
-    };
-    on_event(GradeEvent::Isolation(&how));
-    let scratch = tempfile::Builder::new()
-        .prefix("shout-grade-")
-        .tempdir()
-        .map_err(|e| GradeError::Environment(format!("cannot create a scratch folder: {e}")))?;
-    crate::run::process::register_scratch(scratch.path());
-    {
-        // The unprivileged user must be able to enter it to reach its work folders.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o711))
-            .map_err(|e| GradeError::Environment(format!("cannot open the scratch folder: {e}")))?;
-    }
-    let hosts: Vec<(String, IpAddr)> = PLACEHOLDER_HOSTS
-        .iter()
-        .map(|h| (h.to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST)))
-        .collect();
-    let sandbox: Arc<Sandbox> = Arc::new(
-        Sandbox::new(config.limits, &hosts)
-            .map_err(|e| GradeError::Environment(format!("cannot set up the sandbox: {e}")))?,
-    );
+    on_event(GradeEvent::Isolation(&isolation(&support)));
+    let scratch = scratch_folder()?;
+    let sandbox = new_sandbox(config.limits)?;
     let submissions: Vec<Result<Submission, String>> = config
         .dirs
         .iter()
         .map(|d| detect::detect(d).map_err(|e| e.to_string()))
         .collect();
+    let names = unique_names(&config.dirs, &submissions)?;
+    let class = Class {
+        config,
+        sandbox,
+        scratch: scratch.path(),
+        isolated,
+        // Every submission is judged against the same reference: its own units run once.
+        reference: Arc::new(ReferenceCache::default()),
+    };
+    // Without namespaces, programs on fixed ports cannot run side by side.
+    let jobs = if isolated { config.jobs.max(1) } else { 1 };
+    let first_error: Mutex<Option<GradeError>> = Mutex::new(None);
+    let outcomes = worker_pool::run_indexed(
+        submissions.len(),
+        jobs,
+        |i| match class.grade_one(&names[i], &submissions[i]) {
+            Ok(one) => Some(one),
+            Err(e) => {
+                first_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(e);
+                None
+            }
+        },
+        |i, done| {
+            on_event(GradeEvent::Done {
+                name: &names[i],
+                done,
+                total: submissions.len(),
+            })
+        },
+    );
+    if let Some(e) = first_error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        return Err(e);
+    }
+    let mut grading = Grading::default();
+    for one in outcomes.into_iter().flatten() {
+        if let Some(missing) = one.missing_toolchain {
+            grading
+                .missing_toolchains
+                .push((one.graded.name.clone(), missing));
+        }
+        grading.graded.push(one.graded);
+    }
+    Ok(grading)
+}
+
+/// The sentence, said once before anything runs, on how isolation works on this machine.
+fn isolation(support: &Support) -> String {
+    let missing = support.unavailable();
+    if missing.is_empty() {
+        return "each server and client probe runs in a network namespace of its own; student \
+         programs run as an unprivileged user with resource limits, a pids cgroup and a \
+         private /etc/hosts"
+            .to_string();
+    }
+    let list: Vec<String> = missing
+        .iter()
+        .map(|(name, why)| format!("{name}: {why}"))
+        .collect();
+    format!(
+        "confinement is partial here ({}){}",
+        list.join("; "),
+        if support.network_namespace.is_available() {
+            ""
+        } else {
+            "; submissions run one at a time on their fixed ports"
+        }
+    )
+}
+
+/// The folder holding every work folder (and copied interpreters), removed at the end.
+fn scratch_folder() -> Result<tempfile::TempDir, GradeError> {
+    let scratch = tempfile::Builder::new()
+        .prefix("shout-grade-")
+        .tempdir()
+        .map_err(|e| GradeError::Environment(format!("cannot create a scratch folder: {e}")))?;
+    crate::run::process::register_scratch(scratch.path());
+    // The unprivileged user must be able to enter it to reach its work folders.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o711))
+        .map_err(|e| GradeError::Environment(format!("cannot open the scratch folder: {e}")))?;
+    Ok(scratch)
+}
+
+/// The sandbox every student program runs in; the placeholders resolve to this machine.
+fn new_sandbox(limits: Limits) -> Result<Arc<Sandbox>, GradeError> {
+    let hosts: Vec<(String, IpAddr)> = PLACEHOLDER_HOSTS
+        .iter()
+        .map(|h| (h.to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST)))
+        .collect();
+    let sandbox = Sandbox::new(limits, &hosts)
+        .map_err(|e| GradeError::Environment(format!("cannot set up the sandbox: {e}")))?;
+    Ok(Arc::new(sandbox))
+}
+
+/// Each submission's name, in order; two with the same name are an error.
+fn unique_names(
+    dirs: &[PathBuf],
+    submissions: &[Result<Submission, String>],
+) -> Result<Vec<String>, GradeError> {
     let mut names: Vec<String> = Vec::new();
-    for (dir, s) in config.dirs.iter().zip(&submissions) {
+    for (dir, s) in dirs.iter().zip(submissions) {
         let name = match s {
             Ok(s) => s.name().to_string(),
             Err(_) => fallback_name(dir),
@@ -143,62 +238,7 @@ pub fn grade(
         }
         names.push(name);
     }
-    // Without namespaces, programs on fixed ports cannot run side by side.
-    let jobs = if isolated { config.jobs.max(1) } else { 1 };
-    // Every submission is judged against the same reference: its own units run once.
-    let reference = Arc::new(ReferenceCache::default());
-    let queue = Mutex::new((0..submissions.len()).rev().collect::<Vec<_>>());
-    let graded: Mutex<Vec<Option<Graded>>> = Mutex::new(vec![None; submissions.len()]);
-    let done = Mutex::new(0usize);
-    let first_error: Mutex<Option<GradeError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let next = queue.lock().ok().and_then(|mut q| q.pop());
-                let Some(i) = next else { break };
-                let one = grade_one(
-                    config,
-                    &names[i],
-                    &submissions[i],
-                    &sandbox,
-                    scratch.path(),
-                    isolated,
-                    &reference,
-                );
-                match one {
-                    Ok(g) => {
-                        if let Ok(mut all) = graded.lock() {
-                            all[i] = Some(g);
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut f) = first_error.lock() {
-                            f.get_or_insert(e);
-                        }
-                    }
-                }
-                let n = {
-                    let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
-                    *d += 1;
-                    *d
-                };
-                on_event(GradeEvent::Done {
-                    name: &names[i],
-                    done: n,
-                    total: submissions.len(),
-                });
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    Ok(graded
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect())
+    Ok(names)
 }
 
 fn fallback_name(dir: &Path) -> String {
@@ -207,151 +247,285 @@ fn fallback_name(dir: &Path) -> String {
         .unwrap_or_else(|| "submission".into())
 }
 
-/// Grades one submission: problems (missing roles, toolchains, a failed build) are part
-/// of its grade; only a harness failure is an error.
-fn grade_one(
-    config: &GradeConfig,
-    name: &str,
-    submission: &Result<Submission, String>,
-    sandbox: &Arc<Sandbox>,
-    scratch: &Path,
+/// What every submission of one grading run shares.
+struct Class<'a> {
+    config: &'a GradeConfig,
+    sandbox: Arc<Sandbox>,
+    /// Holds the work folders.
+    scratch: &'a Path,
+    /// Whether each lane gets a network namespace of its own.
     isolated: bool,
-    reference: &Arc<ReferenceCache>,
-) -> Result<Graded, GradeError> {
-    let mut graded = Graded {
-        name: name.to_string(),
-        language: None,
-        notes: Vec::new(),
-        problems: BTreeMap::new(),
-        results: None,
-    };
-    let submission = match submission {
-        Ok(s) => s,
-        Err(e) => {
-            for key in RoleKey::ALL {
-                graded.problems.insert(key, e.clone());
-            }
-            return Ok(graded);
-        }
-    };
-    let work = sandbox
-        .prepare_workdir(submission.dir(), scratch)
-        .map_err(|e| {
-            GradeError::Environment(format!(
-                "cannot copy {} to a work folder: {e}",
-                submission.dir().display()
-            ))
-        })?;
-    let implementation = match submission {
-        Submission::Manifest(m) => {
-            graded.language = m.implementations.first().map(|i| i.language.clone());
-            match m.implementations.as_slice() {
-                [one] => {
-                    let mut imp = one.clone();
-                    imp.name = name.to_string();
-                    imp.origin = Origin::Submission(m.dir.clone());
-                    imp.dir = Some(
-                        work.join(
-                            one.dir
-                                .as_deref()
-                                .and_then(|d| d.strip_prefix(&m.dir).ok())
-                                .unwrap_or(Path::new("")),
-                        ),
-                    );
-                    imp
-                }
-                _ => {
-                    let why = format!(
-                        "{} declares {} implementations; a submission's manifest declares exactly one",
-                        m.file.display(),
-                        m.implementations.len()
-                    );
-                    for key in RoleKey::ALL {
-                        graded.problems.insert(key, why.clone());
-                    }
-                    return Ok(graded);
-                }
-            }
-        }
-        Submission::Sources(s) => {
-            graded.language = s.language.map(|l| l.to_string());
-            graded.notes.extend(s.notes.iter().cloned());
-            for role in s.roles.values() {
-                graded.notes.extend(
-                    role.notes
-                        .iter()
-                        .map(|n| format!("{}: {n}", role.file.display())),
-                );
-            }
-            match implementation_of(s, name, &work, scratch, &config.rubric) {
-                Ok(imp) => imp,
-                Err(why) => {
-                    for key in s.roles.keys() {
-                        graded.problems.insert(*key, why.clone());
-                    }
-                    for key in RoleKey::ALL {
-                        graded
-                            .problems
-                            .entry(key)
-                            .or_insert_with(|| missing_role(key));
-                    }
-                    return Ok(graded);
-                }
-            }
-        }
-    };
-    for key in RoleKey::ALL {
-        if implementation.role(key).is_none() {
-            graded.problems.insert(key, missing_role(key));
+    reference: Arc<ReferenceCache>,
+}
+
+/// One submission's grade, and the toolchain it lacked, if that is why it could not run.
+struct OneGrade {
+    graded: Graded,
+    missing_toolchain: Option<MissingToolchain>,
+}
+
+/// Why a detected submission cannot run on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Unrunnable {
+    /// Its commands name programs that are not installed.
+    MissingToolchain(MissingToolchain),
+    /// No working interpreter `program` (`python2`, `python3`) can be found.
+    NoInterpreter { language: Language, program: String },
+}
+
+impl fmt::Display for Unrunnable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unrunnable::MissingToolchain(missing) => write!(f, "{missing}"),
+            Unrunnable::NoInterpreter { language, program } => write!(
+                f,
+                "{language} submission; no working `{program}` is installed: {}",
+                language.install_hint()
+            ),
         }
     }
-    if implementation.roles.is_empty() {
-        return Ok(graded);
+}
+
+/// A detected submission ready for the harness.
+struct Runnable {
+    implementation: Implementation,
+    /// Its builds when there are several, to run in order before the harness runs it
+    /// (the harness runs one build command per implementation); otherwise empty.
+    build_steps: Vec<CommandTemplate>,
+}
+
+impl Class<'_> {
+    /// Grades one submission: problems (missing roles, toolchains, a failed build) are
+    /// part of its grade; only a harness failure is an error.
+    fn grade_one(
+        &self,
+        name: &str,
+        submission: &Result<Submission, String>,
+    ) -> Result<OneGrade, GradeError> {
+        let mut one = OneGrade {
+            graded: Graded {
+                name: name.to_string(),
+                language: None,
+                notes: Vec::new(),
+                problems: BTreeMap::new(),
+                results: None,
+            },
+            missing_toolchain: None,
+        };
+        let submission = match submission {
+            Ok(s) => s,
+            Err(e) => {
+                for key in RoleKey::ALL {
+                    one.graded.problems.insert(key, e.clone());
+                }
+                return Ok(one);
+            }
+        };
+        let work = self
+            .sandbox
+            .prepare_workdir(submission.dir(), self.scratch)
+            .map_err(|e| {
+                GradeError::Environment(format!(
+                    "cannot copy {} to a work folder: {e}",
+                    submission.dir().display()
+                ))
+            })?;
+        let runnable = match submission {
+            Submission::Manifest(m) => manifest_runnable(m, name, &work, &mut one.graded),
+            Submission::Sources(s) => self.sources_runnable(s, name, &work, &mut one),
+        };
+        let Some(Runnable {
+            mut implementation,
+            build_steps,
+        }) = runnable
+        else {
+            return Ok(one);
+        };
+        for key in RoleKey::ALL {
+            if implementation.role(key).is_none() {
+                one.graded.problems.insert(key, missing_role(key));
+            }
+        }
+        if implementation.roles.is_empty() {
+            return Ok(one);
+        }
+        let options = self.run_options();
+        if !build_steps.is_empty() {
+            self.build_first(&mut implementation, &build_steps, &options);
+        }
+        let prepared = harness::prepare(&self.harness_config(implementation, submission))?;
+        one.graded.results = Some(prepared.run(&options, &|_| {}));
+        Ok(one)
     }
-    let harness_config = Config {
-        extra: vec![implementation],
-        pythons: config.python.iter().cloned().collect(),
-        filters: Filters {
-            only: vec![name.to_string()],
-            cases: config.cases.clone(),
-            grading: true,
-            ..Filters::default()
-        },
-        // A failure is rerun by grading this one folder on its case alone.
-        reproduce_check: Some(
-            [
-                "grade".to_string(),
-                submission.dir().display().to_string(),
-                "--out".to_string(),
-                "shout-rerun".to_string(),
-            ]
-            .into_iter()
-            .chain(
-                config
-                    .python
+
+    /// What a detected submission runs as, or `None` (with the problems and notes in
+    /// `one`) when it cannot run here.
+    fn sources_runnable(
+        &self,
+        s: &detect::Sources,
+        name: &str,
+        work: &Path,
+        one: &mut OneGrade,
+    ) -> Option<Runnable> {
+        let graded = &mut one.graded;
+        graded.language = s.language.map(|l| l.to_string());
+        graded.notes.extend(s.notes.iter().cloned());
+        for role in s.roles.values() {
+            graded.notes.extend(
+                role.notes
                     .iter()
-                    .flat_map(|p| ["--python".to_string(), p.display().to_string()]),
-            )
-            .collect(),
-        ),
-        ..Config::default()
-    };
-    let prepared = harness::prepare(&harness_config)?;
-    let options = RunOptions {
-        timeout: config.timeout,
-        // In namespaces each lane has its own network, so fixed ports never meet.
-        jobs: if isolated { 2 } else { 1 },
-        confine: Some(Arc::clone(sandbox) as Arc<dyn crate::run::process::Confine>),
-        isolate: isolated.then_some(sandbox::enter_fresh_netns as fn() -> std::io::Result<()>),
-        reference_cache: Some(Arc::clone(reference)),
-        // Where the reference gives no answer the verdict is `info` whatever the student's
-        // program does, and no point depends on it.
-        skip_undefined: true,
-        ..RunOptions::default()
-    };
-    let results = prepared.run(&options, &|_| {});
-    graded.results = Some(results);
-    Ok(graded)
+                    .map(|n| format!("{}: {n}", role.file.display())),
+            );
+        }
+        match implementation_of(s, name, work, self.scratch, &self.config.rubric) {
+            Ok(runnable) => Some(runnable),
+            Err(why) => {
+                let sentence = why.to_string();
+                for key in s.roles.keys() {
+                    graded.problems.insert(*key, sentence.clone());
+                }
+                for key in RoleKey::ALL {
+                    graded
+                        .problems
+                        .entry(key)
+                        .or_insert_with(|| missing_role(key));
+                }
+                if let Unrunnable::MissingToolchain(missing) = why {
+                    one.missing_toolchain = Some(missing);
+                }
+                None
+            }
+        }
+    }
+
+    /// How the harness runs a submission's units.
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            timeout: self.config.timeout,
+            // In namespaces each lane has its own network, so fixed ports never meet.
+            jobs: if self.isolated { 2 } else { 1 },
+            confine: Some(Arc::clone(&self.sandbox) as Arc<dyn Confine>),
+            isolate: self
+                .isolated
+                .then_some(sandbox::enter_fresh_netns as fn() -> std::io::Result<()>),
+            reference_cache: Some(Arc::clone(&self.reference)),
+            // Where the reference gives no answer the verdict is `info` whatever the
+            // student's program does, and no point depends on it.
+            skip_undefined: true,
+            ..RunOptions::default()
+        }
+    }
+
+    /// Runs a submission's several builds in order, confined as the harness would run its
+    /// one build. When they all succeed the harness has nothing left to build; when one
+    /// fails it becomes the implementation's build, so the harness runs it again and
+    /// turns its failure into every unit's verdict, as for a single build.
+    fn build_first(
+        &self,
+        implementation: &mut Implementation,
+        steps: &[CommandTemplate],
+        options: &RunOptions,
+    ) {
+        let like = Spawn {
+            argv: Vec::new(),
+            cwd: implementation.dir.clone(),
+            env: implementation
+                .env
+                .iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            stdin: None,
+            capture_limit: options.capture_limit,
+            confine: options.confine.clone(),
+        };
+        let argvs: Vec<Vec<OsString>> = steps
+            .iter()
+            .map(|s| {
+                s.render("127.0.0.1", 0)
+                    .into_iter()
+                    .map(OsString::from)
+                    .collect()
+            })
+            .collect();
+        implementation.build = match build_steps::run_in_order(&argvs, &like, BUILD_TIMEOUT) {
+            Ok(()) => None,
+            Err(failed) => steps.get(failed.index).cloned(),
+        };
+    }
+
+    /// The harness configuration that runs `implementation`, the submission's, alone.
+    fn harness_config(&self, implementation: Implementation, submission: &Submission) -> Config {
+        let config = self.config;
+        Config {
+            filters: Filters {
+                only: vec![implementation.name.clone()],
+                cases: config.cases.clone(),
+                grading: true,
+                ..Filters::default()
+            },
+            extra: vec![implementation],
+            pythons: config.python.iter().cloned().collect(),
+            // A failure is rerun by grading this one folder on its case alone.
+            reproduce_check: Some(
+                [
+                    "grade".to_string(),
+                    submission.dir().display().to_string(),
+                    "--out".to_string(),
+                    "shout-rerun".to_string(),
+                ]
+                .into_iter()
+                .chain(
+                    config
+                        .python
+                        .iter()
+                        .flat_map(|p| ["--python".to_string(), p.display().to_string()]),
+                )
+                .collect(),
+            ),
+            ..Config::default()
+        }
+    }
+}
+
+/// What a submission with a manifest runs as: its one implementation, in the work
+/// folder. `None` (with the problem in `graded`) when it declares more or fewer.
+fn manifest_runnable(
+    m: &detect::ManifestSubmission,
+    name: &str,
+    work: &Path,
+    graded: &mut Graded,
+) -> Option<Runnable> {
+    graded.language = m.implementations.first().map(|i| i.language.clone());
+    match m.implementations.as_slice() {
+        [one] => {
+            let mut imp = one.clone();
+            imp.name = name.to_string();
+            imp.origin = Origin::Submission(m.dir.clone());
+            imp.dir = Some(
+                work.join(
+                    one.dir
+                        .as_deref()
+                        .and_then(|d| d.strip_prefix(&m.dir).ok())
+                        .unwrap_or(Path::new("")),
+                ),
+            );
+            Some(Runnable {
+                implementation: imp,
+                build_steps: Vec::new(),
+            })
+        }
+        _ => {
+            let why = format!(
+                "{} declares {} implementations; a submission's manifest declares exactly one",
+                m.file.display(),
+                m.implementations.len()
+            );
+            for key in RoleKey::ALL {
+                graded.problems.insert(key, why.clone());
+            }
+            None
+        }
+    }
 }
 
 /// The sentence for a role the submission does not have.
@@ -369,6 +543,14 @@ fn missing_role(key: RoleKey) -> String {
     )
 }
 
+/// A detected submission's commands, with interpreters resolved to ones that run here.
+struct Commands {
+    roles: BTreeMap<RoleKey, CommandTemplate>,
+    fixed_ports: BTreeMap<RoleKey, u16>,
+    /// Each distinct build once, in role order.
+    builds: Vec<CommandTemplate>,
+}
+
 /// The implementation a detected submission becomes, or why it cannot run here.
 fn implementation_of(
     s: &detect::Sources,
@@ -376,23 +558,12 @@ fn implementation_of(
     work: &Path,
     scratch: &Path,
     rubric: &Rubric,
-) -> Result<Implementation, String> {
-    let mut roles = BTreeMap::new();
-    let mut fixed_ports = BTreeMap::new();
-    let mut builds: Vec<CommandTemplate> = Vec::new();
-    for (key, role) in &s.roles {
-        let run = resolve(&role.run, role.language, scratch)?;
-        if let Some(b) = &role.build {
-            let b = resolve(b, role.language, scratch)?;
-            if !builds.contains(&b) {
-                builds.push(b);
-            }
-        }
-        roles.insert(*key, run);
-        if let Some(p) = role.port {
-            fixed_ports.insert(*key, p);
-        }
-    }
+) -> Result<Runnable, Unrunnable> {
+    let Commands {
+        roles,
+        fixed_ports,
+        mut builds,
+    } = commands_of(s, scratch)?;
     let probe = Submission::Sources(detect::Sources {
         roles: s
             .roles
@@ -406,25 +577,15 @@ fn implementation_of(
         ..s.clone()
     });
     if let Some(missing) = detect::missing_toolchain(&probe) {
-        return Err(missing);
+        return Err(Unrunnable::MissingToolchain(missing));
     }
-    let build = match builds.len() {
-        0 => None,
-        1 => builds.pop(),
-        _ => {
-            // Several builds (one per source file) run in order, stopping at the first
-            // failure.
-            let script = builds
-                .iter()
-                .map(CommandTemplate::display)
-                .collect::<Vec<_>>()
-                .join(" && ");
-            Some(CommandTemplate {
-                words: vec!["sh".into(), "-c".into(), script],
-            })
-        }
+    // Several builds (one per source file) run in order, stopping at the first failure:
+    // see `Class::build_first`.
+    let (build, build_steps) = match builds.len() {
+        0 | 1 => (builds.pop(), Vec::new()),
+        _ => (None, builds),
     };
-    Ok(Implementation {
+    let implementation = Implementation {
         name: name.to_string(),
         language: s
             .language
@@ -447,30 +608,55 @@ fn implementation_of(
         },
         fixed_ports,
         origin: Origin::Submission(s.dir.clone()),
+    };
+    Ok(Runnable {
+        implementation,
+        build_steps,
     })
 }
 
-/// Replaces an interpreter name by one that runs here, for the unprivileged user too:
-/// `python2` is often only a pyenv shim, and pyenv's interpreters may sit under a home
-/// folder others cannot enter (then the interpreter is copied to the scratch folder).
+/// Each role's run command and the builds, interpreters resolved.
+fn commands_of(s: &detect::Sources, scratch: &Path) -> Result<Commands, Unrunnable> {
+    let mut commands = Commands {
+        roles: BTreeMap::new(),
+        fixed_ports: BTreeMap::new(),
+        builds: Vec::new(),
+    };
+    for (key, role) in &s.roles {
+        let run = resolve(&role.run, role.language, scratch)?;
+        if let Some(b) = &role.build {
+            let b = resolve(b, role.language, scratch)?;
+            if !commands.builds.contains(&b) {
+                commands.builds.push(b);
+            }
+        }
+        commands.roles.insert(*key, run);
+        if let Some(p) = role.port {
+            commands.fixed_ports.insert(*key, p);
+        }
+    }
+    Ok(commands)
+}
+
+/// Replaces an interpreter name by one that runs here, for the unprivileged user too
+/// (see [`interpreter::find`]).
 fn resolve(
     t: &CommandTemplate,
     language: Language,
     scratch: &Path,
-) -> Result<CommandTemplate, String> {
+) -> Result<CommandTemplate, Unrunnable> {
     let mut t = t.clone();
     if let Some(first) = t.words.first_mut() {
         if first == "python2" || first == "python3" {
-            let found = interpreter(first, scratch).ok_or_else(|| {
-                format!(
-                    "{language} submission; no working `{first}` is installed: {}",
-                    language.install_hint()
-                )
-            })?;
-            *first = found.display().to_string();
+            let found =
+                interpreter::find(first, scratch).ok_or_else(|| Unrunnable::NoInterpreter {
+                    language,
+                    program: first.clone(),
+                })?;
+            *first = found.path.display().to_string();
             // A copied interpreter still looks for its shared library where it was
             // built (pyenv's builds link `libpythonX.Y.so` by an absolute run path).
-            if let Some(lib) = copied_lib_dir(&found, scratch) {
+            if let Some(lib) = found.lib_dir {
                 t.words.splice(
                     0..0,
                     [
@@ -484,89 +670,77 @@ fn resolve(
     Ok(t)
 }
 
-/// The `lib` folder of an interpreter that [`interpreter`] copied into `scratch`.
-fn copied_lib_dir(interpreter: &Path, scratch: &Path) -> Option<PathBuf> {
-    let prefix = interpreter.parent()?.parent()?;
-    (prefix.parent() == Some(scratch)).then(|| prefix.join("lib"))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Whether every folder above `path` lets others in, and `path` lets them run it.
-fn open_to_others(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode()).ok();
-    mode(path).is_some_and(|m| m & 0o001 != 0)
-        && path
-            .ancestors()
-            .skip(1)
-            .all(|a| mode(a).is_some_and(|m| m & 0o001 != 0))
-}
+    fn words(words: &[&str]) -> CommandTemplate {
+        CommandTemplate {
+            words: words.iter().map(|w| w.to_string()).collect(),
+        }
+    }
 
-fn runs(p: &Path) -> bool {
-    std::process::Command::new(p)
-        .args(["-c", "pass"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+    /// The C fixture, its commands replaced by programs every machine has.
+    fn c_sockets_with(build: impl Fn(usize) -> Option<CommandTemplate>) -> detect::Sources {
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/c-sockets");
+        let Submission::Sources(mut s) = detect::detect(&dir).unwrap() else {
+            panic!("c-sockets has no manifest")
+        };
+        for (i, role) in s.roles.values_mut().enumerate() {
+            role.build = build(i);
+            role.run = words(&["true"]);
+        }
+        s
+    }
 
-/// A working interpreter named `name` (`python2`, `python3`) that the sandbox user can
-/// run: a system one, else one of pyenv's, copied to `scratch` when it is out of reach.
-fn interpreter(name: &str, scratch: &Path) -> Option<PathBuf> {
-    static COPIES: Mutex<BTreeMap<PathBuf, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut system: Vec<PathBuf> = ["/usr/local/bin", "/usr/bin", "/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .collect();
-    system.extend(which::which(name));
-    if let Some(p) = system.iter().find(|p| open_to_others(p) && runs(p)) {
-        return Some(p.clone());
+    fn runnable(s: &detect::Sources) -> Result<Runnable, Unrunnable> {
+        let work = Path::new("/tmp/shout-work");
+        implementation_of(s, "c-sockets", work, Path::new("/tmp"), &Rubric::default())
     }
-    let root = std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))?;
-    let major = name.trim_start_matches("python");
-    let mut versions: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
-        .ok()?
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{major}."))
-        })
-        .map(|e| e.path())
-        .collect();
-    versions.sort();
-    let prefix = versions
-        .into_iter()
-        .rev()
-        .find(|v| runs(&v.join("bin").join(name)))?;
-    let bin = prefix.join("bin").join(name);
-    if open_to_others(&bin) {
-        return Some(bin);
+
+    #[test]
+    fn several_builds_become_steps_in_role_order_not_a_shell_line() {
+        let s = c_sockets_with(|i| Some(words(&["mkdir", &format!("out{i}")])));
+        let r = runnable(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.implementation.build, None);
+        let steps: Vec<String> = r.build_steps.iter().map(|b| b.words.join(" ")).collect();
+        assert_eq!(
+            steps,
+            ["mkdir out0", "mkdir out1", "mkdir out2", "mkdir out3"]
+        );
     }
-    let mut copies = COPIES.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(copy) = copies.get(&prefix) {
-        return Some(copy.join("bin").join(name));
+
+    #[test]
+    fn one_shared_build_stays_the_implementations_build() {
+        let s = c_sockets_with(|_| Some(words(&["mkdir", "out"])));
+        let r = runnable(&s).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.implementation.build, Some(words(&["mkdir", "out"])));
+        assert!(r.build_steps.is_empty());
     }
-    let copy = scratch.join(format!(
-        "interpreter-{}",
-        prefix.file_name()?.to_string_lossy()
-    ));
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&prefix)
-        .arg(&copy)
-        .status()
-        .is_ok_and(|s| s.success())
-        && std::process::Command::new("chmod")
-            .args(["-R", "a+rX"])
-            .arg(&copy)
-            .status()
-            .is_ok_and(|s| s.success());
-    if !copied {
-        return None;
+
+    #[test]
+    fn a_missing_compiler_is_a_value_worded_as_before() {
+        let s = c_sockets_with(|_| Some(words(&["shout-no-such-compiler"])));
+        let Err(Unrunnable::MissingToolchain(missing)) = runnable(&s) else {
+            panic!("the compiler is missing")
+        };
+        assert_eq!(missing.programs.len(), 1);
+        assert_eq!(
+            missing.to_string(),
+            "C submission; `shout-no-such-compiler` is not installed: apt-get install gcc"
+        );
     }
-    copies.insert(prefix, copy.clone());
-    Some(copy.join("bin").join(name))
+
+    #[test]
+    fn no_interpreter_is_worded_as_before() {
+        let why = Unrunnable::NoInterpreter {
+            language: Language::Python2,
+            program: "python2".into(),
+        };
+        assert_eq!(
+            why.to_string(),
+            "Python 2 submission; no working `python2` is installed: install Python 2 with pyenv: pyenv install 2.7.18"
+        );
+    }
 }

@@ -9,11 +9,18 @@
 //! - `reference`, `stuck`, `turns`, `gate`, `shared`: the named policies lanes share.
 //! - `server`, `pairing`, `probes`: one server's lifecycle; the three kinds of unit.
 //! - `lane`, `schedule`, [`execute`]: a lane's units in order; lanes on threads; the entry.
+//! - [`sandbox`]: confinement of untrusted programs (users, limits, cgroups, namespaces,
+//!   a private hosts file, work folders), asked for by `grade`.
+//! - [`interpreter`], [`build_steps`], [`worker_pool`]: what grading asks run to do:
+//!   find and probe interpreters, run a submission's build steps in order, grade
+//!   submissions side by side.
 
 mod build;
+pub mod build_steps;
 mod context;
 pub mod execute;
 mod gate;
+pub mod interpreter;
 mod lane;
 pub mod observe;
 mod options;
@@ -25,6 +32,7 @@ pub mod process;
 pub mod ready;
 mod reference;
 pub mod relay;
+pub mod sandbox;
 mod schedule;
 mod server;
 mod shared;
@@ -34,3 +42,4 @@ mod stuck;
 mod testing;
 mod turns;
 pub mod wire;
+pub mod worker_pool;

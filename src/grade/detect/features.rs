@@ -1,0 +1,285 @@
+//! What one source file's code does, per language: which roles its socket calls show,
+//! and the port and server name it hardcodes.
+//!
+//! Pure functions of the code's text; every pattern is compiled once (see `pattern`).
+
+use regex::Regex;
+
+use super::language::Language;
+use super::pattern::regex;
+use crate::proto::Transport;
+use crate::registry::{Role, RoleKey};
+
+/// The first capture of the first pattern that matches with a usable value.
+fn first_capture<T>(
+    code: &str,
+    patterns: &[&Regex],
+    accept: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    patterns.iter().find_map(|re| {
+        re.captures_iter(code)
+            .find_map(|c| c.get(1).and_then(|m| accept(m.as_str())))
+    })
+}
+
+fn parse_port(s: &str) -> Option<u16> {
+    s.parse::<u16>().ok().filter(|&p| p != 0)
+}
+
+fn parse_host(s: &str) -> Option<String> {
+    let ok = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:[]".contains(c));
+    ok.then(|| s.to_string())
+}
+
+/// A `name = 12000` assignment or constant whose name mentions a port, in any of the
+/// languages (`serverPort = 12000`, `int port = 9876`, `const PORT: u16 = 12000`,
+/// `port := 12000`, `#define SERVER_PORT 12000`).
+fn port_variable() -> &'static Regex {
+    regex!(r"(?i)\b\w*port\w*\s*(?::\s*[\w:]+\s*)?:?=\s*(\d{1,5})\b")
+}
+
+/// A `#define` whose name mentions a port.
+fn port_define() -> &'static Regex {
+    regex!(r"(?i)#\s*define\s+\w*port\w*\s+(\d{1,5})\b")
+}
+
+/// A string variable whose name says it holds the server's address.
+fn host_variable() -> &'static Regex {
+    regex!(
+        r#"(?i)\b(?:\w*(?:host|server|addr)\w*|(?:\w+_)?ip(?:_\w+)?)\s*(?::\s*&?[\w']+\s*)?:?=\s*["']([^"']+)["']"#
+    )
+}
+
+/// What the code of one file shows.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Features {
+    pub(super) udp_server: bool,
+    pub(super) udp_client: bool,
+    pub(super) tcp_server: bool,
+    pub(super) tcp_client: bool,
+    /// The port it hardcodes: the one a server listens on, or a client sends to.
+    pub(super) port: Option<u16>,
+    /// The server name a client hardcodes; `None` for a file that is no client.
+    pub(super) host: Option<String>,
+}
+
+impl Features {
+    /// The roles the code plays, in the order of [`RoleKey::ALL`].
+    pub(super) fn roles(&self) -> Vec<RoleKey> {
+        let mut out = Vec::new();
+        for (on, transport, role) in [
+            (self.udp_server, Transport::Udp, Role::Server),
+            (self.udp_client, Transport::Udp, Role::Client),
+            (self.tcp_server, Transport::Tcp, Role::Server),
+            (self.tcp_client, Transport::Tcp, Role::Client),
+        ] {
+            if on {
+                out.push(RoleKey { transport, role });
+            }
+        }
+        out
+    }
+}
+
+/// One language's reading of a file: the roles found, and the patterns (tried in order)
+/// whose first group is the hardcoded port or server name.
+struct Reading {
+    roles: Features,
+    ports: Vec<&'static Regex>,
+    hosts: Vec<&'static Regex>,
+}
+
+/// What the code of one file in `language` shows.
+pub(super) fn features(code: &str, language: Language) -> Features {
+    let Reading {
+        roles: mut f,
+        ports,
+        hosts,
+    } = match language {
+        Language::Python2 | Language::Python3 => python(code),
+        Language::Java => java(code),
+        Language::C => c(code),
+        Language::JavaScript => javascript(code),
+        Language::Go => go(code),
+        Language::Rust => rust(code),
+    };
+    f.port = first_capture(code, &ports, parse_port);
+    if f.udp_client || f.tcp_client {
+        f.host = first_capture(code, &hosts, parse_host);
+    }
+    f
+}
+
+fn python(code: &str) -> Reading {
+    let h = |re: &Regex| re.is_match(code);
+    let mut f = Features::default();
+    let udp = h(regex!(r"\bSOCK_DGRAM\b"));
+    let listen = h(regex!(r"\.listen\s*\(")) || h(regex!(r"\.accept\s*\("));
+    let connect = h(regex!(r"\.connect\s*\("));
+    // socket() without a type is a stream socket.
+    let tcp = h(regex!(r"\bSOCK_STREAM\b")) || (!udp && (listen || connect));
+    f.udp_server = udp && h(regex!(r"\.bind\s*\(")) && h(regex!(r"\.recvfrom\s*\("));
+    f.udp_client = udp
+        && !f.udp_server
+        && (h(regex!(r"\.sendto\s*\(")) || (connect && h(regex!(r"\.send(?:all)?\s*\("))));
+    f.tcp_server = tcp && listen;
+    f.tcp_client = tcp && !f.tcp_server && connect;
+    Reading {
+        roles: f,
+        ports: vec![
+            port_variable(),
+            regex!(r#"\.bind\s*\(\s*\(\s*['"][^'"]*['"]\s*,\s*(\d{1,5})\s*\)"#),
+            regex!(r#"\(\s*(?:'[^']*'|"[^"]*"|\w+)\s*,\s*(\d{1,5})\s*\)"#),
+        ],
+        hosts: vec![
+            host_variable(),
+            regex!(r#"\(\s*['"]([^'"]+)['"]\s*,\s*(?:\d+|\w+)\s*\)"#),
+        ],
+    }
+}
+
+fn java(code: &str) -> Reading {
+    let h = |re: &Regex| re.is_match(code);
+    let mut f = Features::default();
+    f.udp_server = h(regex!(r"new\s+DatagramSocket\s*\(\s*[^)\s]")) && h(regex!(r"\.receive\s*\("));
+    f.udp_client = h(regex!(r"\bDatagramSocket\b")) && !f.udp_server && h(regex!(r"\.send\s*\("));
+    f.tcp_server = h(regex!(r"\bServerSocket\b"));
+    f.tcp_client = !f.tcp_server && h(regex!(r"new\s+Socket\s*\("));
+    Reading {
+        roles: f,
+        ports: vec![
+            regex!(r"new\s+(?:Datagram|Server)Socket\s*\(\s*(\d{1,5})\s*\)"),
+            regex!(r"new\s+Socket\s*\([^,()]+,\s*(\d{1,5})\s*\)"),
+            regex!(r"new\s+DatagramPacket\s*\([^;]*?,\s*(\d{1,5})\s*\)"),
+            port_variable(),
+        ],
+        hosts: vec![
+            regex!(r#"getByName\s*\(\s*"([^"]+)""#),
+            regex!(r#"new\s+Socket\s*\(\s*"([^"]+)""#),
+            host_variable(),
+        ],
+    }
+}
+
+fn c(code: &str) -> Reading {
+    let h = |re: &Regex| re.is_match(code);
+    let mut f = Features::default();
+    let udp = h(regex!(r"\bSOCK_DGRAM\b"));
+    let tcp = h(regex!(r"\bSOCK_STREAM\b"));
+    let connect = h(regex!(r"\bconnect\s*\("));
+    f.udp_server = udp && h(regex!(r"\bbind\s*\(")) && h(regex!(r"\brecvfrom\s*\("));
+    f.udp_client = udp
+        && !f.udp_server
+        && (h(regex!(r"\bsendto\s*\(")) || (connect && h(regex!(r"\b(?:send|write)\s*\("))));
+    f.tcp_server = tcp && (h(regex!(r"\blisten\s*\(")) || h(regex!(r"\baccept\s*\(")));
+    f.tcp_client = tcp && !f.tcp_server && connect;
+    Reading {
+        roles: f,
+        ports: vec![
+            regex!(r"\bhtons\s*\(\s*(\d{1,5})\s*\)"),
+            port_define(),
+            port_variable(),
+        ],
+        hosts: vec![
+            regex!(r#"\binet_addr\s*\(\s*"([^"]+)""#),
+            regex!(r#"\binet_pton\s*\(\s*\w+\s*,\s*"([^"]+)""#),
+            regex!(r#"\binet_aton\s*\(\s*"([^"]+)""#),
+            regex!(r#"\bgethostbyname\s*\(\s*"([^"]+)""#),
+            regex!(r#"\bgetaddrinfo\s*\(\s*"([^"]+)""#),
+            regex!(r#"(?i)#\s*define\s+\w*(?:host|server|addr|ip)\w*\s+"([^"]+)""#),
+            host_variable(),
+        ],
+    }
+}
+
+fn javascript(code: &str) -> Reading {
+    let h = |re: &Regex| re.is_match(code);
+    let mut f = Features::default();
+    let udp = h(regex!(
+        r#"createSocket\s*\(\s*(?:\{\s*type\s*:\s*)?['"`]udp[46]"#
+    ));
+    let net = h(regex!(r#"require\s*\(\s*['"`](?:node:)?net['"`]\s*\)"#))
+        || h(regex!(r#"from\s+['"](?:node:)?net['"]"#));
+    f.udp_server = udp && h(regex!(r"\.bind\s*\(")) && h(regex!(r#"\.on\s*\(\s*['"`]message"#));
+    f.udp_client = udp && !f.udp_server && h(regex!(r"\.send\s*\("));
+    f.tcp_server = net && (h(regex!(r"\bcreateServer\s*\(")) || h(regex!(r"\.listen\s*\(")));
+    f.tcp_client = net
+        && !f.tcp_server
+        && (h(regex!(r"\b(?:createConnection|connect)\s*\(")) || h(regex!(r"new\s+net\.Socket\b")));
+    Reading {
+        roles: f,
+        ports: vec![
+            port_variable(),
+            regex!(r"\.(?:bind|listen|connect)\s*\(\s*(\d{1,5})\b"),
+            regex!(r"\bport\s*:\s*(\d{1,5})\b"),
+            regex!(r"\.send\s*\([^;]*?,\s*(\d{1,5})\s*[,)]"),
+        ],
+        hosts: vec![
+            host_variable(),
+            regex!(r#"\bhost\s*:\s*['"`]([^'"`]+)['"`]"#),
+            regex!(r#"\.connect\s*\(\s*\w+\s*,\s*['"`]([^'"`]+)['"`]"#),
+            regex!(r#"\.send\s*\([^;]*?,\s*\w+\s*,\s*['"`]([^'"`]+)['"`]"#),
+        ],
+    }
+}
+
+fn go(code: &str) -> Reading {
+    let h = |re: &Regex| re.is_match(code);
+    let udp_server = h(regex!(r"\bListenUDP\s*\(")) || h(regex!(r#"\bListenPacket\s*\(\s*"udp"#));
+    let udp_client = h(regex!(r"\bDialUDP\s*\(")) || h(regex!(r#"\bDial(?:Timeout)?\s*\(\s*"udp"#));
+    let tcp_server = h(regex!(r"\bListenTCP\s*\(")) || h(regex!(r#"\bListen\s*\(\s*"tcp"#));
+    let tcp_client = h(regex!(r"\bDialTCP\s*\(")) || h(regex!(r#"\bDial(?:Timeout)?\s*\(\s*"tcp"#));
+    Reading {
+        roles: Features {
+            udp_server,
+            udp_client,
+            tcp_server,
+            tcp_client,
+            ..Features::default()
+        },
+        ports: vec![
+            regex!(r#""[\w.\-]*:(\d{1,5})""#),
+            regex!(r"\bPort\s*:\s*(\d{1,5})\b"),
+            port_variable(),
+        ],
+        hosts: vec![regex!(r#""([\w.\-]+):\d{1,5}""#), host_variable()],
+    }
+}
+
+fn rust(code: &str) -> Reading {
+    let h = |re: &Regex| re.is_match(code);
+    let mut f = Features::default();
+    let udp = h(regex!(r"\bUdpSocket\b"));
+    let bound_port = first_capture(
+        code,
+        &[regex!(r#"UdpSocket::bind\s*\(\s*"[^"]*:(\d{1,5})""#)],
+        |s| s.parse::<u16>().ok(),
+    );
+    let reads_stdin = h(regex!(r"\bstdin\s*\("));
+    let fixed_bind = match bound_port {
+        Some(p) => p != 0,
+        None => h(regex!(r"UdpSocket::bind\s*\(")) && !reads_stdin,
+    };
+    f.udp_server = udp && fixed_bind && h(regex!(r"\.recv_from\s*\("));
+    f.udp_client = udp && !f.udp_server && h(regex!(r"\.(?:send_to|connect)\s*\("));
+    f.tcp_server = h(regex!(r"\bTcpListener\b"));
+    f.tcp_client = !f.tcp_server && h(regex!(r"TcpStream::connect\s*\("));
+    Reading {
+        roles: f,
+        ports: vec![regex!(r#""[\w.\-\[\]:]*:(\d{1,5})""#), port_variable()],
+        hosts: vec![
+            regex!(r#""([\w.\-]+):\d{1,5}""#),
+            regex!(r#"connect\s*\(\s*\(\s*"([^"]+)""#),
+            host_variable(),
+        ],
+    }
+}
+
+/// Python 2 syntax: `raw_input`, `print` statements, `except E, e`.
+pub(super) fn is_python2(code: &str) -> bool {
+    regex!(r"\braw_input\s*\(").is_match(code)
+        || regex!(r"(?m)^[ \t]*print[ \t]+[^\s(=.,;)]").is_match(code)
+        || regex!(r"(?m)^[ \t]*except\s+[\w.]+\s*,\s*\w+\s*:").is_match(code)
+}

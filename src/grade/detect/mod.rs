@@ -1,0 +1,36 @@
+//! Finding the roles in a student's folder by reading its files: which file plays which
+//! role, in which language, how to build and run it, and the port and server name it
+//! hardcodes.
+//!
+//! Detection is pure: it reads files and never runs, builds or connects anything, and it
+//! never looks at `PATH` (only [`missing_toolchain`] does). File names are hints only:
+//! students misspell them and misname files. A role comes from what the code does, and
+//! the file name decides only when the code says nothing. `mod.rs` only re-exports.
+//!
+//! - `submission`: [`detect`], the entry point, and what it returns.
+//! - `sources`: which files are read, and their text without comments.
+//! - `features`: what one file's code does, per language (`pattern`: each regex compiled
+//!   once).
+//! - `commands`: the build and run commands for one file.
+//! - `roles`: one file chosen per role, with the notes a grader reads.
+//! - `language`: the [`Language`]s recognized.
+//! - `toolchain`: the programs this machine lacks ([`MissingToolchain`]).
+
+mod commands;
+mod features;
+mod language;
+mod pattern;
+mod roles;
+mod sources;
+mod submission;
+mod toolchain;
+
+#[cfg(test)]
+mod tests;
+
+pub use language::Language;
+pub use submission::{
+    detect, submission_name, DetectError, FoundRole, ManifestSubmission, Sources, Submission,
+    MANIFEST_FILE,
+};
+pub use toolchain::{missing_toolchain, MissingProgram, MissingToolchain, NeededBy};

@@ -1,0 +1,261 @@
+//! From the files' features to the submission's roles: what a file name hints at, one
+//! candidate per role a file plays, one file chosen per role, and the notes a grader
+//! reads (lying file names, duplicates, placeholder hosts, mismatched ports).
+//!
+//! Pure: it works on files already read and never touches the file system.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::commands::commands;
+use super::features::{features, is_python2, Features};
+use super::language::Language;
+use super::sources::{slash_path, SourceFile};
+use super::submission::{FoundRole, Sources};
+use crate::proto::Transport;
+use crate::registry::{Role, RoleKey};
+
+/// Server names that are the textbook's placeholders, not real hosts.
+const PLACEHOLDER_HOSTS: [&str; 2] = ["hostname", "servername"];
+
+/// What a file name claims: `TCPC.py` says TCP client, `server.go` says server.
+pub(super) fn name_hint(path: &Path) -> (Option<Transport>, Option<Role>) {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let transport = if stem.contains("udp") {
+        Some(Transport::Udp)
+    } else if stem.contains("tcp") {
+        Some(Transport::Tcp)
+    } else {
+        None
+    };
+    let rest: String = stem
+        .replace("udp", "")
+        .replace("tcp", "")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let role = if rest.contains("serv") || rest.contains("srv") || rest == "s" {
+        Some(Role::Server)
+    } else if rest.contains("cli") || rest == "c" {
+        Some(Role::Client)
+    } else {
+        None
+    };
+    (transport, role)
+}
+
+fn describe(transport: Option<Transport>, role: Option<Role>) -> String {
+    let t = transport.map(|t| t.as_str().to_ascii_uppercase());
+    let r = role.map(Role::as_str);
+    match (t, r) {
+        (Some(t), Some(r)) => format!("{t} {r}"),
+        (Some(t), None) => format!("{t} program"),
+        (None, Some(r)) => r.to_string(),
+        (None, None) => "nothing".to_string(),
+    }
+}
+
+fn key_phrase(key: RoleKey) -> String {
+    describe(Some(key.transport), Some(key.role))
+}
+
+/// A candidate for a role, before duplicates are resolved.
+struct Candidate {
+    key: RoleKey,
+    /// The file name agrees with the role found in the code.
+    name_agrees: bool,
+    role: FoundRole,
+}
+
+/// The roles of a submission whose source files are `files`, with the notes a grader
+/// reads about them.
+pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile>) -> Sources {
+    mark_python2(&mut files);
+    let candidates: Vec<Candidate> = files.iter().flat_map(|f| candidates(dir, f)).collect();
+    let mut notes = Vec::new();
+    let roles = choose(&candidates, &mut notes);
+    notes.extend(port_mismatches(&roles));
+    if roles.is_empty() {
+        notes.push("no source file plays a role".to_string());
+    }
+
+    let language = most_common(roles.values().map(|r| r.language))
+        .or_else(|| most_common(files.iter().map(|f| f.language)));
+    Sources {
+        name,
+        dir: dir.to_path_buf(),
+        language,
+        roles,
+        notes,
+    }
+}
+
+/// Python 2 is a property of the student, not of each file: a server with no print
+/// statement is still Python 2 when its client uses raw_input.
+fn mark_python2(files: &mut [SourceFile]) {
+    let python2 = files
+        .iter()
+        .any(|f| f.language == Language::Python3 && is_python2(&f.code));
+    if python2 {
+        for f in files.iter_mut().filter(|f| f.language == Language::Python3) {
+            f.language = Language::Python2;
+        }
+    }
+}
+
+/// One candidate per role `file` plays, each with its notes.
+fn candidates(dir: &Path, file: &SourceFile) -> Vec<Candidate> {
+    let found = features(&file.code, file.language);
+    let (hint_transport, hint_role) = name_hint(&file.path);
+    let mut out = Vec::new();
+    for (key, mut notes) in claimed_roles(&found, hint_transport, hint_role) {
+        let (build, run) = commands(dir, file, file.language);
+        let host = match key.role {
+            Role::Client => found.host.clone(),
+            Role::Server => None,
+        };
+        if found.port.is_none() {
+            notes.push("no hardcoded port found".to_string());
+        }
+        notes.extend(host.as_deref().and_then(host_note));
+        out.push(Candidate {
+            key,
+            name_agrees: hint_transport.map_or(true, |t| t == key.transport)
+                && hint_role.map_or(true, |r| r == key.role),
+            role: FoundRole {
+                file: file.path.clone(),
+                language: file.language,
+                build,
+                run,
+                port: found.port,
+                host,
+                notes,
+            },
+        });
+    }
+    out
+}
+
+/// The roles the code plays, each noted when the file name says otherwise; when the code
+/// plays none, the role a file name names in full (transport and role).
+fn claimed_roles(
+    found: &Features,
+    hint_transport: Option<Transport>,
+    hint_role: Option<Role>,
+) -> Vec<(RoleKey, Vec<String>)> {
+    let mut keys: Vec<(RoleKey, Vec<String>)> = found
+        .roles()
+        .into_iter()
+        .map(|key| {
+            let agrees = hint_transport.map_or(true, |t| t == key.transport)
+                && hint_role.map_or(true, |r| r == key.role);
+            let mut notes = Vec::new();
+            if !agrees {
+                notes.push(format!(
+                    "file name says {}, code is a {}",
+                    describe(hint_transport, hint_role),
+                    key_phrase(key)
+                ));
+            }
+            (key, notes)
+        })
+        .collect();
+    if keys.is_empty() {
+        if let (Some(transport), Some(role)) = (hint_transport, hint_role) {
+            let key = RoleKey { transport, role };
+            let what = match role {
+                Role::Server => "never binds, listens or accepts",
+                Role::Client => "never connects or sends",
+            };
+            keys.push((
+                key,
+                vec![format!(
+                    "the code {what}; taken as a {} from its file name",
+                    key_phrase(key)
+                )],
+            ));
+        }
+    }
+    keys
+}
+
+/// A note about the server name a client hardcodes, unless it is the loopback address.
+fn host_note(h: &str) -> Option<String> {
+    if PLACEHOLDER_HOSTS.contains(&h.to_ascii_lowercase().as_str()) {
+        Some(format!(
+            "the server name '{h}' is the textbook's placeholder"
+        ))
+    } else if !is_loopback(h) {
+        Some(format!(
+            "the server name '{h}' is not this machine's loopback address"
+        ))
+    } else {
+        None
+    }
+}
+
+/// One file per role: a file whose name agrees wins over one that only acts the part,
+/// then path order. The others are noted.
+fn choose(candidates: &[Candidate], notes: &mut Vec<String>) -> BTreeMap<RoleKey, FoundRole> {
+    let mut roles: BTreeMap<RoleKey, FoundRole> = BTreeMap::new();
+    for key in RoleKey::ALL {
+        let mut of_key: Vec<&Candidate> = candidates.iter().filter(|c| c.key == key).collect();
+        // A file whose name agrees wins over one that only acts the part; then path order.
+        of_key.sort_by_key(|c| !c.name_agrees);
+        if let Some((first, rest)) = of_key.split_first() {
+            if !rest.is_empty() {
+                let others: Vec<String> = rest.iter().map(|c| slash_path(&c.role.file)).collect();
+                notes.push(format!(
+                    "{key}: {} also look like one; using {}",
+                    others.join(", "),
+                    slash_path(&first.role.file)
+                ));
+            }
+            roles.insert(key, first.role.clone());
+        }
+    }
+    roles
+}
+
+/// A note per transport whose client sends to another port than its server listens on.
+fn port_mismatches(roles: &BTreeMap<RoleKey, FoundRole>) -> Vec<String> {
+    let mut notes = Vec::new();
+    for transport in Transport::ALL {
+        let get = |role| roles.get(&RoleKey { transport, role }).and_then(|r| r.port);
+        if let (Some(server), Some(client)) = (get(Role::Server), get(Role::Client)) {
+            if server != client {
+                let t = transport.as_str().to_ascii_uppercase();
+                notes.push(format!(
+                    "the {t} client sends to port {client}, but the {t} server listens on port {server}"
+                ));
+            }
+        }
+    }
+    notes
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h == "localhost"
+        || h == "ip6-localhost"
+        || h == "::1"
+        || h == "[::1]"
+        || h == "0.0.0.0"
+        || h.starts_with("127.")
+}
+
+/// The most frequent value; ties go to the first seen.
+fn most_common(values: impl Iterator<Item = Language>) -> Option<Language> {
+    let mut counts: Vec<(Language, usize)> = Vec::new();
+    for v in values {
+        match counts.iter_mut().find(|(l, _)| *l == v) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((v, 1)),
+        }
+    }
+    let best = counts.iter().map(|(_, n)| *n).max()?;
+    counts.into_iter().find(|(_, n)| *n == best).map(|(l, _)| l)
+}

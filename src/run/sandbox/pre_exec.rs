@@ -1,0 +1,203 @@
+//! What a confined child does between `fork` and `exec`: join its cgroup, mount the
+//! private hosts file, lower its limits, drop to the unprivileged user, give up privileges.
+//!
+//! Everything here runs in the forked child, so it only makes system calls on data
+//! prepared beforehand: no allocation, no lock, no printing.
+
+use std::ffi::CString;
+use std::io;
+
+use super::sys::{check, last_error};
+use super::user::User;
+
+/// Everything the child does before `exec`, as plain data.
+pub(super) struct ChildPlan {
+    /// `cgroup.procs` of the child's own cgroup, to join first.
+    pub(super) procs: Option<CString>,
+    /// The private hosts file and where to mount it, when mount namespaces work.
+    pub(super) hosts: Option<(CString, CString)>,
+    /// (resource, soft, hard), each lowered only: a limit already lower stays.
+    pub(super) rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
+    /// Who to become last.
+    pub(super) user: Option<User>,
+}
+
+/// Closes every open IPv4 and IPv6 socket of the calling (forked) process, listing them
+/// with `getdents64` on `/proc/self/fd` into a stack buffer: no allocation, so it is safe
+/// between `fork` and `exec`. Only Internet sockets hold ports; Unix sockets, pipes and
+/// files stay open. That matters: the standard library reports a failed `exec` (or a
+/// failed step before it) to the parent over a Unix socket, and the parent's `spawn`
+/// returns only when that channel closes. Closing it here would let `spawn` return
+/// before this hook has finished, with the child not yet in its cgroup.
+fn close_inherited_sockets() {
+    // SAFETY: open/getdents64/getsockopt/close on descriptors of this process, with a buffer
+    // on the stack and lengths that fit it.
+    unsafe {
+        let dir = libc::open(
+            c"/proc/self/fd".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        if dir < 0 {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = libc::syscall(libc::SYS_getdents64, dir, buf.as_mut_ptr(), buf.len());
+            if n <= 0 {
+                break;
+            }
+            let mut at = 0usize;
+            while at + 19 < n as usize {
+                // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+                let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+                if reclen == 0 {
+                    break;
+                }
+                let mut fd: libc::c_int = 0;
+                let mut digits = 0;
+                for &b in buf[at + 19..(at + reclen).min(n as usize)].iter() {
+                    if !b.is_ascii_digit() {
+                        break;
+                    }
+                    fd = fd
+                        .saturating_mul(10)
+                        .saturating_add((b - b'0') as libc::c_int);
+                    digits += 1;
+                }
+                if digits > 0 && fd > 2 && fd != dir {
+                    let mut domain: libc::c_int = 0;
+                    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                    let is_inet = libc::getsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        libc::SO_DOMAIN,
+                        (&mut domain as *mut libc::c_int).cast(),
+                        &mut len,
+                    ) == 0
+                        && (domain == libc::AF_INET || domain == libc::AF_INET6);
+                    if is_inet {
+                        libc::close(fd);
+                    }
+                }
+                at += reclen;
+            }
+        }
+        libc::close(dir);
+    }
+}
+
+impl ChildPlan {
+    /// Runs in the child between `fork` and `exec`: only system calls, no allocation.
+    pub(super) fn apply(&mut self) -> io::Result<()> {
+        // First, let go of every socket inherited from the harness's other threads: the
+        // fork copied them, and until `exec` closes them this child would keep a relay's
+        // port bound after the relay has let it go.
+        close_inherited_sockets();
+        if let Some(procs) = &self.procs {
+            join_cgroup(procs)?;
+        }
+        if let Some((hosts, target)) = &self.hosts {
+            // SAFETY: unshare(2) and mount(2) with valid NUL-terminated paths; the child
+            // is single-threaded, as a new mount namespace requires.
+            unsafe {
+                check(libc::unshare(libc::CLONE_NEWNS).into())?;
+                // Nothing mounted here may reach the parent's namespace.
+                check(
+                    libc::mount(
+                        std::ptr::null(),
+                        c"/".as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_REC | libc::MS_PRIVATE,
+                        std::ptr::null(),
+                    )
+                    .into(),
+                )?;
+                check(
+                    libc::mount(
+                        hosts.as_ptr(),
+                        target.as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_BIND,
+                        std::ptr::null(),
+                    )
+                    .into(),
+                )?;
+            }
+        }
+        for &(resource, soft, hard) in &self.rlimits {
+            lower_rlimit(resource, soft, hard)?;
+        }
+        if let Some(user) = self.user {
+            // Raw system calls: glibc's wrappers would try to signal other threads.
+            // SAFETY: the set*id system calls on integers; the child is single-threaded.
+            unsafe {
+                let groups = [user.gid as libc::gid_t];
+                let (uid, gid) = (libc::c_long::from(user.uid), libc::c_long::from(user.gid));
+                check(libc::syscall(
+                    libc::SYS_setgroups,
+                    1 as libc::c_long,
+                    groups.as_ptr(),
+                ))?;
+                check(libc::syscall(libc::SYS_setresgid, gid, gid, gid))?;
+                check(libc::syscall(libc::SYS_setresuid, uid, uid, uid))?;
+            }
+        }
+        // SAFETY: prctl(2) with integer arguments. Set-user-id programs (su, mount) can
+        // no longer give the child privileges back.
+        let (one, zero): (libc::c_ulong, libc::c_ulong) = (1, 0);
+        check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, one, zero, zero, zero) }.into())?;
+        Ok(())
+    }
+}
+
+/// Writes this process's pid to `procs`, moving it into that cgroup. Async-signal-safe.
+fn join_cgroup(procs: &CString) -> io::Result<()> {
+    // SAFETY: getpid(2) cannot fail.
+    let pid = unsafe { libc::getpid() } as u32;
+    let mut digits = [0u8; 12];
+    let mut start = digits.len();
+    let mut n = pid;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let text = &digits[start..];
+    // SAFETY: open(2), write(2) and close(2) on a valid path and a stack buffer.
+    unsafe {
+        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        check(fd.into())?;
+        let written = libc::write(fd, text.as_ptr().cast(), text.len());
+        let error = if written < 0 {
+            Some(last_error())
+        } else {
+            None
+        };
+        libc::close(fd);
+        match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Sets a resource limit no higher than it already is. Async-signal-safe.
+fn lower_rlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> io::Result<()> {
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) and setrlimit(2) on a stack struct.
+    unsafe {
+        check(libc::getrlimit(resource, &mut current).into())?;
+        let hard = hard.min(current.rlim_max);
+        let new = libc::rlimit {
+            rlim_cur: soft.min(hard),
+            rlim_max: hard,
+        };
+        check(libc::setrlimit(resource, &new).into())
+    }
+}

@@ -1,0 +1,178 @@
+//! What confinement works on this machine, found once by trying each feature on a
+//! short-lived thread of its own.
+//!
+//! Probing never touches the calling thread's namespaces and never starts a process.
+
+use std::io;
+
+use super::cgroup::{cgroup_base, ChildCgroup};
+use super::sys::check;
+
+/// Whether one confinement feature works on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feature {
+    /// It works and is applied to every child.
+    Available,
+    /// It does not work here and is skipped; `reason` is one sentence saying why.
+    Unavailable {
+        /// Why, in one sentence that names what is needed.
+        reason: String,
+    },
+}
+
+impl Feature {
+    /// Whether the feature works.
+    pub fn is_available(&self) -> bool {
+        match self {
+            Feature::Available => true,
+            Feature::Unavailable { .. } => false,
+        }
+    }
+
+    fn unavailable(reason: impl Into<String>) -> Feature {
+        Feature::Unavailable {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What confinement works on this machine, found once per process by trying each feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Support {
+    /// A private mount namespace per child, for the private `/etc/hosts`.
+    pub mount_namespace: Feature,
+    /// A pids cgroup per child: the process limit and a way to kill everything it started.
+    pub pids_cgroup: Feature,
+    /// Running children as an unprivileged user instead of root.
+    pub drop_user: Feature,
+    /// A fresh network namespace per worker thread ([`enter_fresh_netns`](super::enter_fresh_netns)).
+    pub network_namespace: Feature,
+}
+
+impl Support {
+    /// The features that do not work, each with its name and reason, in a fixed order.
+    pub fn unavailable(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("mount namespace", &self.mount_namespace),
+            ("pids cgroup", &self.pids_cgroup),
+            ("unprivileged user", &self.drop_user),
+            ("network namespace", &self.network_namespace),
+        ]
+        .into_iter()
+        .filter_map(|(name, feature)| match feature {
+            Feature::Available => None,
+            Feature::Unavailable { reason } => Some((name, reason.as_str())),
+        })
+        .collect()
+    }
+}
+
+/// Tries each feature once.
+pub(super) fn probe_support() -> Support {
+    if !cfg!(target_os = "linux") {
+        let no = || Feature::unavailable("confinement needs Linux");
+        return Support {
+            mount_namespace: no(),
+            pids_cgroup: no(),
+            drop_user: no(),
+            network_namespace: no(),
+        };
+    }
+    // SAFETY: geteuid(2) cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let not_root = |what: &str| Feature::unavailable(format!("{what} needs root"));
+    let mount_namespace = if root {
+        probe_in_thread(probe_mount_namespace).map_or_else(
+            |e| {
+                Feature::unavailable(format!(
+                    "a private /etc/hosts needs a mount namespace, which failed here: {e}"
+                ))
+            },
+            |()| Feature::Available,
+        )
+    } else {
+        not_root("a private /etc/hosts (a mount namespace)")
+    };
+    let pids_cgroup = if root {
+        match probe_cgroup() {
+            Ok(()) => Feature::Available,
+            Err(e) => Feature::unavailable(format!(
+                "the per-child process limit needs a writable cgroup v1 pids hierarchy: {e}"
+            )),
+        }
+    } else {
+        not_root("the per-child process limit (a pids cgroup)")
+    };
+    let drop_user = if root {
+        Feature::Available
+    } else {
+        Feature::unavailable(
+            "children keep this process's user, because switching users needs root",
+        )
+    };
+    let network_namespace = probe_in_thread(|| {
+        // SAFETY: unshare(2) on this short-lived thread only.
+        check(unsafe { libc::unshare(libc::CLONE_NEWNET) }.into())
+    })
+    .map_or_else(
+        |e| {
+            Feature::unavailable(format!(
+                "a network namespace per worker needs CAP_SYS_ADMIN: {e}"
+            ))
+        },
+        |()| Feature::Available,
+    );
+    Support {
+        mount_namespace,
+        pids_cgroup,
+        drop_user,
+        network_namespace,
+    }
+}
+
+/// Runs `probe` on a thread of its own, so whatever it changes ends with the thread.
+fn probe_in_thread(probe: fn() -> io::Result<()>) -> io::Result<()> {
+    std::thread::spawn(probe)
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the probe panicked")))
+}
+
+/// Enters a private mount namespace and makes `/` private in it, as each child does
+/// before mounting its hosts file. Run it only through [`probe_in_thread`].
+fn probe_mount_namespace() -> io::Result<()> {
+    // SAFETY: unshare(2) and mount(2) on the short-lived thread `probe_in_thread` made.
+    unsafe {
+        check(libc::unshare(libc::CLONE_NEWNS).into())?;
+        check(
+            libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            )
+            .into(),
+        )
+    }
+}
+
+/// Creates and removes one pids cgroup.
+fn probe_cgroup() -> io::Result<()> {
+    let base = cgroup_base()?;
+    let probe = ChildCgroup::create(&base, 1)?;
+    drop(probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::run::sandbox::Sandbox;
+
+    #[test]
+    fn unavailable_features_each_have_a_reason() {
+        let support = Sandbox::support();
+        for (name, reason) in support.unavailable() {
+            assert!(!reason.is_empty(), "{name} has no reason");
+        }
+    }
+}

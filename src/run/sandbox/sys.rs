@@ -1,0 +1,35 @@
+//! Small helpers for system calls and their errors, shared by the sandbox's files.
+//!
+//! They decide nothing; `last_error` and `check` allocate nothing, so the forked child
+//! may use them.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// The error of the last failed system call, without allocating.
+pub(super) fn last_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+pub(super) fn check(rc: libc::c_long) -> io::Result<()> {
+    if rc < 0 {
+        Err(last_error())
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn annotate(e: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
+
+pub(super) fn path_cstring(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("path {} contains a NUL byte", path.display()),
+        )
+    })
+}
