@@ -226,14 +226,17 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
         GradeEvent::Isolation(how) => eprintln!("shout: {how}"),
         GradeEvent::Done { name, done, .. } => progress.done(done, name),
     };
-    let graded = pipeline::grade(&config, &on_event);
+    let grading = pipeline::grade_all(&config, &on_event);
     signals::end_orphans();
-    let graded = graded?;
+    let pipeline::Grading {
+        graded,
+        missing_toolchains,
+    } = grading?;
     progress.finish();
     write_grades(&options, &graded)?;
     let _ = io::stdout().write_all(gradebook::class_markdown(&graded, &options.rubric).as_bytes());
     // What this machine lacks costs students points: the grader should see it at once.
-    for (sentence, names) in &lacking_toolchains(&graded) {
+    for (sentence, names) in &lacking_toolchains(&missing_toolchains) {
         eprintln!(
             "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {sentence}",
             names.join(", ")
@@ -272,20 +275,16 @@ fn write_grades(options: &GradeOptions, graded: &[Graded]) -> Result<(), Command
     Ok(())
 }
 
-/// The toolchains this machine lacks, each with the submissions it cost points, in order.
-///
-/// It reads the problem sentences back (`… is not installed`): the one place that does,
-/// to be replaced by a typed finding of [`shout::grade::detect`].
-fn lacking_toolchains(graded: &[Graded]) -> BTreeMap<String, Vec<&str>> {
+/// The toolchains this machine lacks, each (as its sentence) with the submissions it
+/// cost points, in order.
+fn lacking_toolchains(
+    missing: &[(String, shout::grade::detect::MissingToolchain)],
+) -> BTreeMap<String, Vec<&str>> {
     let mut lacking: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for g in graded {
-        for sentence in g.problems.values() {
-            if sentence.contains("is not installed") {
-                let names = lacking.entry(sentence.trim().to_string()).or_default();
-                if !names.contains(&g.name.as_str()) {
-                    names.push(&g.name);
-                }
-            }
+    for (name, toolchain) in missing {
+        let names = lacking.entry(toolchain.to_string()).or_default();
+        if !names.contains(&name.as_str()) {
+            names.push(name);
         }
     }
     lacking

@@ -16,7 +16,6 @@ use clap::ArgMatches;
 use shout::expectations::{Expectations, ExpectationsError};
 use shout::grade::pipeline::GradeConfig;
 use shout::grade::rubric::{Rubric, RubricError};
-use shout::grade::sandbox::Limits;
 use shout::harness::Config;
 use shout::output::{Report, Target};
 use shout::plan::Filters;
@@ -25,6 +24,7 @@ use shout::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Rol
 use shout::report::Format;
 use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
 use shout::run::execute::RunOptions;
+use shout::run::sandbox::Limits;
 
 use crate::cli::{
     CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs, ServerArgs,

@@ -5,8 +5,8 @@
 //!   run it, and the port and server name it hardcodes. It never runs anything.
 //! - [`rubric`]: points per role and category, client-output comparison and test
 //!   visibility, from TOML or the defaults.
-//! - [`explain`]: the sentences a student reads: diagnoses retold from their side, and
-//!   the problems that stop a role from being graded.
+//! - [`explain`]: the sentences a student reads: each finding retold from their side,
+//!   and the problems that stop a role from being graded.
 //! - [`pipeline`]: each submission detected, then copied, built and run against the
 //!   reference and shout's own roles, confined, by [`crate::run`]: grading starts no
 //!   process or thread itself.
@@ -18,7 +18,3 @@ pub mod explain;
 pub mod gradebook;
 pub mod pipeline;
 pub mod rubric;
-
-/// The sandbox moved to [`crate::run::sandbox`]: the module that owns child processes owns
-/// their confinement. This name stays for callers not yet updated.
-pub use crate::run::sandbox;

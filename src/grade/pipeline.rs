@@ -88,16 +88,8 @@ pub struct Grading {
     pub missing_toolchains: Vec<(String, MissingToolchain)>,
 }
 
-/// Grades every submission; returns one grade per folder, in the order given.
-pub fn grade(
-    config: &GradeConfig,
-    on_event: &(dyn Fn(GradeEvent) + Sync),
-) -> Result<Vec<Graded>, GradeError> {
-    grade_all(config, on_event).map(|grading| grading.graded)
-}
-
-/// Grades every submission, as [`grade`] does, and also says which submissions this
-/// machine lacked a toolchain for, as values to match on.
+/// Grades every submission: one grade per folder, in the order given, and which
+/// submissions this machine lacked a toolchain for, as values to match on.
 pub fn grade_all(
     config: &GradeConfig,
     on_event: &(dyn Fn(GradeEvent) + Sync),

@@ -7,7 +7,7 @@
 //! students misspell them and misname files. A role comes from what the code does, and
 //! the file name decides only when the code says nothing. `mod.rs` only re-exports.
 //!
-//! - `submission`: [`detect`], the entry point, and what it returns.
+//! - `submission`: [`detect`], the entry point; `model`: what it returns.
 //! - `sources`: which files are read, and their text without comments.
 //! - `features`: what one file's code does, per language (`pattern`: each regex compiled
 //!   once).
@@ -19,6 +19,7 @@
 mod commands;
 mod features;
 mod language;
+mod model;
 mod pattern;
 mod roles;
 mod sources;
@@ -29,8 +30,6 @@ mod toolchain;
 mod tests;
 
 pub use language::Language;
-pub use submission::{
-    detect, submission_name, DetectError, FoundRole, ManifestSubmission, Sources, Submission,
-    MANIFEST_FILE,
-};
+pub use model::{DetectError, FoundRole, ManifestSubmission, Sources, Submission, MANIFEST_FILE};
+pub use submission::{detect, submission_name};
 pub use toolchain::{missing_toolchain, MissingProgram, MissingToolchain, NeededBy};

@@ -10,8 +10,8 @@ use std::path::Path;
 use super::commands::commands;
 use super::features::{features, is_python2, Features};
 use super::language::Language;
+use super::model::{FoundRole, Sources};
 use super::sources::{slash_path, SourceFile};
-use super::submission::{FoundRole, Sources};
 use crate::proto::Transport;
 use crate::registry::{Role, RoleKey};
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::language::Language;
-use super::submission::DetectError;
+use super::model::DetectError;
 
 /// Folders deeper than this below the submission are not searched.
 const MAX_DEPTH: usize = 4;

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::language::Language;
-use super::submission::Submission;
+use super::model::Submission;
 use crate::registry::CommandTemplate;
 
 /// Who needs a missing program, which decides how the student is told to get it.

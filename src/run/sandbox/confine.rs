@@ -190,3 +190,20 @@ impl Confine for Sandbox {
         })
     }
 }
+
+/// Copies the submission folder `src` into a fresh folder under `dest_parent` and returns
+/// it. The copy belongs to the user sandboxed children run as (`nobody` when this process
+/// is root), so they can build and write there; `src` is only read.
+///
+/// Only regular files and folders are copied; symbolic links (never followed), FIFOs,
+/// sockets and devices are left out. A submission of more than [`MAX_WORKDIR_ENTRIES`](super::MAX_WORKDIR_ENTRIES)
+/// files and folders or [`MAX_WORKDIR_BYTES`](super::MAX_WORKDIR_BYTES) bytes is refused, and nothing is copied.
+/// `dest_parent` and the folders above it must be enterable by that user (mode `o+x`,
+/// as `/tmp` is).
+pub fn prepare_workdir(src: &Path, dest_parent: &Path) -> io::Result<PathBuf> {
+    let user = Sandbox::support()
+        .drop_user
+        .is_available()
+        .then(User::nobody);
+    prepare_workdir_as(src, dest_parent, user)
+}

@@ -34,9 +34,9 @@ mod user;
 mod workdir;
 
 pub use cgroup::KILL_PATIENCE;
-pub use confine::Sandbox;
+pub use confine::{prepare_workdir, Sandbox};
 pub use limits::Limits;
 pub use netns::enter_fresh_netns;
 pub use support::{Feature, Support};
 pub use user::User;
-pub use workdir::{prepare_workdir, MAX_WORKDIR_BYTES, MAX_WORKDIR_ENTRIES};
+pub use workdir::{MAX_WORKDIR_BYTES, MAX_WORKDIR_ENTRIES};

@@ -10,7 +10,6 @@ use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::confine::Sandbox;
 use super::sys::annotate;
 use super::user::User;
 
@@ -19,23 +18,6 @@ pub const MAX_WORKDIR_BYTES: u64 = 50 << 20;
 
 /// Most files and folders [`prepare_workdir`] copies from one submission.
 pub const MAX_WORKDIR_ENTRIES: usize = 5000;
-
-/// Copies the submission folder `src` into a fresh folder under `dest_parent` and returns
-/// it. The copy belongs to the user sandboxed children run as (`nobody` when this process
-/// is root), so they can build and write there; `src` is only read.
-///
-/// Only regular files and folders are copied; symbolic links (never followed), FIFOs,
-/// sockets and devices are left out. A submission of more than [`MAX_WORKDIR_ENTRIES`]
-/// files and folders or [`MAX_WORKDIR_BYTES`] bytes is refused, and nothing is copied.
-/// `dest_parent` and the folders above it must be enterable by that user (mode `o+x`,
-/// as `/tmp` is).
-pub fn prepare_workdir(src: &Path, dest_parent: &Path) -> io::Result<PathBuf> {
-    let user = Sandbox::support()
-        .drop_user
-        .is_available()
-        .then(User::nobody);
-    prepare_workdir_as(src, dest_parent, user)
-}
 
 /// One thing to copy, relative to the submission folder.
 enum Entry {
@@ -206,6 +188,7 @@ fn check_enterable(dir: &Path, user: User) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::sandbox::{prepare_workdir, Sandbox};
     use std::os::unix::fs::PermissionsExt;
 
     fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
