@@ -6,7 +6,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::support::{run_client, show, tcp_exchange, udp_exchange, Server, Side};
+use crate::support::{
+    run_client, show, tcp_exchange, tcp_sockets_on, udp_exchange, Server, Side, TCP_ESTABLISHED,
+    TCP_LISTEN,
+};
 use shout::proto::Transport;
 use shout::run::process::Exit;
 
@@ -124,39 +127,6 @@ fn rust_tcp_server_answers_others_while_three_clients_stay_silent() {
     drop(silent);
 }
 
-/// The TCP sockets the kernel lists with local `port`: `(state, rx_queue)` in hex, as in
-/// `/proc/net/tcp`. For the listening socket (state `0A`), `rx_queue` is the number of
-/// connections waiting in its accept queue.
-fn tcp_sockets_on(port: u16) -> Vec<(u8, u64)> {
-    let mut found = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields
-                .get(1)
-                .and_then(|l| l.rsplit(':').next())
-                .and_then(|p| u16::from_str_radix(p, 16).ok());
-            let state = fields.get(3).and_then(|s| u8::from_str_radix(s, 16).ok());
-            let rx_queue = fields
-                .get(4)
-                .and_then(|q| q.split(':').nth(1))
-                .and_then(|q| u64::from_str_radix(q, 16).ok());
-            if let (Some(p), Some(state), Some(rx)) = (local_port, state, rx_queue) {
-                if p == port {
-                    found.push((state, rx));
-                }
-            }
-        }
-    }
-    found
-}
-
-const TCP_ESTABLISHED: u8 = 0x01;
-const TCP_LISTEN: u8 = 0x0a;
-
 #[test]
 fn rust_tcp_server_answers_others_while_more_clients_stay_silent_than_it_has_workers() {
     // Far more silent connections than the server's accepting workers (8).
@@ -173,12 +143,12 @@ fn rust_tcp_server_answers_others_while_more_clients_stay_silent_than_it_has_wor
         let sockets = tcp_sockets_on(server.port);
         let established = sockets
             .iter()
-            .filter(|(state, _)| *state == TCP_ESTABLISHED)
+            .filter(|s| s.state == TCP_ESTABLISHED)
             .count();
         let queued: u64 = sockets
             .iter()
-            .filter(|(state, _)| *state == TCP_LISTEN)
-            .map(|(_, q)| q)
+            .filter(|s| s.state == TCP_LISTEN)
+            .map(|s| s.rx_queue)
             .sum();
         if established >= SILENT && queued == 0 {
             break;
@@ -204,7 +174,12 @@ fn rust_tcp_server_answers_others_while_more_clients_stay_silent_than_it_has_wor
 
 #[test]
 fn rust_tcp_server_closes_idle_connections_after_the_idle_timeout() {
-    let server = Server::start_with(&Side::rust(), Transport::Tcp, &["--idle-timeout", "0.3"]);
+    let server = Server::start_with(
+        &Side::rust(),
+        Transport::Tcp,
+        &["--idle-timeout", "0.3"],
+        &[],
+    );
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
     let mut buf = [0u8; 16];
