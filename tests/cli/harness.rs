@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::support::{pyenv_root, python_env, root, shout_bin, WAIT};
+use crate::support::{pyenv_root, python_env, reference, root, shout_bin, WAIT};
 use predicates::prelude::PredicateBooleanExt as _;
 use shout::results::Results;
 use shout::verdict::{Fault, Verdict};
@@ -579,7 +579,7 @@ fn python_interpreters_are_checked_with_plain_messages() {
 fn a_failing_build_is_a_verdict_naming_what_it_printed() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("shout.toml");
-    let server = root().join("reference/UDPServer.py").display().to_string();
+    let server = reference("UDPServer.py").display().to_string();
     std::fs::write(
         &manifest,
         format!(

@@ -7,15 +7,16 @@
 //! still waiting after [`QUIET`](crate::support::QUIET).
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 
 use shout::proto::Transport;
 use shout::run::process::Exit;
 
 use crate::support::{
     assert_crashed, assert_failed, assert_printed, describe, printed, quiet_port, read_all, retry,
-    run_client, show, spawn_client, tcp_accept_while, tcp_talk, text, udp_receive_while,
-    udp_socket, udp_talk, wait_for_stdout, End, Server, Side, PROMPT, QUIET, WAIT,
+    run_client, show, spawn_client, tcp_accept_while, tcp_listener, tcp_talk, text,
+    udp_receive_while, udp_socket, udp_talk, wait_for_stdout, End, Server, Side, PROMPT, QUIET,
+    WAIT,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -56,7 +57,7 @@ fn reference_tcp_client_prints_from_server_with_two_spaces() {
 fn reference_tcp_client_connects_before_prompting() {
     for side in Side::both() {
         // Stdin already at its end: the connection is made, then input fails.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = tcp_listener();
         let port = listener.local_addr().unwrap().port();
         let mut c = spawn_client(&side, Transport::Tcp, port, b"");
         let mut conn = tcp_accept_while(&listener, &mut c).expect("the client never connected");
@@ -314,7 +315,7 @@ fn reference_clients_never_send_invalid_utf8_from_stdin() {
             "UnicodeDecodeError",
         );
 
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = tcp_listener();
         let mut c = spawn_client(
             &side,
             Transport::Tcp,
@@ -359,7 +360,7 @@ fn reference_clients_crash_on_an_invalid_utf8_reply() {
             "UnicodeDecodeError",
         );
 
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = tcp_listener();
         let mut c = spawn_client(
             &side,
             Transport::Tcp,

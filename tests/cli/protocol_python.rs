@@ -7,7 +7,6 @@
 //! tables, and output is polled with a deadline.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
 
 use shout::proto::Transport;
 use shout::run::process::Exit;
@@ -15,8 +14,8 @@ use shout::run::process::Exit;
 use crate::support::{
     assert_failed, assert_printed, describe, major_minor, printed, python2, python3,
     python3_interpreters, python_env, retry, run_client, script, show, spawn, spawn_client,
-    spawn_client_to, tcp_accept_while, tcp_talk, text, udp_receive_while, udp_socket, udp_talk,
-    wait_for_stdout, Server, Side, PROMPT, READY_LINE, WAIT,
+    spawn_client_to, tcp_accept_while, tcp_listener, tcp_talk, text, udp_receive_while, udp_socket,
+    udp_talk, wait_for_stdout, Server, Side, PROMPT, READY_LINE, WAIT,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -50,7 +49,7 @@ fn reference_clients_send_and_print_utf8_on_every_cpython3() {
         );
 
         // TCP: the same through a fake listener.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = tcp_listener();
         let port = listener.local_addr().unwrap().port();
         let mut c = spawn_client(&side, Transport::Tcp, port, line.as_bytes());
         let mut conn = tcp_accept_while(&listener, &mut c).expect("the TCP client never connected");

@@ -13,8 +13,8 @@ use shout::run::process::Exit;
 
 use crate::support::{
     assert_failed, assert_printed, describe, printed, quiet_port, read_all, retry, run_client,
-    show, spawn_client_to, spawn_server, tcp_talk, text, udp_talk, upper_ascii, wait_for_stdout,
-    End, Server, Side, PROMPT, READY_LINE, WAIT,
+    show, spawn_client_to, spawn_server, tcp_listener, tcp_talk, text, udp_talk, upper_ascii,
+    wait_for_stdout, End, Server, Side, PROMPT, READY_LINE, WAIT,
 };
 
 #[test]
@@ -164,18 +164,22 @@ fn rust_servers_exit_0_on_sigint_and_sigterm() {
 
 #[test]
 fn rust_clients_give_up_after_their_timeout() {
+    let give_up = |transport, port, stdin: &[u8]| {
+        let timeout = ["--timeout", "0.3"];
+        spawn_client_to(
+            &Side::rust(),
+            transport,
+            "127.0.0.1",
+            port,
+            stdin,
+            &timeout,
+            &[],
+        )
+        .finish(WAIT)
+    };
     // UDP to a port nobody listens on (the reference waits forever).
     let (port, _lease) = quiet_port();
-    let f = spawn_client_to(
-        &Side::rust(),
-        Transport::Udp,
-        "127.0.0.1",
-        port,
-        b"hello\n",
-        &["--timeout", "0.3"],
-        &[],
-    )
-    .finish(WAIT);
+    let f = give_up(Transport::Udp, port, b"hello\n");
     assert_failed(&Side::rust(), Transport::Udp, &f, PROMPT, "");
     assert!(
         text(&f.stderr.bytes).contains("no reply"),
@@ -186,18 +190,9 @@ fn rust_clients_give_up_after_their_timeout() {
 
     // TCP to a server that never answers; also an empty line to the reference server,
     // which hangs both reference roles (reference_tcp_empty_line_hangs_client_and_server).
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = tcp_listener();
     let port = listener.local_addr().unwrap().port();
-    let f = spawn_client_to(
-        &Side::rust(),
-        Transport::Tcp,
-        "127.0.0.1",
-        port,
-        b"hello\n",
-        &["--timeout", "0.3"],
-        &[],
-    )
-    .finish(WAIT);
+    let f = give_up(Transport::Tcp, port, b"hello\n");
     assert_failed(&Side::rust(), Transport::Tcp, &f, PROMPT, "");
     assert!(
         text(&f.stderr.bytes).contains("no reply"),
@@ -207,16 +202,7 @@ fn rust_clients_give_up_after_their_timeout() {
     drop(listener);
 
     let server = Server::start(&Side::python(), Transport::Tcp);
-    let f = spawn_client_to(
-        &Side::rust(),
-        Transport::Tcp,
-        "127.0.0.1",
-        server.port,
-        b"\n",
-        &["--timeout", "0.3"],
-        &[],
-    )
-    .finish(WAIT);
+    let f = give_up(Transport::Tcp, server.port, b"\n");
     assert_failed(&Side::rust(), Transport::Tcp, &f, PROMPT, "");
 }
 

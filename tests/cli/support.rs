@@ -665,6 +665,11 @@ pub fn udp_socket() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").unwrap()
 }
 
+/// A TCP listener on 127.0.0.1 with an ephemeral port.
+pub fn tcp_listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
 /// Sends one datagram to `127.0.0.1:port` and waits up to `wait` for one reply (payload
 /// and source).
 pub fn udp_talk(port: u16, request: &[u8], wait: Duration) -> Option<(Vec<u8>, SocketAddr)> {
