@@ -59,20 +59,26 @@ pub fn python_env() -> Vec<(OsString, OsString)> {
 // Processes
 // ---------------------------------------------------------------------------------------
 
-/// Starts `argv` in a process group of its own, with `env` on top of ours and `stdin`
-/// written to it (`None`: an empty stdin). Dropping the handle kills the group.
-pub fn spawn(
-    argv: Vec<OsString>,
-    env: Vec<(OsString, OsString)>,
-    stdin: Option<Vec<u8>>,
-) -> Running {
-    let spec = Spawn {
+/// What to start: `argv` with `env` on top of ours and `stdin` written to it (`None`:
+/// `/dev/null`), keeping up to 1 MiB of each output stream.
+fn spec(argv: Vec<OsString>, env: Vec<(OsString, OsString)>, stdin: Option<Vec<u8>>) -> Spawn {
+    Spawn {
         argv,
         env,
         stdin,
         capture_limit: 1 << 20,
         ..Spawn::default()
-    };
+    }
+}
+
+/// Starts `argv` in a process group of its own, with `env` on top of ours and `stdin`
+/// written to it (`None`: `/dev/null`). Dropping the handle kills the group.
+pub fn spawn(
+    argv: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    stdin: Option<Vec<u8>>,
+) -> Running {
+    let spec = spec(argv, env, stdin);
     Running::spawn(&spec).unwrap_or_else(|e| panic!("cannot spawn {:?}: {e}", spec.argv))
 }
 
@@ -80,12 +86,9 @@ pub fn spawn(
 pub fn stdout_of(program: impl Into<OsString>, args: &[&str]) -> Option<String> {
     let mut argv = vec![program.into()];
     argv.extend(args.iter().map(OsString::from));
-    let spec = Spawn {
-        argv,
-        capture_limit: 1 << 20,
-        ..Spawn::default()
-    };
-    let done = Running::spawn(&spec).ok()?.finish(WAIT);
+    let done = Running::spawn(&spec(argv, Vec::new(), None))
+        .ok()?
+        .finish(WAIT);
     (done.exit == Exit::Code(0)).then(|| text(&done.stdout.bytes))
 }
 
@@ -311,7 +314,7 @@ impl Side {
     }
 
     /// The command line and environment of `role` (`Server` or `Client`): the reference
-    /// script with `args` (and the UTF-8 environment of [`python_env`]), or
+    /// script with `args` then `extra` (and the UTF-8 environment of [`python_env`]), or
     /// `shout <transport>-<role>` with `args`, `--unicode` for servers, then `extra`.
     pub fn command(
         &self,
