@@ -3,10 +3,14 @@
 //! `unicodedata.unidata_version`. Zero differences.
 
 use std::collections::HashMap;
-use std::process::Command;
+use std::time::Duration;
 
-use crate::support::{python3_interpreters, Python};
+use crate::support::{python3_interpreters, spawn, Python};
 use shout::proto::{upper_str, UnicodeVersion};
+use shout::run::process::Exit;
+
+/// How long one interpreter may take to dump its table (every interpreter runs at once).
+const DUMP_WAIT: Duration = Duration::from_secs(300);
 
 /// Prints `cp:up up ...` (hex) for every scalar value whose `upper()` is not itself.
 const DUMP: &str = r#"
@@ -24,17 +28,20 @@ sys.stdout.write('\n'.join(out) + '\n')
 
 /// The interpreter's uppercase of every scalar value that changes, keyed by code point.
 fn python_uppers(python: &Python) -> HashMap<u32, Vec<u32>> {
-    let out = Command::new(&python.path)
-        .args(["-I", "-c", DUMP])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.path.display()));
+    let argv = vec![
+        python.path.clone().into(),
+        "-I".into(),
+        "-c".into(),
+        DUMP.into(),
+    ];
+    let out = spawn(argv, Vec::new(), None).finish(DUMP_WAIT);
     assert!(
-        out.status.success(),
+        out.exit == Exit::Code(0),
         "{} failed: {}",
         python.path.display(),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr.bytes)
     );
-    let text = String::from_utf8(out.stdout).expect("the dump is ASCII");
+    let text = String::from_utf8(out.stdout.bytes).expect("the dump is ASCII");
     let hex = |s: &str| u32::from_str_radix(s, 16).expect("hex code point");
     let mut lines: Vec<&str> = text.lines().collect();
     assert_eq!(

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::support::{root, shout_bin, WAIT};
+use crate::support::{pyenv_root, python_env, reference, root, shout_bin, WAIT};
 use predicates::prelude::PredicateBooleanExt as _;
 use shout::results::Results;
 use shout::verdict::{Fault, Verdict};
@@ -23,8 +23,7 @@ fn check(transport: &str, role: &str, command: &str, cases: &[&str]) -> (i32, Re
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let mut cmd = assert_cmd::Command::new(shout_bin());
-    cmd.env("LC_ALL", "C.UTF-8")
-        .env("PYTHONIOENCODING", "utf-8")
+    cmd.envs(python_env())
         .args([
             "check",
             "--transport",
@@ -51,23 +50,28 @@ fn check(transport: &str, role: &str, command: &str, cases: &[&str]) -> (i32, Re
     (code, results)
 }
 
+/// The command lines of the processes running now that mention `needle`.
+fn running_with(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(needle))
+        .collect()
+}
+
 /// No process runs whose command line mentions `needle`.
 fn nothing_left_running(needle: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let left: Vec<String> = std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
-            })
-            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-            .filter(|c| c.contains(needle))
-            .collect();
+        let left = running_with(needle);
         if left.is_empty() {
             return;
         }
@@ -331,6 +335,43 @@ fn the_builtin_matrix_passes_on_a_subset_and_lists_ids() {
         .success();
 }
 
+/// A child that is interrupted (SIGTERM, then SIGKILL) if the test ends while it runs:
+/// `shout` ends the process groups it started before it exits.
+struct Interruptible(std::process::Child);
+
+impl Interruptible {
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child, not yet reaped.
+        unsafe { libc::kill(self.0.id() as i32, signal) };
+    }
+
+    /// Waits up to `wait` for the child to exit.
+    fn wait_timeout(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait for the child") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Interruptible {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.signal(libc::SIGTERM);
+            if self.wait_timeout(Duration::from_secs(5)).is_none() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+}
+
 #[test]
 fn interrupting_a_run_leaves_no_process_behind() {
     // A private copy of the never-answering server, so that no parallel test runs a
@@ -351,44 +392,40 @@ fn interrupting_a_run_leaves_no_process_behind() {
     let manifest = manifest.display().to_string();
     // Its own temporary folder, to see that the run's scratch folder goes too.
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(shout_bin())
-        .env("TMPDIR", tmp.path())
-        .args([
-            "matrix",
-            "--manifest",
-            &manifest,
-            "--only",
-            "interrupted",
-            "--transport",
-            "udp",
-            "--case",
-            "hello",
-            "--timeout",
-            "30",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Interruptible(
+        std::process::Command::new(shout_bin())
+            .env("TMPDIR", tmp.path())
+            .args([
+                "matrix",
+                "--manifest",
+                &manifest,
+                "--only",
+                "interrupted",
+                "--transport",
+                "udp",
+                "--case",
+                "hello",
+                "--timeout",
+                "30",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Wait until the hung server is running, then interrupt.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let running = || {
-        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read(e.path().join("cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(&needle))
-                .unwrap_or(false)
-        })
-    };
-    while !running() {
+    while running_with(&needle).is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the server never started"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = child.wait().unwrap();
+    child.signal(libc::SIGINT);
+    let status = child
+        .wait_timeout(WAIT)
+        .expect("shout still running after SIGINT");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(
         status.code(),
@@ -520,13 +557,8 @@ fn python_interpreters_are_checked_with_plain_messages() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("give each version once"));
-    let pyenv_root = std::process::Command::new("pyenv")
-        .arg("root")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    let python2 = pyenv_root
-        .map(|root| Path::new(&root).join("versions/2.7.18/bin/python2.7"))
+    let python2 = pyenv_root()
+        .map(|root| root.join("versions/2.7.18/bin/python2.7"))
         .filter(|p| p.exists());
     if let Some(python2) = python2 {
         assert_cmd::Command::new(shout_bin())
@@ -547,7 +579,7 @@ fn python_interpreters_are_checked_with_plain_messages() {
 fn a_failing_build_is_a_verdict_naming_what_it_printed() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("shout.toml");
-    let server = root().join("reference/UDPServer.py").display().to_string();
+    let server = reference("UDPServer.py").display().to_string();
     std::fs::write(
         &manifest,
         format!(

@@ -39,7 +39,7 @@ fn corpus() -> Vec<(&'static str, String)> {
 }
 
 fn all_four_pairings_agree(transport: Transport) {
-    let sides = [Side::python(), Side::rust()];
+    let sides = Side::both();
     let servers: Vec<Server> = sides.iter().map(|s| Server::start(s, transport)).collect();
     let mut failures = Vec::new();
     for (name, line) in corpus() {

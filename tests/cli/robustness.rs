@@ -2,11 +2,14 @@
 //! buffer, empty and oversize datagrams, over-long TCP messages, silent clients) and keep
 //! answering everyone else correctly.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::support::{run_client, show, tcp_exchange, udp_exchange, Server, Side};
+use crate::support::{
+    printed, run_client, show, tcp_exchange, tcp_sockets_on, tcp_talk, udp_exchange, Server, Side,
+    TCP_ESTABLISHED, TCP_LISTEN,
+};
 use shout::proto::Transport;
 use shout::run::process::Exit;
 
@@ -20,17 +23,28 @@ fn still_answers(server: &Server) {
         server.port,
         "still there ß\n".as_bytes(),
     );
-    let expected: &[u8] = match server.transport {
-        Transport::Udp => b"Input lowercase sentence:STILL THERE SS\n",
-        Transport::Tcp => b"Input lowercase sentence:From Server:  STILL THERE SS\n",
-    };
+    let expected = printed(server.transport, b"STILL THERE SS");
     assert_eq!(
         out.exit,
         Exit::Code(0),
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr.bytes)
     );
-    assert_eq!(show(&out.stdout.bytes), show(expected));
+    assert_eq!(show(&out.stdout.bytes), show(&expected));
+}
+
+/// Five well-behaved clients in a row get their answers from `server` promptly.
+fn answers_five_without_delay(server: &Server) {
+    let start = Instant::now();
+    for _ in 0..5 {
+        still_answers(server);
+    }
+    // The idle timeout is 10 s by default; five answers must not have waited for it.
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "answers were delayed: {:?}",
+        start.elapsed()
+    );
 }
 
 fn rust_server(transport: Transport) -> Server {
@@ -89,18 +103,8 @@ fn rust_tcp_server_answers_invalid_utf8_and_keeps_serving() {
 #[test]
 fn rust_tcp_server_reads_only_the_first_1024_bytes_of_an_overlong_message() {
     let server = rust_server(Transport::Tcp);
-    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all("q".repeat(5000).as_bytes()).unwrap();
-    let mut reply = Vec::new();
     // The unread rest makes the close a reset, as with the reference: accept either ending.
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = s.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        reply.extend_from_slice(&buf[..n]);
-    }
+    let reply = tcp_talk(server.port, "q".repeat(5000).as_bytes(), WAIT).bytes;
     assert_eq!(reply, "Q".repeat(1024).into_bytes());
     still_answers(&server);
 }
@@ -111,51 +115,9 @@ fn rust_tcp_server_answers_others_while_three_clients_stay_silent() {
     let silent: Vec<TcpStream> = (0..3)
         .map(|_| TcpStream::connect(("127.0.0.1", server.port)).unwrap())
         .collect();
-    let start = Instant::now();
-    for _ in 0..5 {
-        still_answers(&server);
-    }
-    // The idle timeout is 10 s by default; five answers must not have waited for it.
-    assert!(
-        start.elapsed() < Duration::from_secs(8),
-        "answers were delayed: {:?}",
-        start.elapsed()
-    );
+    answers_five_without_delay(&server);
     drop(silent);
 }
-
-/// The TCP sockets the kernel lists with local `port`: `(state, rx_queue)` in hex, as in
-/// `/proc/net/tcp`. For the listening socket (state `0A`), `rx_queue` is the number of
-/// connections waiting in its accept queue.
-fn tcp_sockets_on(port: u16) -> Vec<(u8, u64)> {
-    let mut found = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields
-                .get(1)
-                .and_then(|l| l.rsplit(':').next())
-                .and_then(|p| u16::from_str_radix(p, 16).ok());
-            let state = fields.get(3).and_then(|s| u8::from_str_radix(s, 16).ok());
-            let rx_queue = fields
-                .get(4)
-                .and_then(|q| q.split(':').nth(1))
-                .and_then(|q| u64::from_str_radix(q, 16).ok());
-            if let (Some(p), Some(state), Some(rx)) = (local_port, state, rx_queue) {
-                if p == port {
-                    found.push((state, rx));
-                }
-            }
-        }
-    }
-    found
-}
-
-const TCP_ESTABLISHED: u8 = 0x01;
-const TCP_LISTEN: u8 = 0x0a;
 
 #[test]
 fn rust_tcp_server_answers_others_while_more_clients_stay_silent_than_it_has_workers() {
@@ -173,12 +135,12 @@ fn rust_tcp_server_answers_others_while_more_clients_stay_silent_than_it_has_wor
         let sockets = tcp_sockets_on(server.port);
         let established = sockets
             .iter()
-            .filter(|(state, _)| *state == TCP_ESTABLISHED)
+            .filter(|s| s.state == TCP_ESTABLISHED)
             .count();
         let queued: u64 = sockets
             .iter()
-            .filter(|(state, _)| *state == TCP_LISTEN)
-            .map(|(_, q)| q)
+            .filter(|s| s.state == TCP_LISTEN)
+            .map(|s| s.rx_queue)
             .sum();
         if established >= SILENT && queued == 0 {
             break;
@@ -189,22 +151,18 @@ fn rust_tcp_server_answers_others_while_more_clients_stay_silent_than_it_has_wor
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    let start = Instant::now();
-    for _ in 0..5 {
-        still_answers(&server);
-    }
-    // The idle timeout is 10 s by default; five answers must not have waited for it.
-    assert!(
-        start.elapsed() < Duration::from_secs(8),
-        "answers were delayed: {:?}",
-        start.elapsed()
-    );
+    answers_five_without_delay(&server);
     drop(silent);
 }
 
 #[test]
 fn rust_tcp_server_closes_idle_connections_after_the_idle_timeout() {
-    let server = Server::start_with(&Side::rust(), Transport::Tcp, &["--idle-timeout", "0.3"]);
+    let server = Server::start_with(
+        &Side::rust(),
+        Transport::Tcp,
+        &["--idle-timeout", "0.3"],
+        &[],
+    );
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
     let mut buf = [0u8; 16];

@@ -1,15 +1,17 @@
 //! The Rust roles as programs: help, arguments, ready line, signals, binding, errors.
 
-use std::time::Duration;
+use std::ffi::OsString;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-use crate::support::{run_client, shout_bin, show, Server, Side, WAIT};
+use crate::support::{
+    printed, run_client, shout_bin, show, spawn, udp_socket, wait_for_output, Server, Side, PROMPT,
+    READY_LINE, WAIT,
+};
 use shout::proto::Transport;
 use shout::run::ports::lease_port;
-use shout::run::process::{Exit, Running, Spawn};
-use shout::run::ready::wait_until_bound;
+use shout::run::process::Exit;
 
 fn shout() -> Command {
     let mut cmd = Command::new(shout_bin());
@@ -59,39 +61,27 @@ fn a_port_in_use_is_a_clear_error_not_a_panic() {
     }
 }
 
-fn spawn_server(
-    transport: Transport,
-    args: &[&str],
-) -> (Running, u16, shout::run::ports::PortLease) {
-    let lease = lease_port().unwrap();
-    let port = lease.port();
-    let mut argv = vec![
-        shout_bin().into_os_string(),
-        format!("{transport}-server").into(),
-        port.to_string().into(),
-    ];
-    argv.extend(args.iter().map(|a| a.into()));
-    let mut server = Running::spawn(&Spawn {
-        argv,
-        capture_limit: 4096,
-        ..Spawn::default()
+/// `shout <transport>-server <port> args…` (no `--unicode`), listening.
+fn rust_server(transport: Transport, args: &[&str]) -> Server {
+    Server::start_command(transport, "rust", |port| {
+        let mut argv: Vec<OsString> = vec![
+            shout_bin().into(),
+            format!("{transport}-server").into(),
+            port.to_string().into(),
+        ];
+        argv.extend(args.iter().map(OsString::from));
+        spawn(argv, Vec::new(), None)
     })
-    .unwrap();
-    wait_until_bound(&mut server, transport, port, WAIT).unwrap();
-    (server, port, lease)
 }
 
 #[test]
 fn servers_print_the_ready_line_flushed_on_a_pipe_before_any_request() {
     for transport in Transport::ALL {
-        let (server, _port, _lease) = spawn_server(transport, &[]);
-        let deadline = std::time::Instant::now() + WAIT;
-        while server.stdout_so_far().is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let mut server = rust_server(transport, &[]);
+        wait_for_output(server.process(), |out| !out.is_empty());
         assert_eq!(
-            show(&server.stdout_so_far()),
-            show(b"The server is ready to receive\n")
+            show(&server.process().stdout_so_far()),
+            show(READY_LINE.as_bytes())
         );
     }
 }
@@ -100,11 +90,10 @@ fn servers_print_the_ready_line_flushed_on_a_pipe_before_any_request() {
 fn servers_exit_cleanly_on_sigint_and_sigterm() {
     for transport in Transport::ALL {
         for signal in [libc::SIGINT, libc::SIGTERM] {
-            let (mut server, _port, _lease) = spawn_server(transport, &[]);
-            // SAFETY: signalling the child we started.
-            unsafe { libc::kill(server.pid() as i32, signal) };
+            let mut server = rust_server(transport, &[]);
+            server.signal(signal);
             assert_eq!(
-                server.wait_timeout(WAIT),
+                server.process().wait_timeout(WAIT),
                 Some(Exit::Code(0)),
                 "{transport} after signal {signal}"
             );
@@ -115,7 +104,8 @@ fn servers_exit_cleanly_on_sigint_and_sigterm() {
 #[test]
 fn servers_bind_ipv6_loopback_with_bind() {
     for transport in Transport::ALL {
-        let (_server, port, _lease) = spawn_server(transport, &["--bind", "::1"]);
+        let server = rust_server(transport, &["--bind", "::1"]);
+        let port = server.port;
         let out = run_client(&Side::rust(), transport, port, b"v6\n");
         // run_client targets 127.0.0.1, where nothing listens: refused or no reply.
         assert_ne!(out.exit, Exit::Code(0));
@@ -127,10 +117,7 @@ fn servers_bind_ipv6_loopback_with_bind() {
             "--timeout".into(),
             "5".into(),
         ];
-        let expected = match transport {
-            Transport::Udp => "Input lowercase sentence:V6\n",
-            Transport::Tcp => "Input lowercase sentence:From Server:  V6\n",
-        };
+        let expected = printed(transport, b"V6");
         cmd.args(args)
             .write_stdin("v6\n")
             .assert()
@@ -142,7 +129,8 @@ fn servers_bind_ipv6_loopback_with_bind() {
 #[test]
 fn servers_bind_all_ipv4_interfaces_by_default() {
     for transport in Transport::ALL {
-        let (_server, port, _lease) = spawn_server(transport, &[]);
+        let server = rust_server(transport, &[]);
+        let port = server.port;
         let bound = shout::run::ports::bound_sockets(transport, port).unwrap();
         assert_eq!(bound.len(), 1);
         assert!(!bound[0].ipv6);
@@ -201,7 +189,7 @@ fn udp_client_gives_up_after_its_timeout_when_nobody_answers() {
         .write_stdin("x\n")
         .assert()
         .code(1)
-        .stdout("Input lowercase sentence:")
+        .stdout(PROMPT)
         // A sub-second timeout is shown as given, not rounded to `0 s`.
         .stderr(predicate::str::contains("no reply").and(predicate::str::contains("within 0.5 s")));
 }
@@ -232,7 +220,7 @@ fn tcp_server_rejects_an_idle_timeout_that_is_not_positive() {
 fn clients_print_only_the_prompt_when_the_reply_is_not_utf8() {
     // A server that answers invalid UTF-8: the Rust server echoing an invalid request
     // cannot be reached through a client, so stand one up here.
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let socket = udp_socket();
     let port = socket.local_addr().unwrap().port();
     let responder = std::thread::spawn(move || {
         let mut buf = [0u8; 64];
@@ -246,7 +234,7 @@ fn clients_print_only_the_prompt_when_the_reply_is_not_utf8() {
         .write_stdin("x\n")
         .assert()
         .code(1)
-        .stdout("Input lowercase sentence:")
+        .stdout(PROMPT)
         .stderr(predicate::str::contains("not valid UTF-8"));
     responder.join().unwrap();
 }
