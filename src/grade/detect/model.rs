@@ -68,7 +68,7 @@ pub struct ManifestSubmission {
     pub implementations: Vec<Implementation>,
 }
 
-/// What [`detect`] found in a submission folder.
+/// What [`detect`](super::detect) found in a submission folder.
 #[derive(Debug, Clone)]
 pub enum Submission {
     /// Roles found by reading the sources.

@@ -1,5 +1,5 @@
 //! The gradebook: each submission's results turned into points per role and category
-//! under a [`Rubric`], written as Gradescope `results.json` files and as the class's
+//! under a [`Rubric`](crate::grade::rubric::Rubric), written as Gradescope `results.json` files and as the class's
 //! CSV and Markdown tables.
 //!
 //! Scoring: a role's units are the ones where the submission plays that role (a server

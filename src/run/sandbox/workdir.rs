@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use super::sys::annotate;
 use super::user::User;
 
-/// Most bytes [`prepare_workdir`] copies from one submission (50 MiB).
+/// Most bytes [`prepare_workdir`](super::prepare_workdir) copies from one submission (50 MiB).
 pub const MAX_WORKDIR_BYTES: u64 = 50 << 20;
 
-/// Most files and folders [`prepare_workdir`] copies from one submission.
+/// Most files and folders [`prepare_workdir`](super::prepare_workdir) copies from one submission.
 pub const MAX_WORKDIR_ENTRIES: usize = 5000;
 
 /// One thing to copy, relative to the submission folder.
