@@ -46,6 +46,15 @@ pub struct RunArgs {
     /// Only cases whose name matches this glob (repeatable).
     #[arg(long = "case", value_name = "PATTERN")]
     pub cases: Vec<String>,
+    /// Only cases of this category: core, unicode, unicode-versions (the generated
+    /// cases of every character whose uppercase changed between two Unicode versions),
+    /// edge or robustness (repeatable).
+    #[arg(long = "category", value_name = "CATEGORY")]
+    pub categories: Vec<shout::plan::CaseGroup>,
+    /// Fail a difference of Unicode version alone (by default it is reported once per
+    /// implementation, as info, when the implementation's Unicode version explains it).
+    #[arg(long)]
+    pub strict_unicode: bool,
     /// Run the reference under this interpreter (repeatable; default: python3).
     #[arg(long = "python", value_name = "PATH")]
     pub pythons: Vec<std::path::PathBuf>,

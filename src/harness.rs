@@ -50,6 +50,8 @@ pub struct Config {
     pub reproduce_args: Vec<String>,
     /// For `shout check`: the command that reruns it, to which `--case NAME` is added.
     pub reproduce_check: Option<Vec<String>>,
+    /// A difference of Unicode version alone fails (`--strict-unicode`).
+    pub strict_unicode: bool,
 }
 
 /// A planned run.
@@ -91,6 +93,11 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         .iter()
         .map(|i| (i.name.clone(), i.client_output.clone()))
         .collect();
+    let unicode = axes[0]
+        .implementations
+        .iter()
+        .map(|i| (i.name.clone(), i.unicode))
+        .collect();
     Ok(Prepared {
         axes,
         units: chosen.units,
@@ -98,6 +105,8 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         context: verdict::Context {
             python: python_ctx,
             client_output,
+            unicode,
+            strict_unicode: config.strict_unicode,
         },
         partition: config.partition,
         plan_print: chosen.plan_print,
@@ -359,6 +368,7 @@ mod tests {
                 .collect(),
             client_output: ClientOutput::Reference,
             fixed_ports: BTreeMap::new(),
+            unicode: crate::registry::UnicodePolicy::Reference,
             origin: Origin::Builtin,
         }
     }

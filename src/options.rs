@@ -282,10 +282,12 @@ impl HarnessOptions {
                 cases: args.run.cases.clone(),
                 ids: args.ids,
                 grading: false,
+                groups: args.run.categories.clone(),
             },
             partition: args.partition,
             reproduce_args: reproduce_args(&args.manifests, &args.run),
             reproduce_check: None,
+            strict_unicode: args.run.strict_unicode,
         };
         HarnessOptions::new(config, &args.run, matches, args.list)
     }
@@ -320,10 +322,12 @@ impl HarnessOptions {
                 cases: args.run.cases.clone(),
                 ids: Vec::new(),
                 grading: false,
+                groups: args.run.categories.clone(),
             },
             partition: None,
             reproduce_args: Vec::new(),
             reproduce_check: Some(reproduce),
+            strict_unicode: args.run.strict_unicode,
         };
         HarnessOptions::new(config, &args.run, matches, false)
     }
@@ -376,6 +380,7 @@ fn candidate(transport: Transport, role: Role, line: &str) -> Result<Implementat
         roles,
         client_output: ClientOutput::Reference,
         fixed_ports: Default::default(),
+        unicode: shout::registry::UnicodePolicy::Auto,
         origin: Origin::CommandLine,
     })
 }
@@ -390,6 +395,10 @@ fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
     for p in &run.pythons {
         args.push("--python".into());
         args.push(p.display().to_string());
+    }
+    // A version difference is judged by this flag: the reproduction must say it too.
+    if run.strict_unicode {
+        args.push("--strict-unicode".into());
     }
     args
 }

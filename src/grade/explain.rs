@@ -221,7 +221,8 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         }
         ServerFinding::Died { exit } => format!(" crashed on this input ({exit})"),
         // Said to the student as the harness says it.
-        ServerFinding::ReplyCut { .. }
+        ServerFinding::VersionOnly { .. }
+        | ServerFinding::ReplyCut { .. }
         | ServerFinding::ReplyDiffers { .. }
         | ServerFinding::ExtraDatagrams { .. }
         | ServerFinding::WaitsForNewline
@@ -354,6 +355,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::DroppedCr
             | ServerFinding::StrippedWhitespace
             | ServerFinding::OtherUnicode { .. }
+            | ServerFinding::VersionOnly { .. }
             | ServerFinding::CaseMapping { .. }
             | ServerFinding::Latin1
             | ServerFinding::ReplyCut { .. }

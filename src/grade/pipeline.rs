@@ -577,12 +577,13 @@ fn implementation_of(
         0 | 1 => (builds.pop(), Vec::new()),
         _ => (None, builds),
     };
+    let language = s
+        .language
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| "unknown".into());
     let implementation = Implementation {
         name: name.to_string(),
-        language: s
-            .language
-            .map(|l| l.to_string())
-            .unwrap_or_else(|| "unknown".into()),
+        language: language.clone(),
         dir: Some(work.to_path_buf()),
         build,
         env: [
@@ -599,6 +600,8 @@ fn implementation_of(
             ClientOutputRule::Contains => ClientOutput::Contains,
         },
         fixed_ports,
+        // Version-step cases are not graded; a submission in Python follows the reference.
+        unicode: crate::registry::UnicodePolicy::default_for(&language),
         origin: Origin::Submission(s.dir.clone()),
     };
     Ok(Runnable {

@@ -5,4 +5,6 @@ mod partition;
 mod units;
 
 pub use partition::{fmix64, fnv1a, shard_hash, Partition, PartitionError};
-pub use units::{build, glob, graded, with_support, Filters, Side, Unit, UnitKind, PROBE};
+pub use units::{
+    build, glob, graded, with_support, CaseGroup, Filters, Side, Unit, UnitKind, PROBE,
+};

@@ -88,6 +88,74 @@ pub struct Filters {
     /// Only the units [`graded`] keeps (the leaner plan of `shout grade`); applied with
     /// `ids`, after [`build`].
     pub grading: bool,
+    /// Only cases of these groups (empty: all).
+    pub groups: Vec<CaseGroup>,
+}
+
+/// A group of cases `--category` selects: a corpus category, with the generated
+/// `unicode-A-to-B` cases (every character whose uppercase changed between two Unicode
+/// versions) a group of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CaseGroup {
+    /// Plain text.
+    Core,
+    /// Case mapping beyond ASCII, without the generated version steps.
+    Unicode,
+    /// The generated version steps (`unicode-versions`).
+    UnicodeVersions,
+    /// Buffer boundaries, empty lines, control characters.
+    Edge,
+    /// Inputs no client sends.
+    Robustness,
+}
+
+impl CaseGroup {
+    /// Every group, in the order `--help` lists them.
+    pub const ALL: [CaseGroup; 5] = [
+        CaseGroup::Core,
+        CaseGroup::Unicode,
+        CaseGroup::UnicodeVersions,
+        CaseGroup::Edge,
+        CaseGroup::Robustness,
+    ];
+
+    /// The name `--category` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseGroup::Core => "core",
+            CaseGroup::Unicode => "unicode",
+            CaseGroup::UnicodeVersions => "unicode-versions",
+            CaseGroup::Edge => "edge",
+            CaseGroup::Robustness => "robustness",
+        }
+    }
+
+    /// The group `case` belongs to.
+    pub fn of(case: &Case) -> CaseGroup {
+        match case.category {
+            crate::corpus::Category::Core => CaseGroup::Core,
+            crate::corpus::Category::Unicode if case.is_version_step() => {
+                CaseGroup::UnicodeVersions
+            }
+            crate::corpus::Category::Unicode => CaseGroup::Unicode,
+            crate::corpus::Category::Edge => CaseGroup::Edge,
+            crate::corpus::Category::Robustness => CaseGroup::Robustness,
+        }
+    }
+}
+
+impl std::str::FromStr for CaseGroup {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<CaseGroup, String> {
+        CaseGroup::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = CaseGroup::ALL.iter().map(|g| g.as_str()).collect();
+                format!("unknown category `{s}`: use one of {}", names.join(", "))
+            })
+    }
 }
 
 /// Shell-style matching: `*` any run of characters, `?` any one.
@@ -115,7 +183,8 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 
 impl Filters {
     fn case_selected(&self, case: &Case) -> bool {
-        self.cases.is_empty() || self.cases.iter().any(|p| glob(p, &case.name))
+        (self.cases.is_empty() || self.cases.iter().any(|p| glob(p, &case.name)))
+            && (self.groups.is_empty() || self.groups.contains(&CaseGroup::of(case)))
     }
 
     /// Whether `--only` keeps a unit with these sides. The reference's own units always

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::model::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
+use super::model::{
+    ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey, UnicodePolicy,
+};
 use crate::proto::{Transport, UnicodeVersion};
 
 /// The reference scripts, as shipped in `reference/`.
@@ -147,6 +149,8 @@ pub fn builtins(
             roles: py_roles,
             client_output: ClientOutput::Reference,
             fixed_ports: Default::default(),
+            // The Rust roles are given the reference's version (`--unicode`).
+            unicode: UnicodePolicy::Reference,
             origin: Origin::Builtin,
         },
         Implementation {
@@ -158,6 +162,8 @@ pub fn builtins(
             roles: rust_roles,
             client_output: ClientOutput::Reference,
             fixed_ports: Default::default(),
+            // The Rust roles are given the reference's version (`--unicode`).
+            unicode: UnicodePolicy::Reference,
             origin: Origin::Builtin,
         },
     ])

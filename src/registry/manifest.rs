@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::model::{
-    valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey,
+    valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey, UnicodePolicy,
 };
 
 /// A manifest that cannot be used.
@@ -50,6 +50,8 @@ struct RawImpl {
     tcp_client: Option<toml::Spanned<String>>,
     #[serde(default)]
     client_output: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    unicode: Option<toml::Spanned<String>>,
 }
 
 /// The manifest being read: its path and text, to name both in errors.
@@ -138,9 +140,11 @@ pub fn load_manifest(
             }
             None => Some(base.clone()),
         };
+        let language = r.language.unwrap_or_else(|| "unknown".into());
         out.push(Implementation {
             name,
-            language: r.language.unwrap_or_else(|| "unknown".into()),
+            unicode: unicode_policy(&src, r.unicode.as_ref(), &language)?,
+            language,
             dir,
             build,
             env: r.env,
@@ -175,6 +179,36 @@ fn roles(src: &Source, r: &RawImpl) -> Result<BTreeMap<RoleKey, CommandTemplate>
         roles.insert(key, t);
     }
     Ok(roles)
+}
+
+/// Which Unicode version the implementation follows: `auto`, a supported version, or
+/// (absent) the default for its language.
+fn unicode_policy(
+    src: &Source,
+    value: Option<&toml::Spanned<String>>,
+    language: &str,
+) -> Result<UnicodePolicy, ManifestError> {
+    let Some(v) = value else {
+        return Ok(UnicodePolicy::default_for(language));
+    };
+    if v.get_ref() == "auto" {
+        return Ok(UnicodePolicy::Auto);
+    }
+    match v.get_ref().parse::<crate::proto::UnicodeVersion>() {
+        Ok(version) if version.is_supported() => Ok(UnicodePolicy::Declared(version)),
+        _ => {
+            let known: Vec<String> = crate::proto::UnicodeVersion::supported()
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
+            let message = format!(
+                "`{}` is not a Unicode version shout carries: write \"auto\" or one of {}",
+                v.get_ref(),
+                known.join(", ")
+            );
+            Err(src.field_err(v, "unicode", &message))
+        }
+    }
 }
 
 /// How the implementation's client output is compared: `reference`, `contains`, or a

@@ -7,7 +7,9 @@ mod model;
 
 pub use builtin::{builtins, probe_python, PythonInfo};
 pub use manifest::{load_manifest, ManifestError};
-pub use model::{valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
+pub use model::{
+    valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey, UnicodePolicy,
+};
 
 /// The implementation whose behaviour defines the expectations.
 pub const REFERENCE: &str = "python";

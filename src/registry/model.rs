@@ -150,8 +150,40 @@ pub struct Implementation {
     /// For roles whose command has no `{port}`: the port the program uses on its own
     /// (a client's server port; a server's port is also discovered from the kernel).
     pub fixed_ports: BTreeMap<RoleKey, u16>,
+    /// Which Unicode version its uppercasing may follow.
+    pub unicode: UnicodePolicy,
     /// Where it was declared.
     pub origin: Origin,
+}
+
+/// Which Unicode version an implementation's uppercasing may follow. A runtime's case
+/// data (ICU in Node, the JDK, libc, Go's `unicode` package) follows its own Unicode
+/// version, which is not the implementation's mistake; Python's `str.upper()` follows the
+/// interpreter's, which is the reference's when both run under the same Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnicodePolicy {
+    /// Exactly the reference's version: any difference fails (Python implementations and
+    /// shout's own roles, which are given the reference's version).
+    Reference,
+    /// This version (manifest `unicode = "17.0"`): differences it explains are a version
+    /// difference, reported once and not failed unless `--strict-unicode`.
+    Declared(crate::proto::UnicodeVersion),
+    /// The version the run's own replies show, when one version explains every version
+    /// difference (manifest `unicode = "auto"`, the default for other languages).
+    Auto,
+}
+
+impl UnicodePolicy {
+    /// The policy when a manifest says nothing: [`UnicodePolicy::Reference`] for an
+    /// implementation whose `language` starts with `python`, else
+    /// [`UnicodePolicy::Auto`].
+    pub fn default_for(language: &str) -> UnicodePolicy {
+        if language.trim().to_ascii_lowercase().starts_with("python") {
+            UnicodePolicy::Reference
+        } else {
+            UnicodePolicy::Auto
+        }
+    }
 }
 
 impl Implementation {

@@ -39,7 +39,7 @@ mod shared;
 mod sockdiag;
 mod stuck;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod turns;
 pub mod wire;
 pub mod worker_pool;

@@ -21,6 +21,11 @@ pub struct Context {
     pub python: BTreeMap<Option<String>, (String, UnicodeVersion)>,
     /// How each implementation's client output is compared, by name.
     pub client_output: BTreeMap<String, ClientOutput>,
+    /// Which Unicode version each implementation may follow, by name (absent: the
+    /// reference's).
+    pub unicode: BTreeMap<String, crate::registry::UnicodePolicy>,
+    /// Whether a difference of Unicode version alone fails (`--strict-unicode`).
+    pub strict_unicode: bool,
 }
 
 type Key = (Option<String>, Transport, String, String, String);

@@ -35,7 +35,8 @@ impl Transform {
                     if prev_cased {
                         out.extend(c.to_lowercase());
                     } else {
-                        out.extend(c.to_uppercase());
+                        // The reference's uppercase, not this Rust's Unicode version.
+                        out.push_str(&upper_char(c, reference).to_string());
                     }
                     prev_cased = c.is_alphabetic();
                 }

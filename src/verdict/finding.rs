@@ -130,6 +130,21 @@ pub enum ServerFinding {
         /// The reference interpreter's `major.minor`.
         python: String,
     },
+    /// The server follows another Unicode version, and that version (declared, or the
+    /// one every version difference of this server agrees on) explains this reply: a
+    /// version difference alone, not a mistake (unless `--strict-unicode`).
+    VersionOnly {
+        /// The oldest version consistent with the server's replies (or the declared one).
+        from: UnicodeVersion,
+        /// The newest such version.
+        to: UnicodeVersion,
+        /// Whether the version is the implementation's declared one.
+        declared: bool,
+        /// The reference's version.
+        reference: UnicodeVersion,
+        /// The reference interpreter's `major.minor`.
+        python: String,
+    },
     /// The server applies another case mapping than Python's `upper()`.
     CaseMapping {
         /// Which.
@@ -363,7 +378,7 @@ pub enum Added {
 }
 
 /// A case mapping a server may apply instead of Python's `upper()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mapping {
     /// `str.lower()`.

@@ -32,7 +32,9 @@ pub struct Judged {
 /// Judges every executed unit.
 pub fn judge(executed: &[Executed], ctx: &Context) -> Vec<Judged> {
     let index = Index::new(executed);
-    executed.iter().map(|e| judge_one(e, &index, ctx)).collect()
+    let mut judged: Vec<Judged> = executed.iter().map(|e| judge_one(e, &index, ctx)).collect();
+    super::settle::settle(&mut judged, ctx);
+    judged
 }
 
 fn judge_one(e: &Executed, index: &Index, ctx: &Context) -> Judged {

@@ -9,6 +9,7 @@ mod model;
 mod pairing;
 mod probes;
 mod sentence;
+mod settle;
 
 pub use compare::Context;
 pub use diagnose::{diagnose_reply, diagnose_request, Transform};

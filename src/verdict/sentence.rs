@@ -163,6 +163,17 @@ impl ServerFinding {
                 reference,
                 python,
             } => unicode_sentence(*from, *to, *reference, python),
+            ServerFinding::VersionOnly {
+                from,
+                to,
+                declared,
+                reference,
+                python,
+            } => format!(
+                " follows Unicode {}{} where the reference Python {python} follows {reference}: a difference of Unicode version only",
+                range(*from, *to),
+                if *declared { ", as declared" } else { "" }
+            ),
             ServerFinding::CaseMapping { mapping } => mapping.predicate().into(),
             ServerFinding::Latin1 => " decodes the request as Latin-1 instead of UTF-8".into(),
             ServerFinding::ReplyCut { got, of } => format!(
@@ -219,12 +230,17 @@ fn unicode_sentence(
         .python_hint()
         .map(|h| format!(" (as {h})"))
         .unwrap_or_default();
-    let range = if from == to {
+    let range = range(from, to);
+    format!(" follows Unicode {range}{hint}, the reference Python {python} follows {reference}")
+}
+
+/// `16.0.0`, or `16.0.0–17.0.0`.
+fn range(from: UnicodeVersion, to: UnicodeVersion) -> String {
+    if from == to {
         from.to_string()
     } else {
         format!("{from}–{to}")
-    };
-    format!(" follows Unicode {range}{hint}, the reference Python {python} follows {reference}")
+    }
 }
 
 impl ClientFinding {
