@@ -14,6 +14,7 @@
 
 use std::fmt::Write as _;
 
+use super::causes::{causes, Cause, Listing};
 use super::markdown::{differing_span, matrices, Excerpt, Matrix, Shade, Tally};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
@@ -213,38 +214,75 @@ fn grid(m: &Matrix, out: &mut String) {
 }
 
 /// What the pane shows before a cell is chosen: a hint and the failures, as links.
+/// The failures grouped by cause (each with its count, sentence, a link to its plainest
+/// example and, collapsed, every unit), then the differences of Unicode version alone.
 fn index(results: &Results, out: &mut String) {
-    let failures: Vec<&UnitResult> = results
-        .results
-        .iter()
-        .filter(|r| r.verdict.is_failure())
-        .collect();
     out.push_str("<div id=\"hint\">\n<p>Choose a cell to see its cases.</p>\n");
+    let failures = causes(results, Listing::Failures);
     if !failures.is_empty() {
+        let units: usize = failures.iter().map(|c| c.units.len()).sum();
         let _ = writeln!(
             out,
-            "<h2>Failures ({})</h2>\n<ul class=\"index\">",
+            "<h2>Failures ({units} units, {} causes)</h2>\n<ul class=\"index\">",
             failures.len()
         );
-        for r in failures.iter().take(INDEX_FAILURES) {
-            let _ = writeln!(
-                out,
-                "<li><a href=\"#{}\">{}</a> — {}</li>",
-                attr(&fragment(&r.id)),
-                html(&r.id),
-                html(r.diagnosis().as_deref().unwrap_or(r.verdict.as_str()))
-            );
+        for cause in &failures {
+            cause_item(cause, out);
         }
-        if failures.len() > INDEX_FAILURES {
+        out.push_str("</ul>\n");
+    }
+    let notes = causes(results, Listing::VersionNotes);
+    if !notes.is_empty() {
+        out.push_str("<h2>Unicode versions (info)</h2>\n<ul class=\"index\">\n");
+        for note in &notes {
             let _ = writeln!(
                 out,
-                "<li>… and {} more (see each cell)</li>",
-                failures.len() - INDEX_FAILURES
+                "<li><b>{}</b>: {} — {} units; characters: <code>{}</code></li>",
+                html(&note.who),
+                html(&note.sentence()),
+                note.units.len(),
+                html(&note.characters().join(" "))
             );
         }
         out.push_str("</ul>\n");
     }
     out.push_str("</div>\n");
+}
+
+/// One cause in the index.
+fn cause_item(cause: &Cause, out: &mut String) {
+    let r = cause.example();
+    let n = cause.units.len();
+    let _ = write!(
+        out,
+        "<li><b>{}</b> — {n} unit{} ({}): {} <a href=\"#{}\">e.g. {}</a>",
+        html(&cause.who),
+        if n == 1 { "" } else { "s" },
+        cause.per_transport(),
+        html(&cause.sentence()),
+        attr(&fragment(&r.id)),
+        html(&r.id)
+    );
+    if n > 1 {
+        let _ = write!(out, "<details><summary>the {n} units</summary><ul>");
+        for u in cause.units.iter().take(INDEX_FAILURES) {
+            let _ = write!(
+                out,
+                "<li><a href=\"#{}\">{}</a></li>",
+                attr(&fragment(&u.id)),
+                html(&u.id)
+            );
+        }
+        if n > INDEX_FAILURES {
+            let _ = write!(
+                out,
+                "<li>… and {} more (see each cell)</li>",
+                n - INDEX_FAILURES
+            );
+        }
+        out.push_str("</ul></details>");
+    }
+    out.push_str("</li>\n");
 }
 
 fn case(r: &UnitResult, detailed: bool, out: &mut String) {

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::causes::{causes, Listing};
 use super::markdown::{cell_key, clip_chars, first_difference, Excerpt};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
@@ -67,10 +68,50 @@ pub fn render(results: &Results) -> Result<String, quick_junit::SerializeError> 
         suite.set_time(time);
         report.add_test_suite(suite);
     }
+    if let Some(summary) = causes_summary(results) {
+        report.add_test_suite(summary);
+    }
     report.set_time(Duration::from_secs_f64(
         results.summary.wall_seconds.max(0.0),
     ));
     report.to_string()
+}
+
+/// The failures grouped by cause, as the system-out of a suite with no test cases (so
+/// CI views count each unit once, in its own suite): one line per cause with its count,
+/// the plainest example and its reproduce command.
+fn causes_summary(results: &Results) -> Option<TestSuite> {
+    let failures = causes(results, Listing::Failures);
+    let notes = causes(results, Listing::VersionNotes);
+    if failures.is_empty() && notes.is_empty() {
+        return None;
+    }
+    let mut text = String::new();
+    for cause in &failures {
+        let r = cause.example();
+        let _ = writeln!(
+            text,
+            "{} — {} unit(s) ({}): {}\n  e.g. {}\n  reproduce: {}",
+            visible_str(&cause.who),
+            cause.units.len(),
+            cause.per_transport(),
+            one_line(&cause.sentence()),
+            visible_str(&r.id),
+            one_line(&r.reproduce)
+        );
+    }
+    for note in &notes {
+        let _ = writeln!(
+            text,
+            "info: {} — {} unit(s): {}",
+            visible_str(&note.who),
+            note.units.len(),
+            one_line(&note.sentence())
+        );
+    }
+    let mut suite = TestSuite::new("shout: failures by cause");
+    suite.set_system_out(text);
+    Some(suite)
 }
 
 /// The test case for `r`, named uniquely among `seen` (name, class name) pairs.
@@ -346,8 +387,13 @@ mod tests {
     fn every_verdict_maps_to_the_right_element_in_well_formed_xml() {
         let xml = render(&sample()).unwrap();
         assert_well_formed(&xml);
-        assert_eq!(xml.matches("<testsuite ").count(), 6, "{xml}");
+        // A suite per pair, and the failures by cause (no test cases of its own).
+        assert_eq!(xml.matches("<testsuite ").count(), 7, "{xml}");
         assert_eq!(xml.matches("<testcase ").count(), 7, "{xml}");
+        assert!(
+            xml.contains("title-case server — 1 unit(s) (udp 1): build failed: the server keeps"),
+            "{xml}"
+        );
         assert_eq!(xml.matches("<failure").count(), 2, "fail and xpass: {xml}");
         assert_eq!(xml.matches("<skipped").count(), 2, "skip and xfail: {xml}");
         assert!(
@@ -388,7 +434,7 @@ mod tests {
         let report = Report::deserialize_from_str(&xml).expect("valid JUnit XML");
         assert_eq!(report.tests, 7);
         assert_eq!(report.failures, 2);
-        assert_eq!(report.test_suites.len(), 6);
+        assert_eq!(report.test_suites.len(), 7);
     }
 
     #[test]
@@ -410,7 +456,7 @@ mod tests {
         let xml = render(&results_of(units)).unwrap();
         assert_well_formed(&xml);
         let suites = cases_by_suite(&xml);
-        assert_eq!(suites.len(), 7);
+        assert_eq!(suites.len(), 8);
         for (suite, cases) in &suites {
             let unique: BTreeSet<_> = cases.iter().collect();
             assert_eq!(

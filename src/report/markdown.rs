@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::causes::{causes, Cause, Listing};
 use crate::results::{Results, UnitResult};
 pub use crate::text::{visible, visible_str};
 use crate::verdict::Verdict;
@@ -53,16 +54,17 @@ pub fn render_with_limit(results: &Results, limit: usize) -> String {
     }
     out.push_str(&tables);
 
-    let failures: Vec<&UnitResult> = results
-        .results
-        .iter()
-        .filter(|r| r.verdict.is_failure())
-        .collect();
+    let failures = causes(results, Listing::Failures);
     if !failures.is_empty() {
-        let _ = writeln!(out, "### Failures ({})\n", failures.len());
+        let units: usize = failures.iter().map(|c| c.units.len()).sum();
+        let _ = writeln!(
+            out,
+            "### Failures ({units} units, {} causes)\n",
+            failures.len()
+        );
     }
-    for (i, r) in failures.iter().enumerate() {
-        let block = failure(r);
+    for (i, cause) in failures.iter().enumerate() {
+        let block = cause_block(cause);
         if out.len() + block.len() + TRAILER_BYTES > limit {
             let _ = writeln!(
                 out,
@@ -73,6 +75,7 @@ pub fn render_with_limit(results: &Results, limit: usize) -> String {
         }
         out.push_str(&block);
     }
+    version_notes(results, &mut out);
     not_judged(results, limit, &mut out);
     if out.len() > limit {
         // Only reachable with a budget too small for the heading and notes themselves.
@@ -195,13 +198,61 @@ fn cell_text(t: &Tally) -> String {
     s
 }
 
-fn failure(r: &UnitResult) -> String {
-    let mut b = String::new();
-    let _ = write!(b, "#### ❌ {}", code_span(&r.id));
+/// How many ids a cause lists.
+const CAUSE_IDS: usize = 50;
+
+/// One cause: who and how many, the sentence, the plainest example's bytes and
+/// reproduce command, and the ids behind it (collapsed).
+fn cause_block(cause: &Cause) -> String {
+    let r = cause.example();
+    let n = cause.units.len();
+    let mut b = format!(
+        "#### ❌ {} — {n} unit{} ({})",
+        md_text(&cause.who),
+        if n == 1 { "" } else { "s" },
+        cause.per_transport()
+    );
     if r.verdict == Verdict::Xpass {
         b.push_str(" (xpass)");
     }
-    b.push_str("\n\n");
+    let _ = write!(b, "\n\nExample: {}\n\n", code_span(&r.id));
+    b.push_str(&failure(r));
+    if n > 1 {
+        let _ = write!(b, "<details><summary>The {n} units</summary>\n\n");
+        for u in cause.units.iter().take(CAUSE_IDS) {
+            let _ = writeln!(b, "- {}", code_span(&u.id));
+        }
+        if n > CAUSE_IDS {
+            let _ = writeln!(b, "- … and {} more", n - CAUSE_IDS);
+        }
+        b.push_str("\n</details>\n\n");
+    }
+    b
+}
+
+/// The differences of Unicode version alone, one line per implementation.
+fn version_notes(results: &Results, out: &mut String) {
+    let notes = causes(results, Listing::VersionNotes);
+    if notes.is_empty() {
+        return;
+    }
+    out.push_str("### Unicode versions (info)\n\n");
+    for note in &notes {
+        let _ = writeln!(
+            out,
+            "- **{}**: {} — {} units; characters: {}",
+            md_text(&note.who),
+            md_text(&note.sentence()),
+            note.units.len(),
+            code_span(&clip_chars(&note.characters().join(" "), 200))
+        );
+    }
+    out.push('\n');
+}
+
+/// The body of one failure: the diagnosis, the unit's bytes and its reproduce command.
+fn failure(r: &UnitResult) -> String {
+    let mut b = String::new();
     let diagnosis = match (r.verdict, &r.diagnosis()) {
         (_, Some(d)) => d.clone(),
         (Verdict::Xpass, None) => {
@@ -870,8 +921,12 @@ pub(crate) mod tests {
     #[test]
     fn failures_are_explained_in_fences_longer_than_any_backtick_run() {
         let md = render(&sample());
-        assert!(md.contains("#### ❌ ` udp::python-client::title-case-server::hello `"));
-        assert!(md.contains("#### ❌ ` tcp::rust-client::python-server::hello ` (xpass)"));
+        assert!(md.contains(
+            "#### ❌ title-case server — 1 unit (udp 1)\n\nExample: ` udp::python-client::title-case-server::hello `"
+        ), "{md}");
+        assert!(md.contains(
+            "#### ❌ python server — 1 unit (tcp 1) (xpass)\n\nExample: ` tcp::rust-client::python-server::hello `"
+        ), "{md}");
         // The data holds ``` so the fence has four backticks.
         assert!(md.contains("````text\ninput:     hello world\n"), "{md}");
         assert!(md.contains("expected:  HELLO <script>alert(1)</script> \\u{0}\\u{7}\\u{1b}[0m \\u{fffe}|``` WORLD\\n"), "{md}");
@@ -971,7 +1026,13 @@ pub(crate) mod tests {
         }
         assert!(md.starts_with("## ❌ shout: 19 of 65 units failed (exit status 1)"));
         assert!(md.contains("| **python** | ✅ 1/1 | ⏭️ · 1 skip |"), "{md}");
-        assert_eq!(md.matches("#### ❌ ").count(), 19);
+        // 19 failing units, one section per cause.
+        assert!(md.contains("### Failures (19 units, 6 causes)"), "{md}");
+        assert_eq!(md.matches("#### ❌ ").count(), 6);
+        assert!(
+            md.contains("#### ❌ title-case server — 7 units (udp 4, tcp 3)"),
+            "{md}"
+        );
         // Diagnoses are already escaped: their backslashes are not doubled again.
         assert!(md.contains("got \\`HELLO WORLD\\\\n\\`**"), "{md}");
         assert!(md.contains("<details><summary>6 units not judged as failures"));

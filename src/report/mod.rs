@@ -6,7 +6,9 @@
 //! - [`markdown`]: a compact summary for GitHub step summaries and comments; also the
 //!   matrix tally and byte excerpts the other reports share.
 //! - [`html`]: one self-contained page with clickable matrices and every case.
+//! - [`causes`]: failures grouped by cause, which every report lists.
 
+pub mod causes;
 pub mod html;
 pub mod json;
 pub mod junit;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use super::causes::{causes, Cause, Listing};
 use crate::results::{Results, UnitResult};
 use crate::verdict::Verdict;
 
@@ -82,17 +83,7 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
         }
     }
-    let failures: Vec<&UnitResult> = results
-        .results
-        .iter()
-        .filter(|r| r.verdict.is_failure())
-        .collect();
-    if !failures.is_empty() {
-        writeln!(out, "\nFAILURES ({})", failures.len())?;
-    }
-    for r in &failures {
-        write_failure(r, out)?;
-    }
+    write_causes(results, out)?;
     write_not_run(results, out)?;
     let s = &results.summary;
     writeln!(
@@ -120,6 +111,103 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "incomplete: {incomplete} units could not run (see NOT RUN above): exit status 2"
+        )?;
+    }
+    Ok(())
+}
+
+/// How many ids a cause lists beside its example.
+const MORE_IDS: usize = 3;
+
+/// Writes the failures grouped by cause, then the version differences (one line per
+/// implementation).
+fn write_causes(results: &Results, out: &mut dyn Write) -> io::Result<()> {
+    let failures = causes(results, Listing::Failures);
+    if !failures.is_empty() {
+        let units: usize = failures.iter().map(|c| c.units.len()).sum();
+        writeln!(
+            out,
+            "\nFAILURES ({units} unit{}, {} cause{})",
+            if units == 1 { "" } else { "s" },
+            failures.len(),
+            if failures.len() == 1 { "" } else { "s" }
+        )?;
+    }
+    for cause in &failures {
+        write_cause(cause, out)?;
+    }
+    let notes = causes(results, Listing::VersionNotes);
+    if !notes.is_empty() {
+        writeln!(
+            out,
+            "\nUNICODE VERSIONS (info; --strict-unicode fails them)"
+        )?;
+    }
+    for note in &notes {
+        let chars = note.characters();
+        writeln!(
+            out,
+            "  {}: {} — {} unit{} ({}); characters: {}{}",
+            note.who,
+            note.sentence(),
+            note.units.len(),
+            if note.units.len() == 1 { "" } else { "s" },
+            note.per_transport(),
+            clip(&escape(chars.join(" ").as_bytes()), 80),
+            if chars.is_empty() {
+                "(none recorded)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(())
+}
+
+/// One cause: who, how many units, the sentence; the example's bytes and reproduce
+/// command; a few more ids.
+fn write_cause(cause: &Cause, out: &mut dyn Write) -> io::Result<()> {
+    let n = cause.units.len();
+    writeln!(
+        out,
+        "\n✗ {} — {n} unit{} ({}): {}",
+        cause.who,
+        if n == 1 { "" } else { "s" },
+        cause.per_transport(),
+        clip(&cause.sentence(), 300)
+    )?;
+    let r = cause.example();
+    writeln!(
+        out,
+        "  e.g. {} [{}]{}",
+        r.id,
+        r.category.as_str(),
+        r.fault
+            .map(|f| format!(" — fault: {}", f.as_str()))
+            .unwrap_or_default()
+    )?;
+    write_bytes(r, out)?;
+    writeln!(out, "  reproduce: {}", r.reproduce)?;
+    let others: Vec<&str> = cause
+        .units
+        .iter()
+        .filter(|u| u.id != r.id)
+        .map(|u| u.id.as_str())
+        .collect();
+    if !others.is_empty() {
+        let shown = others.len().min(MORE_IDS);
+        writeln!(
+            out,
+            "  also: {}{}",
+            others[..shown].join(", "),
+            if others.len() > shown {
+                format!(
+                    " … and {} more (--format json lists them)",
+                    others.len() - shown
+                )
+            } else {
+                String::new()
+            }
         )?;
     }
     Ok(())
@@ -169,6 +257,13 @@ pub fn write_failure(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
     if let Some(d) = &r.diagnosis() {
         writeln!(out, "  diagnosis: {d}")?;
     }
+    write_bytes(r, out)?;
+    writeln!(out, "  reproduce: {}", r.reproduce)
+}
+
+/// A unit's input, expected and actual bytes (with where they first differ) and its
+/// smallest input.
+fn write_bytes(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  input:     {}", clip(&escape(&r.input), 120))?;
     if let (Some(e), Some(a)) = (&r.expected, &r.actual) {
         let at = e
@@ -196,5 +291,5 @@ pub fn write_failure(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
     if let Some(m) = &r.minimal_input {
         writeln!(out, "  smallest input showing it: {}", escape(m.as_bytes()))?;
     }
-    writeln!(out, "  reproduce: {}", r.reproduce)
+    Ok(())
 }
