@@ -118,7 +118,11 @@ fn who(r: &UnitResult) -> String {
         Some(Fault::Both | Fault::Combination) => {
             format!("{} client × {} server", r.client, r.server)
         }
-        // No side blamed (a build, a stale known failure): the unit's implementations.
+        // No side blamed: the side the finding speaks about (a version difference is
+        // the server's), else the unit's implementations (a build, a stale known
+        // failure).
+        None if matches!(r.finding, Some(Finding::Server(_))) => format!("{} server", r.server),
+        None if matches!(r.finding, Some(Finding::Client(_))) => format!("{} client", r.client),
         None => match (r.client.as_str(), r.server.as_str()) {
             (c, s) if c == s => c.to_string(),
             (crate::plan::PROBE, s) => format!("{s} server"),

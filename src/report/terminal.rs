@@ -153,7 +153,7 @@ fn write_causes(results: &Results, out: &mut dyn Write) -> io::Result<()> {
             note.units.len(),
             if note.units.len() == 1 { "" } else { "s" },
             note.per_transport(),
-            clip(&escape(chars.join(" ").as_bytes()), 80),
+            clip(&crate::text::escape(chars.join(", ").as_bytes()), 80),
             if chars.is_empty() {
                 "(none recorded)"
             } else {
