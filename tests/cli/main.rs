@@ -1,6 +1,7 @@
 //! shout's integration tests: one binary, one module per area, real binaries and real reference scripts.
 
 mod case_table;
+mod class_view;
 mod grading;
 mod harness;
 mod layers;
