@@ -4,6 +4,7 @@ that the capture is not blank. Standard library only.
 
     tools/page-shot.py capture BROWSER URL OUT_PNG WIDTH HEIGHT TIMEOUT
     tools/page-shot.py check PNG
+    tools/page-shot.py eval BROWSER URL EXPRESSION TIMEOUT
 
 `capture` opens URL (a fragment included) in a WIDTH x HEIGHT viewport, waits for the
 load event and two animation frames (so the page's script has opened and scrolled to
@@ -13,6 +14,9 @@ first screen came out as a blank image; asking the page for a screenshot over th
 DevTools pipe captures what is on screen after the scroll. Chromium runs in its own
 process group with a throwaway profile; on a timeout, an error or SIGTERM the whole
 group is killed.
+
+`eval` opens URL the same way, evaluates the JavaScript EXPRESSION in the page (a
+promise is awaited) and prints its value as JSON: how tests click and read a page.
 
 `check` (and `capture` once written) decodes the PNG (8-bit greyscale, RGB or RGBA,
 not interlaced; zlib only) and fails when every pixel has one colour: a blank capture.
@@ -226,12 +230,13 @@ class Browser:
         self.log.close()
 
 
-def capture(binary, url, out, width, height, timeout):
+def with_browser(binary, timeout, work):
+    """Runs work(browser) with a fresh Chromium, killed whatever happens."""
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory(prefix="page-shot-") as profile:
         browser = Browser(binary, profile, deadline)
         try:
-            shoot(browser, url, out, width, height)
+            return work(browser)
         except Failed as e:
             with open(os.path.join(profile, "browser.log"), "rb") as f:
                 lines = f.read().decode("utf-8", "replace").splitlines()
@@ -240,10 +245,11 @@ def capture(binary, url, out, width, height, timeout):
             raise Failed("\n".join([str(e), "the browser's last output:"] + tail))
         finally:
             browser.kill()
-    check(out)
 
 
-def shoot(browser, url, out, width, height):
+def open_page(browser, url, width, height):
+    """Opens url in a width x height viewport; returns the page's session once the
+    page has loaded and painted two frames (its script has run and scrolled)."""
     targets = browser.call("Target.getTargets")["targetInfos"]
     page = next((t for t in targets if t["type"] == "page"), None)
     if page is None:
@@ -261,19 +267,47 @@ def shoot(browser, url, out, width, height):
     if nav.get("errorText"):
         raise Failed(f"cannot open {url}: {nav['errorText']}")
     browser.wait_event("Page.loadEventFired")
-    # Two frames after load: the page's script has run and its scroll is painted.
-    browser.call(
+    evaluate(
+        browser,
+        session,
+        "document.fonts.ready.then(() => new Promise(r => "
+        "requestAnimationFrame(() => requestAnimationFrame(() => r(0)))))",
+    )
+    return session
+
+
+def evaluate(browser, session, expression):
+    """The value of a JavaScript expression in the page (a promise awaited)."""
+    result = browser.call(
         "Runtime.evaluate",
-        {
-            "expression": "document.fonts.ready.then(() => new Promise(r => "
-            "requestAnimationFrame(() => requestAnimationFrame(r))))",
-            "awaitPromise": True,
-        },
+        {"expression": expression, "awaitPromise": True, "returnByValue": True},
         session,
     )
-    shot = browser.call("Page.captureScreenshot", {"format": "png"}, session)
-    with open(out, "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
+    if "exceptionDetails" in result:
+        details = result["exceptionDetails"]
+        thrown = details.get("exception", {}).get("description") or details.get("text")
+        raise Failed(f"the expression threw: {thrown}")
+    return result["result"].get("value")
+
+
+def capture(binary, url, out, width, height, timeout):
+    def shoot(browser):
+        session = open_page(browser, url, width, height)
+        shot = browser.call("Page.captureScreenshot", {"format": "png"}, session)
+        with open(out, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+
+    with_browser(binary, timeout, shoot)
+    check(out)
+
+
+def run_eval(binary, url, expression, timeout):
+    value = with_browser(
+        binary,
+        timeout,
+        lambda b: evaluate(b, open_page(b, url, 1400, 1000), expression),
+    )
+    print(json.dumps(value))
 
 
 def main(argv):
@@ -285,6 +319,9 @@ def main(argv):
         elif len(argv) == 8 and argv[1] == "capture":
             _, _, binary, url, out, width, height, timeout = argv
             capture(binary, url, out, int(width), int(height), float(timeout))
+        elif len(argv) == 6 and argv[1] == "eval":
+            _, _, binary, url, expression, timeout = argv
+            run_eval(binary, url, expression, float(timeout))
         else:
             print(__doc__.split("\n\n")[1], file=sys.stderr)
             return 2

@@ -197,11 +197,65 @@ fn screenshots(page: &Path) {
         std::fs::read(&student).unwrap(),
         "the student's section is below the first screen, so its capture shows another part"
     );
+    sorts_in_the_browser(page, &browser);
     if let Some(dir) = std::env::var_os("SHOUT_SCREENSHOT_OUT") {
         for png in [&top, &student] {
             std::fs::copy(png, Path::new(&dir).join(png.file_name().unwrap())).unwrap();
         }
     }
+}
+
+/// Clicking a column's header in Chromium sorts the class table by it, then the
+/// other way.
+fn sorts_in_the_browser(page: &Path, browser: &Path) {
+    let order = "Array.from(document.querySelectorAll('#class-table tbody tr'), r => r.cells[0].textContent)";
+    let click = |column: usize| {
+        format!("document.querySelectorAll('#class-table th button')[{column}].click()")
+    };
+    let expression = format!(
+        "[{click_total}, {order}, {click_total}, {order}, {click_name}, {order}].filter(x => x)",
+        click_total = click(6),
+        click_name = click(0),
+    );
+    let result = assert_cmd::Command::new("python3")
+        .arg(root().join("tools/page-shot.py"))
+        .arg("eval")
+        .arg(browser)
+        .arg(format!("file://{}", page.display()))
+        .arg(&expression)
+        .arg("120")
+        .timeout(SHOT_LIMIT)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let orders: Vec<Vec<String>> = serde_json::from_str(&stdout).expect(&stdout);
+    let [up, down, by_name] = &orders[..] else {
+        panic!("three orders: {stdout}")
+    };
+    assert_eq!(
+        up.first().map(String::as_str),
+        Some("missing-role"),
+        "{up:?}"
+    );
+    assert_eq!(
+        up.last().map(String::as_str),
+        Some("py3-faithful"),
+        "{up:?}"
+    );
+    let mut reversed = up.clone();
+    reversed.reverse();
+    // Ties (the two newline servers) keep their order, so compare the ends only.
+    assert_eq!(down.first(), reversed.first(), "{down:?}");
+    assert_eq!(down.last(), reversed.last(), "{down:?}");
+    let mut sorted = by_name.clone();
+    sorted.sort();
+    assert_eq!(by_name, &sorted);
 }
 
 #[test]
