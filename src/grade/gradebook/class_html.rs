@@ -114,8 +114,8 @@ struct Shared<'a> {
     students: Vec<(&'a str, Option<&'a UnitResult>)>,
 }
 
-/// Every cause in the class with the students who share it, the most common first
-/// (then in role order, then by kind).
+/// Every cause in the class with the students who share it, the most common first;
+/// among equals, mistakes before roles not graded, then in role order, then by kind.
 fn shared<'a>(all: &'a [Graded], per_student: &[Vec<Cause<'a>>]) -> Vec<Shared<'a>> {
     let mut by_cause: BTreeMap<(usize, Kind), Shared<'a>> = BTreeMap::new();
     for (g, cs) in all.iter().zip(per_student) {
@@ -135,7 +135,12 @@ fn shared<'a>(all: &'a [Graded], per_student: &[Vec<Cause<'a>>]) -> Vec<Shared<'
     }
     let mut out: Vec<Shared> = by_cause.into_values().collect();
     // A stable sort keeps role, then kind order among equals.
-    out.sort_by_key(|s| std::cmp::Reverse(s.students.len()));
+    out.sort_by_key(|s| {
+        (
+            std::cmp::Reverse(s.students.len()),
+            matches!(s.kind, Kind::NotGraded(_)),
+        )
+    });
     out
 }
 
