@@ -2,6 +2,7 @@
 
 mod case_table;
 mod causes;
+mod class_view;
 mod grading;
 mod harness;
 mod layers;

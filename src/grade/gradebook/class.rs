@@ -1,9 +1,10 @@
-//! The class's views: `grades.csv` and `grades.md`, and writing every file of a
-//! grading run.
+//! The class's views: `grades.csv` and `grades.md` (`grades.html` is in
+//! `class_html`), and writing every file of a grading run.
 
 use std::io;
 use std::path::Path;
 
+use super::class_html::class_html;
 use super::gradescope::gradescope;
 use super::score::{buckets, first_problem, points_text, role_score, total, Graded};
 use crate::grade::explain::role_words;
@@ -96,8 +97,8 @@ pub fn class_markdown(all: &[Graded], rubric: &Rubric) -> String {
     out
 }
 
-/// Writes `OUT/NAME/results.json` for every submission, then `OUT/grades.csv` and
-/// `OUT/grades.md`. A name that is not `[a-z0-9-]+`, or that two submissions share, is
+/// Writes `OUT/NAME/results.json` for every submission, then `OUT/grades.csv`,
+/// `OUT/grades.md` and `OUT/grades.html`. A name that is not `[a-z0-9-]+`, or that two submissions share, is
 /// an `InvalidInput` error before anything is written.
 pub fn write_all(out_dir: &Path, all: &[Graded], rubric: &Rubric) -> io::Result<()> {
     let mut seen = std::collections::BTreeSet::new();
@@ -126,5 +127,6 @@ pub fn write_all(out_dir: &Path, all: &[Graded], rubric: &Rubric) -> io::Result<
     }
     std::fs::write(out_dir.join("grades.csv"), class_csv(all, rubric))?;
     std::fs::write(out_dir.join("grades.md"), class_markdown(all, rubric))?;
+    std::fs::write(out_dir.join("grades.html"), class_html(all, rubric))?;
     Ok(())
 }

@@ -37,21 +37,15 @@ fn test_output(b: &Bucket, student: &str) -> String {
         ));
     }
     out.push_str(".\n");
-    // A failure the harness puts on both sides, told from the other side ("client
-    // sent nothing"), is already explained by that side's own tests.
     let other = match b.role.role {
         Role::Server => "client",
         Role::Client => "server",
     };
-    let about_other_side = |f: &Finding| match (f, b.role.role) {
-        (Finding::Client(_), Role::Server) | (Finding::Server(_), Role::Client) => true,
-        (Finding::Client(_) | Finding::Server(_), Role::Server | Role::Client)
-        | (Finding::Run(_) | Finding::Reference(_), _) => false,
-    };
-    let (elsewhere, own): (Vec<&UnitResult>, Vec<&UnitResult>) =
-        b.failures.iter().copied().partition(|r| {
-            r.fault == Some(Fault::Both) && r.finding.as_ref().is_some_and(about_other_side)
-        });
+    let (elsewhere, own): (Vec<&UnitResult>, Vec<&UnitResult>) = b
+        .failures
+        .iter()
+        .copied()
+        .partition(|r| told_by_other_side(r, b.role.role));
     let groups = by_kind(own);
     for (_, units) in groups.iter().take(MAX_GROUPS) {
         let part = failure_kind(units, student);
@@ -79,8 +73,19 @@ fn test_output(b: &Bucket, student: &str) -> String {
     out
 }
 
+/// Whether failure `r` of `role` is one the harness puts on both sides but words from
+/// the other side ("client sent nothing"): that side's own tests already explain it.
+pub(super) fn told_by_other_side(r: &UnitResult, role: Role) -> bool {
+    let about_other_side = |f: &Finding| match (f, role) {
+        (Finding::Client(_), Role::Server) | (Finding::Server(_), Role::Client) => true,
+        (Finding::Client(_) | Finding::Server(_), Role::Server | Role::Client)
+        | (Finding::Run(_) | Finding::Reference(_), _) => false,
+    };
+    r.fault == Some(Fault::Both) && r.finding.as_ref().is_some_and(about_other_side)
+}
+
 /// Failures grouped by kind of mistake, the most frequent first.
-fn by_kind(failures: Vec<&UnitResult>) -> Vec<(String, Vec<&UnitResult>)> {
+pub(super) fn by_kind(failures: Vec<&UnitResult>) -> Vec<(String, Vec<&UnitResult>)> {
     let mut groups: Vec<(String, Vec<&UnitResult>)> = Vec::new();
     for r in failures {
         let key = group_key(r);
@@ -139,7 +144,7 @@ fn failure_kind(units: &[&UnitResult], student: &str) -> String {
 }
 
 /// Which sides ran, in words: "over UDP, the reference client with your server".
-fn describe(r: &UnitResult, student: &str) -> String {
+pub(super) fn describe(r: &UnitResult, student: &str) -> String {
     let side = |name: &str, role: &str| match name {
         n if n == student => format!("your {role}"),
         n if n == REFERENCE => format!("the reference {role}"),

@@ -1,6 +1,6 @@
 //! The gradebook: each submission's results turned into points per role and category
 //! under a [`Rubric`](crate::grade::rubric::Rubric), written as Gradescope `results.json` files and as the class's
-//! CSV and Markdown tables.
+//! CSV and Markdown tables and its HTML page.
 //!
 //! Scoring: a role's units are the ones where the submission plays that role (a server
 //! role: every pairing it serves and every server probe; a client role: every pairing
@@ -17,6 +17,7 @@
 //! Pure: it reads results and writes files, never starts a process.
 
 mod class;
+mod class_html;
 mod gradescope;
 mod score;
 #[cfg(test)]
@@ -24,6 +25,7 @@ mod tests;
 mod validate;
 
 pub use class::{class_csv, class_markdown, write_all};
+pub use class_html::class_html;
 pub use gradescope::gradescope;
 pub use score::{
     buckets, counts_for, first_problem, points_text, role_score, total, Bucket, Graded,
