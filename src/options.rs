@@ -369,6 +369,14 @@ fn candidate(transport: Transport, role: Role, line: &str) -> Result<Implementat
     if role == Role::Server && !template.words.iter().any(|w| w.contains("{port}")) {
         return Err(OptionsError::ServerWithoutPort);
     }
+    // A candidate run by a Python interpreter follows the reference's Unicode version
+    // (both run under the same python3); any other program may follow its runtime's.
+    let program = template
+        .words
+        .first()
+        .map(|w| w.rsplit('/').next().unwrap_or(w).to_string())
+        .unwrap_or_default();
+    let unicode = shout::registry::UnicodePolicy::default_for(&program);
     let mut roles = BTreeMap::new();
     roles.insert(RoleKey { transport, role }, template);
     Ok(Implementation {
@@ -380,7 +388,7 @@ fn candidate(transport: Transport, role: Role, line: &str) -> Result<Implementat
         roles,
         client_output: ClientOutput::Reference,
         fixed_ports: Default::default(),
-        unicode: shout::registry::UnicodePolicy::Auto,
+        unicode,
         origin: Origin::CommandLine,
     })
 }

@@ -149,7 +149,6 @@ pub fn builtins(
             roles: py_roles,
             client_output: ClientOutput::Reference,
             fixed_ports: Default::default(),
-            // The Rust roles are given the reference's version (`--unicode`).
             unicode: UnicodePolicy::Reference,
             origin: Origin::Builtin,
         },
@@ -162,7 +161,6 @@ pub fn builtins(
             roles: rust_roles,
             client_output: ClientOutput::Reference,
             fixed_ports: Default::default(),
-            // The Rust roles are given the reference's version (`--unicode`).
             unicode: UnicodePolicy::Reference,
             origin: Origin::Builtin,
         },

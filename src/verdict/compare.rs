@@ -28,6 +28,25 @@ pub struct Context {
     pub strict_unicode: bool,
 }
 
+/// A unit with its verdict.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The unit and its observation.
+    pub executed: Executed,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// For failures: who is at fault.
+    pub fault: Option<Fault>,
+    /// What the reference did (client stdout, or server reply).
+    pub expected: Option<Vec<u8>>,
+    /// What this unit did, in the same terms.
+    pub actual: Option<Vec<u8>>,
+    /// Why it failed, or why it is info or skip.
+    pub finding: Option<Finding>,
+    /// The smallest input that still shows the difference, when known.
+    pub minimal: Option<String>,
+}
+
 type Key = (Option<String>, Transport, String, String, String);
 
 fn key(u: &Unit, client: &str, server: &str) -> Key {

@@ -3,31 +3,12 @@
 //! file dispatches; `pairing` and `probes` judge each kind with what `compare` shares.
 //! Pure: it compares, it never words (findings do) or runs anything.
 
-use super::compare::{Context, Index, Judge, Outcome};
-use super::finding::{Finding, RunFinding, ServerFinding};
+use super::compare::{Context, Index, Judge, Judged, Outcome};
+use super::finding::{RunFinding, ServerFinding};
 use super::model::{Fault, Verdict};
 use crate::proto::case::UnicodeVersion;
 use crate::run::execute::Executed;
 use crate::run::observe::{NotRunReason, Observation};
-
-/// A unit with its verdict.
-#[derive(Debug, Clone)]
-pub struct Judged {
-    /// The unit and its observation.
-    pub executed: Executed,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// For failures: who is at fault.
-    pub fault: Option<Fault>,
-    /// What the reference did (client stdout, or server reply).
-    pub expected: Option<Vec<u8>>,
-    /// What this unit did, in the same terms.
-    pub actual: Option<Vec<u8>>,
-    /// Why it failed, or why it is info or skip.
-    pub finding: Option<Finding>,
-    /// The smallest input that still shows the difference, when known.
-    pub minimal: Option<String>,
-}
 
 /// Judges every executed unit.
 pub fn judge(executed: &[Executed], ctx: &Context) -> Vec<Judged> {

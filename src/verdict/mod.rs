@@ -11,11 +11,11 @@ mod probes;
 mod sentence;
 mod settle;
 
-pub use compare::Context;
+pub use compare::{Context, Judged};
 pub use diagnose::{diagnose_reply, diagnose_request, Transform};
 pub use finding::{
     Added, ClientFinding, Completeness, Finding, Mapping, ReferenceFinding, ReferenceServer,
     ReferenceSide, RunFinding, ServerFinding,
 };
-pub use judge::{judge, Judged};
+pub use judge::judge;
 pub use model::{Fault, Verdict};

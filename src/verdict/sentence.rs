@@ -134,13 +134,8 @@ impl ServerFinding {
     /// its own subject before it.
     pub fn predicate(&self) -> String {
         match self {
-            ServerFinding::NotListening { detail } => {
-                format!(" never started listening: {detail}")
-            }
-            ServerFinding::ProcessLimit => {
-                " started too many processes (it ran into its process limit); it was stopped"
-                    .into()
-            }
+            ServerFinding::NotListening { detail } => format!(" never started listening: {detail}"),
+            ServerFinding::ProcessLimit => " started too many processes (it ran into its process limit); it was stopped".into(),
             ServerFinding::ReplyEmpty => " replied with nothing".into(),
             ServerFinding::AddedAfter {
                 added,
@@ -152,9 +147,7 @@ impl ServerFinding {
                 short(expected),
                 short(actual)
             ),
-            ServerFinding::AddedPrefix { prefix } => {
-                format!(" added a prefix `{}` before the reply", short(prefix))
-            }
+            ServerFinding::AddedPrefix { prefix } => format!(" added a prefix `{}` before the reply", short(prefix)),
             ServerFinding::DroppedCr => " dropped the `\\r` at the end of the request; the reference keeps it in the reply".into(),
             ServerFinding::StrippedWhitespace => " stripped leading or trailing whitespace".into(),
             ServerFinding::OtherUnicode {
@@ -169,48 +162,32 @@ impl ServerFinding {
                 declared,
                 reference,
                 python,
-            } => format!(
-                " follows Unicode {}{} where the reference Python {python} follows {reference}: a difference of Unicode version only",
-                range(*from, *to),
-                if *declared { ", as declared" } else { "" }
-            ),
+            } => version_only(*from, *to, *declared, *reference, python),
             ServerFinding::CaseMapping { mapping } => mapping.predicate().into(),
             ServerFinding::Latin1 => " decodes the request as Latin-1 instead of UTF-8".into(),
             ServerFinding::ReplyCut { got, of } => format!(
                 "'s reply stops after {got} of {of} bytes: it reads or sends too little"
             ),
-            ServerFinding::ReplyDiffers { at } => {
-                format!("'s reply differs from the reference's from byte {at}")
-            }
-            ServerFinding::ReplyFromOtherPort => {
-                " replied from a different port than it listens on".into()
-            }
+            ServerFinding::ReplyDiffers { at } => format!("'s reply differs from the reference's from byte {at}"),
+            ServerFinding::ReplyFromOtherPort => " replied from a different port than it listens on".into(),
             ServerFinding::ExtraDatagrams { count } => format!(
                 " sent {count} datagrams for one request; the reference sends exactly one reply"
             ),
-            ServerFinding::WaitsForNewline => {
-                " waits for a newline that the reference client never sends (deadlock)".into()
-            }
-            ServerFinding::WaitsForMoreBytes => " waits for more bytes than the request holds: it answered only once another byte came, newline or not, so it reads until a short read or a fixed length instead of once (deadlock)".into(),
+            ServerFinding::WaitsForNewline => " waits for a newline that the reference client never sends (deadlock)".into(),
+            ServerFinding::WaitsForMoreBytes => WAITS_FOR_MORE.into(),
             ServerFinding::NeverRepliedNorClosed => " never replied and never closed the connection: it waits for more input (deadlock)".into(),
             ServerFinding::NeverReplied => " never replied".into(),
             ServerFinding::ExitedWhenClientClosed { exit } => format!(
                 " never replied within the time limit, and exited ({exit}) when shout's client closed the connection: it waits for more input, such as a newline the reference client never sends"
             ),
-            ServerFinding::DiedWithoutReply { exit } => {
-                format!(" died on this input ({exit}) without replying")
-            }
+            ServerFinding::DiedWithoutReply { exit } => format!(" died on this input ({exit}) without replying"),
             ServerFinding::Died { exit } => format!(" died on this input ({exit})"),
             ServerFinding::Refused => " refused or reset the connection".into(),
             ServerFinding::ExitedAfterRequest { exit } => format!(
                 " exited after this request ({exit}); the reference keeps serving"
             ),
-            ServerFinding::AnsweredThenExited { exit } => {
-                format!(" answered, then exited ({exit}); the reference keeps serving")
-            }
-            ServerFinding::AnsweredThenStopped => {
-                " answered, then stopped answering other requests".into()
-            }
+            ServerFinding::AnsweredThenExited { exit } => format!(" answered, then exited ({exit}); the reference keeps serving"),
+            ServerFinding::AnsweredThenStopped => " answered, then stopped answering other requests".into(),
             ServerFinding::SeenThroughClient { shows } => format!(
                 "'s reply differs from the reference server's, as this client's output shows: {}",
                 shows.sentence()
@@ -232,6 +209,24 @@ fn unicode_sentence(
         .unwrap_or_default();
     let range = range(from, to);
     format!(" follows Unicode {range}{hint}, the reference Python {python} follows {reference}")
+}
+
+/// A TCP server that reads until a short read or a fixed length.
+const WAITS_FOR_MORE: &str = " waits for more bytes than the request holds: it answered only once another byte came, newline or not, so it reads until a short read or a fixed length instead of once (deadlock)";
+
+/// ` follows Unicode 17.0.0 where the reference Python 3.11 follows 14.0.0: …`.
+fn version_only(
+    from: UnicodeVersion,
+    to: UnicodeVersion,
+    declared: bool,
+    reference: UnicodeVersion,
+    python: &str,
+) -> String {
+    format!(
+        " follows Unicode {}{} where the reference Python {python} follows {reference}: a difference of Unicode version only",
+        range(from, to),
+        if declared { ", as declared" } else { "" }
+    )
 }
 
 /// `16.0.0`, or `16.0.0–17.0.0`.

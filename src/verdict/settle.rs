@@ -7,10 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use super::compare::Context;
+use super::compare::{Context, Judged};
 use super::diagnose::Transform;
 use super::finding::{Finding, Mapping, ServerFinding};
-use super::judge::Judged;
 use super::model::{Fault, Verdict};
 use crate::proto::case::{upper_str, UnicodeVersion};
 use crate::registry::UnicodePolicy;
