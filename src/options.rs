@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::ArgMatches;
 
-use shout::expectations::{Expectations, ExpectationsError};
+use shout::expectations::{Coverage, Expectations, ExpectationsError};
 use shout::grade::pipeline::GradeConfig;
 use shout::grade::rubric::{Rubric, RubricError};
 use shout::harness::Config;
@@ -166,12 +166,24 @@ pub struct ExpectationsFile {
     pub path: PathBuf,
     /// Rewrite it from this run's failures.
     pub update: bool,
+    /// How much of the plan the run covers: whether an entry naming no unit of it is dead.
+    pub coverage: Coverage,
 }
 
 impl ExpectationsFile {
-    /// Reads the file; one that is to be written may not exist yet.
+    /// Reads the file. One that is to be written may not exist yet, but its folder must,
+    /// so that the run's end does not find it unwritable.
     pub fn load(&self) -> Result<Expectations, ExpectationsError> {
         if self.update && !self.path.exists() {
+            let folder = self
+                .path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            std::fs::metadata(folder).map_err(|source| ExpectationsError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
             return Ok(Expectations::default());
         }
         Expectations::load(&self.path)
@@ -227,6 +239,7 @@ impl ReportOptions {
             expectations: args.expectations.clone().map(|path| ExpectationsFile {
                 path,
                 update: args.update_expectations,
+                coverage: Coverage::Part,
             }),
         })
     }
@@ -272,6 +285,11 @@ pub struct HarnessOptions {
 impl HarnessOptions {
     /// `shout matrix`.
     pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<HarnessOptions, OptionsError> {
+        let whole = args.run.transport.is_none()
+            && args.only.is_empty()
+            && args.run.cases.is_empty()
+            && args.ids.is_empty()
+            && args.partition.is_none();
         let config = Config {
             manifests: args.manifests.clone(),
             extra: Vec::new(),
@@ -287,7 +305,11 @@ impl HarnessOptions {
             reproduce_args: reproduce_args(&args.manifests, &args.run),
             reproduce_check: None,
         };
-        HarnessOptions::new(config, &args.run, matches, args.list)
+        let mut options = HarnessOptions::new(config, &args.run, matches, args.list)?;
+        if let Some(file) = options.report.expectations.as_mut().filter(|_| whole) {
+            file.coverage = Coverage::Whole;
+        }
+        Ok(options)
     }
 
     /// `shout check`: the candidate becomes an implementation named `candidate`.
@@ -380,7 +402,9 @@ fn candidate(transport: Transport, role: Role, line: &str) -> Result<Implementat
     })
 }
 
-/// The flags that make a reproduction command find the same implementations.
+/// The flags that make a reproduction command find the same implementations and judge
+/// them the same way: `--manifest`, `--python` and `--expectations` (never
+/// `--update-expectations`: rerunning one unit must not rewrite the file).
 fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
     let mut args = Vec::new();
     for m in manifests {
@@ -390,6 +414,10 @@ fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
     for p in &run.pythons {
         args.push("--python".into());
         args.push(p.display().to_string());
+    }
+    if let Some(file) = &run.report.expectations {
+        args.push("--expectations".into());
+        args.push(file.display().to_string());
     }
     args
 }
@@ -668,13 +696,28 @@ mod tests {
     fn expectations_to_be_written_may_not_exist_yet() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known.toml");
-        let file = |update| ExpectationsFile {
-            path: path.clone(),
+        let file = |path: &Path, update| ExpectationsFile {
+            path: path.to_path_buf(),
             update,
+            coverage: Coverage::Part,
         };
-        assert!(file(true).load().unwrap().expect.is_empty());
-        let missing = file(false).load().unwrap_err().to_string();
+        assert!(file(&path, true).load().unwrap().expect.is_empty());
+        let missing = file(&path, false).load().unwrap_err().to_string();
         assert!(missing.contains("known.toml"), "{missing}");
+        assert!(
+            missing.ends_with("create it or run with --update-expectations to write it"),
+            "{missing}"
+        );
+        // A file to be written in a folder that does not exist is refused before the run.
+        let nowhere = dir.path().join("no-such-folder/known.toml");
+        let message = file(&nowhere, true).load().unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!(
+                "cannot write the expectations file {}",
+                nowhere.display()
+            )),
+            "{message}"
+        );
         let options = harness(&[
             "matrix",
             "--expectations",
@@ -684,6 +727,34 @@ mod tests {
         .unwrap();
         let asked = options.report.expectations.unwrap();
         assert!(asked.update && asked.path == path);
+        assert_eq!(asked.coverage, Coverage::Whole);
+    }
+
+    #[test]
+    fn a_filtered_or_sharded_run_covers_part_of_the_plan() {
+        for extra in [
+            &["--only", "rust"][..],
+            &["--case", "hello"],
+            &["--transport", "udp"],
+            &["--partition", "hash:1/2"],
+            &["--id", "udp::rust-client::rust-server::hello"],
+        ] {
+            let mut args = vec!["matrix", "--expectations", "e.toml"];
+            args.extend(extra);
+            let asked = harness(&args).unwrap().report.expectations.unwrap();
+            assert_eq!(asked.coverage, Coverage::Part, "{extra:?}");
+        }
+        let check = harness(&[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "x {port}",
+            "--expectations",
+            "e.toml",
+        ])
+        .unwrap();
+        assert_eq!(check.report.expectations.unwrap().coverage, Coverage::Part);
     }
 
     #[test]
@@ -762,6 +833,20 @@ mod tests {
         assert_eq!(
             options.config.reproduce_args,
             ["--manifest", "m.toml", "--python", "/py/3.8"]
+        );
+        let judged = harness(&[
+            "matrix",
+            "--expectations",
+            "known.toml",
+            "--update-expectations",
+            "--manifest",
+            "m.toml",
+        ])
+        .unwrap();
+        assert_eq!(
+            judged.config.reproduce_args,
+            ["--manifest", "m.toml", "--expectations", "known.toml"],
+            "the file that judged a unit reproduces it; rewriting the file does not"
         );
         assert_eq!(options.config.filters.only, ["go"]);
         assert_eq!(options.run.timeout, Duration::from_secs(3));
