@@ -56,59 +56,6 @@ pub fn cell(tally: Option<&Tally>) -> String {
     text
 }
 
-#[cfg(test)]
-mod grid_tests {
-    use super::*;
-    use crate::results::testing::unit;
-    use crate::results::Summary;
-
-    fn tally(verdicts: &[Verdict]) -> Tally {
-        let mut t = Tally::default();
-        for v in verdicts {
-            t.add(*v);
-        }
-        t
-    }
-
-    #[test]
-    fn a_cell_marks_known_failures_as_the_markdown_cells_do() {
-        use Verdict::*;
-        assert_eq!(cell(Some(&tally(&[Pass, Pass, Info]))), "✓ 2/2");
-        assert_eq!(cell(Some(&tally(&[Pass, Xfail, Xfail]))), "✓ 3/3 · 2 xfail");
-        assert_eq!(
-            cell(Some(&tally(&[Pass, Fail, Xpass, Xfail]))),
-            "✗ 2/4 · 1 xpass · 1 xfail"
-        );
-        assert_eq!(cell(Some(&tally(&[Skip, Info]))), "skip");
-        assert_eq!(cell(None), "-");
-    }
-
-    #[test]
-    fn columns_widen_to_fit_their_cells() {
-        let mut units = vec![unit("udp::python-client::alice-server::a", Verdict::Pass)];
-        for case in ["b", "c"] {
-            units.push(unit(
-                &format!("udp::python-client::alice-server::{case}"),
-                Verdict::Xfail,
-            ));
-        }
-        let results = Results {
-            schema_version: crate::results::SCHEMA_VERSION,
-            shout_version: "0".into(),
-            corpus: "c".into(),
-            partition: None,
-            plan: None,
-            summary: Summary::count(&units, 1.0),
-            results: units,
-        };
-        let mut out = Vec::new();
-        write(&results, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let row = text.lines().find(|l| l.starts_with("python")).unwrap();
-        assert!(row.ends_with("  ✓ 3/3 · 2 xfail"), "{text}");
-    }
-}
-
 /// Writes the matrices and the failures.
 pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     for ((axis, transport), cells) in grid(results) {
