@@ -85,9 +85,21 @@ pub enum OptionsError {
     /// A candidate server whose port shout could not choose.
     #[error("--server: the command needs `{{port}}` so shout can choose the port")]
     ServerWithoutPort,
-    /// `--rubric FILE` cannot be read or is not a rubric.
+    /// `--rubric FILE` is not a rubric.
     #[error(transparent)]
     Rubric(#[from] RubricError),
+    /// A file a flag names cannot be read (`--manifest`, `--rubric`).
+    #[error("{what} file {}: {reason}; {fix}", path.display())]
+    File {
+        /// What the file is: `manifest`, `rubric`.
+        what: &'static str,
+        /// The path given.
+        path: PathBuf,
+        /// Why it cannot be read.
+        reason: String,
+        /// What to do.
+        fix: &'static str,
+    },
     /// A submission path that cannot be read.
     #[error("cannot read submission folder {}: {source}", path.display())]
     Submission {
@@ -107,6 +119,26 @@ pub fn seconds(flag: &'static str, value: f64) -> Result<Duration, OptionsError>
         Ok(d) if value <= MAX_SECONDS && d >= Duration::from_millis(1) => Ok(d),
         _ => Err(OptionsError::Seconds { flag, value }),
     }
+}
+
+/// Fails unless `path` is a file that can be opened; `what` and `fix` word the error.
+fn readable(
+    what: &'static str,
+    path: &std::path::Path,
+    fix: &'static str,
+) -> Result<(), OptionsError> {
+    let error = |reason: String| OptionsError::File {
+        what,
+        path: path.to_path_buf(),
+        reason,
+        fix,
+    };
+    if path.is_dir() {
+        return Err(error("it is a directory, not a file".into()));
+    }
+    std::fs::File::open(path)
+        .map(drop)
+        .map_err(|e| error(e.to_string()))
 }
 
 /// `--jobs`, or `per_core` times the number of cores; never 0.
@@ -285,6 +317,13 @@ pub struct HarnessOptions {
 impl HarnessOptions {
     /// `shout matrix`.
     pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<HarnessOptions, OptionsError> {
+        for m in &args.manifests {
+            readable(
+                "manifest",
+                m,
+                "check the --manifest path (a TOML file of [[implementation]] tables)",
+            )?;
+        }
         let whole = args.run.transport.is_none()
             && args.only.is_empty()
             && args.run.cases.is_empty()
@@ -488,7 +527,14 @@ impl GradeOptions {
     pub fn new(args: GradeArgs) -> Result<GradeOptions, OptionsError> {
         let timeout = seconds("--timeout", args.timeout)?;
         let rubric = match &args.rubric {
-            Some(path) => Rubric::load(path)?,
+            Some(path) => {
+                readable(
+                    "rubric",
+                    path,
+                    "check the --rubric path, or drop --rubric to use the built-in rubric",
+                )?;
+                Rubric::load(path)?
+            }
             None => Rubric::default(),
         };
         Ok(GradeOptions {
@@ -757,11 +803,49 @@ mod tests {
         assert_eq!(check.report.expectations.unwrap().coverage, Coverage::Part);
     }
 
+    /// The message clap gives for `shout ARGS…`.
+    fn refused(args: &[&str]) -> String {
+        let argv = std::iter::once("shout").chain(args.iter().copied());
+        Cli::command()
+            .try_get_matches_from(argv)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn check_requires_a_transport_and_one_candidate_before_anything_else() {
+        let message = refused(&["check", "--server", "x {port}"]);
+        assert!(
+            message.contains("required arguments were not provided")
+                && message.contains("--transport <udp|tcp>"),
+            "{message}"
+        );
+        let message = refused(&["check", "--transport", "udp"]);
+        assert!(
+            message.contains("<--server <CMD>|--client <CMD>>"),
+            "{message}"
+        );
+        let message = refused(&[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "a",
+            "--client",
+            "b",
+        ]);
+        assert!(message.contains("cannot be used with"), "{message}");
+    }
+
     #[test]
     fn check_names_what_its_candidate_lacks() {
-        names(
-            harness(&["check", "--server", "x {port}"]),
-            "--transport udp",
+        let message = names(
+            harness(&["check", "--transport", "udp", "--server", "x {prot}"]),
+            "--server: unknown placeholder `{prot}`",
+        );
+        assert!(
+            message.ends_with("the placeholders are {port}, {host}"),
+            "{message}"
         );
         let message = names(
             harness(&[
@@ -820,19 +904,20 @@ mod tests {
 
     #[test]
     fn matrix_reproduction_names_manifests_then_interpreters() {
+        let m = manifest();
         let options = harness(&[
             "matrix",
             "--python",
             "/py/3.8",
             "--manifest",
-            "m.toml",
+            &m,
             "--only",
             "go",
         ])
         .unwrap();
         assert_eq!(
             options.config.reproduce_args,
-            ["--manifest", "m.toml", "--python", "/py/3.8"]
+            ["--manifest", &m, "--python", "/py/3.8"]
         );
         let judged = harness(&[
             "matrix",
@@ -840,12 +925,12 @@ mod tests {
             "known.toml",
             "--update-expectations",
             "--manifest",
-            "m.toml",
+            &m,
         ])
         .unwrap();
         assert_eq!(
             judged.config.reproduce_args,
-            ["--manifest", "m.toml", "--expectations", "known.toml"],
+            ["--manifest", &m, "--expectations", "known.toml"],
             "the file that judged a unit reproduces it; rewriting the file does not"
         );
         assert_eq!(options.config.filters.only, ["go"]);
@@ -873,9 +958,18 @@ mod tests {
         }
     }
 
+    /// A manifest that exists: the fixtures' deliberately wrong implementations.
+    fn manifest() -> String {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/impls/wrong.toml"
+        )
+        .to_string()
+    }
+
     #[test]
     fn a_missing_rubric_is_named() {
-        names(
+        let message = names(
             grade(&[
                 "grade",
                 ".",
@@ -884,8 +978,30 @@ mod tests {
                 "--rubric",
                 "no-such-rubric.toml",
             ]),
-            "no-such-rubric.toml",
+            "rubric file no-such-rubric.toml: ",
         );
+        assert!(
+            message.ends_with("or drop --rubric to use the built-in rubric"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_folder_manifest_is_named_with_what_to_do() {
+        let message = names(
+            harness(&["matrix", "--manifest", "no-such.toml"]),
+            "manifest file no-such.toml: ",
+        );
+        assert!(
+            message
+                .ends_with("check the --manifest path (a TOML file of [[implementation]] tables)"),
+            "{message}"
+        );
+        names(
+            harness(&["matrix", "--manifest", "."]),
+            "manifest file .: it is a directory, not a file",
+        );
+        assert!(harness(&["matrix", "--manifest", &manifest()]).is_ok());
     }
 
     #[test]
