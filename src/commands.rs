@@ -216,12 +216,15 @@ fn finish(
 /// Tells what `--update-expectations` did to the file, one line per change.
 fn say_update(file: &ExpectationsFile, update: &Update) {
     let path = file.path.display();
-    let entries = update.expectations.expect.len();
+    let entries = match update.expectations.expect.len() {
+        1 => "1 entry".to_string(),
+        n => format!("{n} entries"),
+    };
     if update.edits() {
-        eprintln!("shout: updated the expectations file {path} ({entries} entries):");
+        eprintln!("shout: updated the expectations file {path} ({entries}):");
     } else {
         eprintln!(
-            "shout: the expectations file {path} already describes this run ({entries} entries); unchanged"
+            "shout: the expectations file {path} already describes this run ({entries}); unchanged"
         );
     }
     for change in &update.changes {

@@ -1,6 +1,8 @@
 //! shout's integration tests: one binary, one module per area, real binaries and real reference scripts.
 
 mod case_table;
+mod cli_help;
+mod expectations;
 mod grading;
 mod harness;
 mod layers;
