@@ -276,3 +276,59 @@ fn updating_creates_a_missing_file_and_refuses_a_missing_folder_before_the_run()
         ran.stderr
     );
 }
+
+#[test]
+fn a_glob_whose_failures_are_in_another_shard_is_judged_by_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("exp.toml"),
+        "[[expect]]\nid = \"*::title-case-server::*\"\nreason = \"title-cases\"\n",
+    )
+    .unwrap();
+    let mut deferred = false;
+    let mut shards = Vec::new();
+    for k in 1..=2 {
+        let part = format!("count:{k}/2");
+        let (ran, r) = matrix(dir.path(), &["title-case"], &["--partition", &part]);
+        assert!(ran.code < 2, "{}", ran.stderr);
+        assert!(
+            with(&r, Verdict::Xpass).is_empty(),
+            "{part}: {:?}",
+            r.summary
+        );
+        deferred |= ran
+            .stderr
+            .contains("has no failing unit in this shard; `shout merge --expectations` judges it");
+        let file = format!("{k}.json");
+        std::fs::rename(dir.path().join("r.json"), dir.path().join(&file)).unwrap();
+        shards.push(file);
+    }
+    assert!(deferred, "the count shards split hello from korean");
+    let ran = shout(
+        dir.path(),
+        &[
+            "merge",
+            &shards[0],
+            &shards[1],
+            "--expectations",
+            "exp.toml",
+            "--format",
+            "json",
+            "--output",
+            "merged.json",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let merged: Results =
+        serde_json::from_slice(&std::fs::read(dir.path().join("merged.json")).unwrap()).unwrap();
+    assert_eq!(merged.summary.xpass, 0);
+    assert!(merged.summary.xfail > 0);
+    for u in &merged.results {
+        assert_eq!(
+            u.reproduce.matches("--expectations").count(),
+            1,
+            "{}",
+            u.reproduce
+        );
+    }
+}
