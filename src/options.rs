@@ -900,6 +900,21 @@ mod tests {
             ]
         );
         assert!(!options.list);
+        let judged = harness(&[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "./s {port}",
+            "--expectations",
+            "e.toml",
+        ])
+        .unwrap();
+        assert!(judged
+            .config
+            .reproduce_check
+            .unwrap()
+            .ends_with(&["--expectations".to_string(), "e.toml".to_string()]));
     }
 
     #[test]
