@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use shout::proto::UnicodeVersion;
 use shout::roles::DEFAULT_PORT;
@@ -20,22 +20,107 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// UDP server, a drop-in for reference/UDPServer.py.
+    #[command(after_help = UDP_SERVER_HELP)]
     UdpServer(ServerArgs),
     /// TCP server, a drop-in for reference/TCPServer.py (serves clients concurrently).
+    #[command(after_help = TCP_SERVER_HELP)]
     TcpServer(TcpServerArgs),
     /// UDP client, a drop-in for reference/UDPClient.py.
+    #[command(after_help = UDP_CLIENT_HELP)]
     UdpClient(ClientArgs),
     /// TCP client, a drop-in for reference/TCPClient.py.
+    #[command(after_help = TCP_CLIENT_HELP)]
     TcpClient(ClientArgs),
     /// Run the conformance matrix: every client × every server × every case, plus probes.
+    #[command(after_help = MATRIX_HELP)]
     Matrix(MatrixArgs),
     /// Check one candidate command against the reference and Rust counterparts.
+    #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// Merge the JSON results of shards (--partition) into one set of reports.
+    #[command(after_help = MERGE_HELP)]
     Merge(MergeArgs),
     /// Grade student submissions (one folder each): Gradescope results and class grades.
+    #[command(after_help = GRADE_HELP)]
     Grade(GradeArgs),
 }
+
+/// `shout udp-server --help`: what is required, and examples.
+const UDP_SERVER_HELP: &str = "\
+Required: nothing; by default it listens on port 12000 on every IPv4 interface.
+
+Examples:
+  shout udp-server                        # like python3 UDPServer.py
+  shout udp-server 12001 --bind ::1       # IPv6 loopback, port 12001
+  shout udp-server --unicode 15.1         # uppercase as Python 3.13 does";
+
+/// `shout tcp-server --help`.
+const TCP_SERVER_HELP: &str = "\
+Required: nothing; by default it listens on port 12000 on every IPv4 interface.
+
+Examples:
+  shout tcp-server                        # like python3 TCPServer.py
+  shout tcp-server 12001 --idle-timeout 2 # close connections silent for 2 s
+  shout tcp-server --unicode 14.0         # uppercase as Python 3.11 does";
+
+/// `shout udp-client --help`.
+const UDP_CLIENT_HELP: &str = "\
+Required: nothing; it asks for a line on stdin and sends it to localhost:12000.
+
+Examples:
+  echo hello | shout udp-client           # like python3 UDPClient.py
+  shout udp-client server.example 12001
+  shout udp-client --timeout 0            # wait for the reply forever, like the reference";
+
+/// `shout tcp-client --help`.
+const TCP_CLIENT_HELP: &str = "\
+Required: nothing; it asks for a line on stdin and sends it to localhost:12000.
+
+Examples:
+  echo hello | shout tcp-client           # like python3 TCPClient.py
+  shout tcp-client ::1 12001
+  shout tcp-client --timeout 5";
+
+/// `shout matrix --help`.
+const MATRIX_HELP: &str = "\
+Required: nothing; without options it runs the built-in implementations over both
+transports and the whole corpus.
+
+Examples:
+  shout matrix --manifest impls.toml --only alice
+  shout matrix --format junit --output junit.xml --format html --output report.html
+  shout matrix --expectations known.toml --update-expectations
+
+Exit status: 0 when nothing failed, 1 on a conformance failure (or an xpass), 2 on a
+usage, configuration or environment error, or an incomplete run.";
+
+/// `shout check --help`.
+const CHECK_HELP: &str = "\
+Required: --transport udp|tcp, and one of --server 'CMD … {port}' or
+--client 'CMD … {host} {port}' (the placeholders are {port} and {host}).
+
+Examples:
+  shout check --transport udp --server 'python3 UDPServer.py {port}'
+  shout check --transport tcp --client 'java TCPClient {host} {port}' --case hello
+  shout check --transport tcp --server './server {port}' --format json --output r.json";
+
+/// `shout merge --help`.
+const MERGE_HELP: &str = "\
+Required: FILE…, the JSON results of every shard of one run (--format json --output FILE).
+
+Examples:
+  shout matrix --partition hash:1/2 --format json --output 1.json
+  shout matrix --partition hash:2/2 --format json --output 2.json
+  shout merge 1.json 2.json --format markdown --output summary.md --expectations known.toml";
+
+/// `shout grade --help`.
+const GRADE_HELP: &str = "\
+Required: DIR…, one folder per submission, and --out OUTDIR for the grades.
+
+Examples:
+  shout grade submissions/* --out grades
+  shout grade submissions/alice --out grades --case hello    # rerun one case
+  shout grade submissions/* --out grades --rubric rubric.toml --jobs 8";
 
 /// Options shared by `matrix` and `check`.
 #[derive(Debug, Args)]
@@ -83,11 +168,13 @@ pub struct ReportArgs {
     /// Where the preceding --format's report goes (`-`: stdout).
     #[arg(long = "output", value_name = "FILE", id = "outputs")]
     pub outputs: Vec<String>,
-    /// Known failures (TOML `[[expect]]` entries with `id` and `reason`): they are
-    /// reported as xfail; a listed unit that passes is xpass and fails the run.
+    /// Known failures (TOML `[[expect]]` entries with `id`, a unit id or a glob, and
+    /// `reason`): the failures they name are xfail; an entry none of whose units fails is
+    /// xpass and fails the run.
     #[arg(long, value_name = "FILE")]
     pub expectations: Option<std::path::PathBuf>,
-    /// Rewrite the --expectations file from this run's failures.
+    /// Edit the --expectations file (creating it if missing) so that it describes this
+    /// run: entries for new failures added, stale ones removed, comments and globs kept.
     #[arg(long, requires = "expectations")]
     pub update_expectations: bool,
 }
@@ -115,16 +202,15 @@ pub struct MatrixArgs {
     pub run: RunArgs,
 }
 
-/// `shout check`.
+/// `shout check`: `--transport` and exactly one of `--server` and `--client` are required.
 #[derive(Debug, Args)]
+#[command(
+    group(ArgGroup::new("candidate").args(["server", "client"]).required(true)),
+    mut_arg("transport", |a| a.required(true))
+)]
 pub struct CheckArgs {
     /// The candidate server command, with {port}.
-    #[arg(
-        long,
-        value_name = "CMD",
-        conflicts_with = "client",
-        required_unless_present = "client"
-    )]
+    #[arg(long, value_name = "CMD")]
     pub server: Option<String>,
     /// The candidate client command, with {host} and {port} (without {port}, the client
     /// is taken to use the textbook's port 12000).

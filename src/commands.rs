@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use clap::ArgMatches;
 
-use shout::expectations::{Expectations, ExpectationsError};
+use shout::expectations::{self, Applied, Expectations, ExpectationsError, Update};
 use shout::grade::gradebook::{self, Graded};
 use shout::grade::pipeline::{self, GradeError, GradeEvent};
 use shout::harness::{self, HarnessError};
@@ -171,7 +171,13 @@ pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, CommandError> 
         .iter()
         .map(|p| merge::read(p).map(|r| (p.clone(), r)))
         .collect::<Result<Vec<_>, _>>()?;
-    let results = merge::merge(shards)?;
+    let mut results = merge::merge(shards)?;
+    if let Some((file, _)) = &expectations {
+        // The shards' reproduce lines must judge a unit as this merge does.
+        for r in &mut results.results {
+            r.reproduce = harness::reproduce_with_expectations(&r.reproduce, &file.path);
+        }
+    }
     finish(results, expectations, &writer)
 }
 
@@ -185,30 +191,65 @@ fn load(
     })
 }
 
-/// Applies the expectations (and rewrites their file if asked), writes every report, and
-/// returns the exit status.
+/// Rewrites the expectations file if asked (so that it describes this run), applies it,
+/// writes every report, and returns the exit status.
 fn finish(
     mut results: Results,
     expectations: Option<(&ExpectationsFile, Expectations)>,
     writer: &ReportWriter,
 ) -> Result<u8, CommandError> {
     if let Some((file, exp)) = expectations {
+        let exp = if file.update {
+            let update = expectations::update_file(&file.path, &results, file.coverage)?;
+            say_update(file, &update);
+            update.expectations
+        } else {
+            exp
+        };
         let applied = exp.apply(&mut results);
-        for id in &applied.unmatched {
-            eprintln!("shout: note: expectation `{id}` matched no unit of this run");
-        }
-        if file.update {
-            let updated = exp.updated(&results);
-            updated.save(&file.path)?;
-            eprintln!(
-                "shout: wrote {} known failure(s) to {}",
-                updated.expect.len(),
-                file.path.display()
-            );
-        }
+        say_applied(&applied, !file.update);
     }
     writer.write(&results, &mut io::stdout(), &mut io::stderr())?;
     Ok(results.exit_code())
+}
+
+/// Tells what `--update-expectations` did to the file, one line per change.
+fn say_update(file: &ExpectationsFile, update: &Update) {
+    let path = file.path.display();
+    let entries = match update.expectations.expect.len() {
+        1 => "1 entry".to_string(),
+        n => format!("{n} entries"),
+    };
+    if update.edits() {
+        eprintln!("shout: updated the expectations file {path} ({entries}):");
+    } else {
+        eprintln!(
+            "shout: the expectations file {path} already describes this run ({entries}); unchanged"
+        );
+    }
+    for change in &update.changes {
+        eprintln!("shout:   {change}");
+    }
+}
+
+/// Notes on entries that judged nothing; `unmatched` also names those that name no unit
+/// (an update has said so already).
+fn say_applied(applied: &Applied, unmatched: bool) {
+    if unmatched {
+        for id in &applied.unmatched {
+            eprintln!("shout: note: expectation `{id}` matched no unit of this run");
+        }
+    }
+    for id in &applied.shadowed {
+        eprintln!(
+            "shout: note: expectation `{id}` judges nothing: an earlier entry names each of its units"
+        );
+    }
+    for id in &applied.deferred {
+        eprintln!(
+            "shout: note: expectation `{id}` has no failing unit in this shard; `shout merge --expectations` judges it"
+        );
+    }
 }
 
 /// `shout grade`.

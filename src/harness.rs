@@ -311,6 +311,20 @@ fn choose_units(
     })
 }
 
+/// `command` (a unit's reproduce line) with `--expectations FILE` added, unless it names
+/// an expectations file already: the results of shards merged under `file` are judged by
+/// it, so their reproduce lines must be too.
+pub fn reproduce_with_expectations(command: &str, file: &std::path::Path) -> String {
+    let Some(mut words) = shlex::split(command) else {
+        return command.to_string();
+    };
+    if words.iter().any(|w| w == "--expectations") {
+        return command.to_string();
+    }
+    words.extend(["--expectations".to_string(), file.display().to_string()]);
+    shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+}
+
 impl Prepared {
     /// The command that reruns just `unit`.
     pub fn reproduce(&self, unit: &Unit) -> String {
@@ -384,6 +398,15 @@ mod tests {
             ..Config::default()
         })
         .expect("python3 is needed to plan")
+    }
+
+    #[test]
+    fn merged_reproduce_lines_name_the_expectations_once() {
+        let file = std::path::Path::new("my known.toml");
+        let line = "shout matrix --python /py/3.8 --id udp::rust-client::rust-server::hello";
+        let with = reproduce_with_expectations(line, file);
+        assert_eq!(with, format!("{line} --expectations 'my known.toml'"));
+        assert_eq!(reproduce_with_expectations(&with, file), with);
     }
 
     #[test]

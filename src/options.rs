@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::ArgMatches;
 
-use shout::expectations::{Expectations, ExpectationsError};
+use shout::expectations::{Coverage, Expectations, ExpectationsError};
 use shout::grade::pipeline::GradeConfig;
 use shout::grade::rubric::{Rubric, RubricError};
 use shout::harness::Config;
@@ -85,9 +85,21 @@ pub enum OptionsError {
     /// A candidate server whose port shout could not choose.
     #[error("--server: the command needs `{{port}}` so shout can choose the port")]
     ServerWithoutPort,
-    /// `--rubric FILE` cannot be read or is not a rubric.
+    /// `--rubric FILE` is not a rubric.
     #[error(transparent)]
     Rubric(#[from] RubricError),
+    /// A file a flag names cannot be read (`--manifest`, `--rubric`).
+    #[error("{what} file {}: {reason}; {fix}", path.display())]
+    File {
+        /// What the file is: `manifest`, `rubric`.
+        what: &'static str,
+        /// The path given.
+        path: PathBuf,
+        /// Why it cannot be read.
+        reason: String,
+        /// What to do.
+        fix: &'static str,
+    },
     /// A submission path that cannot be read.
     #[error("cannot read submission folder {}: {source}", path.display())]
     Submission {
@@ -107,6 +119,26 @@ pub fn seconds(flag: &'static str, value: f64) -> Result<Duration, OptionsError>
         Ok(d) if value <= MAX_SECONDS && d >= Duration::from_millis(1) => Ok(d),
         _ => Err(OptionsError::Seconds { flag, value }),
     }
+}
+
+/// Fails unless `path` is a file that can be opened; `what` and `fix` word the error.
+fn readable(
+    what: &'static str,
+    path: &std::path::Path,
+    fix: &'static str,
+) -> Result<(), OptionsError> {
+    let error = |reason: String| OptionsError::File {
+        what,
+        path: path.to_path_buf(),
+        reason,
+        fix,
+    };
+    if path.is_dir() {
+        return Err(error("it is a directory, not a file".into()));
+    }
+    std::fs::File::open(path)
+        .map(drop)
+        .map_err(|e| error(e.to_string()))
 }
 
 /// `--jobs`, or `per_core` times the number of cores; never 0.
@@ -166,12 +198,24 @@ pub struct ExpectationsFile {
     pub path: PathBuf,
     /// Rewrite it from this run's failures.
     pub update: bool,
+    /// How much of the plan the run covers: whether an entry naming no unit of it is dead.
+    pub coverage: Coverage,
 }
 
 impl ExpectationsFile {
-    /// Reads the file; one that is to be written may not exist yet.
+    /// Reads the file. One that is to be written may not exist yet, but its folder must,
+    /// so that the run's end does not find it unwritable.
     pub fn load(&self) -> Result<Expectations, ExpectationsError> {
         if self.update && !self.path.exists() {
+            let folder = self
+                .path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            std::fs::metadata(folder).map_err(|source| ExpectationsError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
             return Ok(Expectations::default());
         }
         Expectations::load(&self.path)
@@ -227,6 +271,7 @@ impl ReportOptions {
             expectations: args.expectations.clone().map(|path| ExpectationsFile {
                 path,
                 update: args.update_expectations,
+                coverage: Coverage::Part,
             }),
         })
     }
@@ -272,6 +317,18 @@ pub struct HarnessOptions {
 impl HarnessOptions {
     /// `shout matrix`.
     pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<HarnessOptions, OptionsError> {
+        for m in &args.manifests {
+            readable(
+                "manifest",
+                m,
+                "check the --manifest path (a TOML file of [[implementation]] tables)",
+            )?;
+        }
+        let whole = args.run.transport.is_none()
+            && args.only.is_empty()
+            && args.run.cases.is_empty()
+            && args.ids.is_empty()
+            && args.partition.is_none();
         let config = Config {
             manifests: args.manifests.clone(),
             extra: Vec::new(),
@@ -289,7 +346,11 @@ impl HarnessOptions {
             reproduce_check: None,
             strict_unicode: args.run.strict_unicode,
         };
-        HarnessOptions::new(config, &args.run, matches, args.list)
+        let mut options = HarnessOptions::new(config, &args.run, matches, args.list)?;
+        if let Some(file) = options.report.expectations.as_mut().filter(|_| whole) {
+            file.coverage = Coverage::Whole;
+        }
+        Ok(options)
     }
 
     /// `shout check`: the candidate becomes an implementation named `candidate`.
@@ -393,7 +454,9 @@ fn candidate(transport: Transport, role: Role, line: &str) -> Result<Implementat
     })
 }
 
-/// The flags that make a reproduction command find the same implementations.
+/// The flags that make a reproduction command find the same implementations and judge
+/// them the same way: `--manifest`, `--python` and `--expectations` (never
+/// `--update-expectations`: rerunning one unit must not rewrite the file).
 fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
     let mut args = Vec::new();
     for m in manifests {
@@ -407,6 +470,10 @@ fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
     // A version difference is judged by this flag: the reproduction must say it too.
     if run.strict_unicode {
         args.push("--strict-unicode".into());
+    }
+    if let Some(file) = &run.report.expectations {
+        args.push("--expectations".into());
+        args.push(file.display().to_string());
     }
     args
 }
@@ -477,7 +544,14 @@ impl GradeOptions {
     pub fn new(args: GradeArgs) -> Result<GradeOptions, OptionsError> {
         let timeout = seconds("--timeout", args.timeout)?;
         let rubric = match &args.rubric {
-            Some(path) => Rubric::load(path)?,
+            Some(path) => {
+                readable(
+                    "rubric",
+                    path,
+                    "check the --rubric path, or drop --rubric to use the built-in rubric",
+                )?;
+                Rubric::load(path)?
+            }
             None => Rubric::default(),
         };
         Ok(GradeOptions {
@@ -685,13 +759,28 @@ mod tests {
     fn expectations_to_be_written_may_not_exist_yet() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("known.toml");
-        let file = |update| ExpectationsFile {
-            path: path.clone(),
+        let file = |path: &Path, update| ExpectationsFile {
+            path: path.to_path_buf(),
             update,
+            coverage: Coverage::Part,
         };
-        assert!(file(true).load().unwrap().expect.is_empty());
-        let missing = file(false).load().unwrap_err().to_string();
+        assert!(file(&path, true).load().unwrap().expect.is_empty());
+        let missing = file(&path, false).load().unwrap_err().to_string();
         assert!(missing.contains("known.toml"), "{missing}");
+        assert!(
+            missing.ends_with("create it or run with --update-expectations to write it"),
+            "{missing}"
+        );
+        // A file to be written in a folder that does not exist is refused before the run.
+        let nowhere = dir.path().join("no-such-folder/known.toml");
+        let message = file(&nowhere, true).load().unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!(
+                "cannot write the expectations file {}",
+                nowhere.display()
+            )),
+            "{message}"
+        );
         let options = harness(&[
             "matrix",
             "--expectations",
@@ -701,13 +790,79 @@ mod tests {
         .unwrap();
         let asked = options.report.expectations.unwrap();
         assert!(asked.update && asked.path == path);
+        assert_eq!(asked.coverage, Coverage::Whole);
+    }
+
+    #[test]
+    fn a_filtered_or_sharded_run_covers_part_of_the_plan() {
+        for extra in [
+            &["--only", "rust"][..],
+            &["--case", "hello"],
+            &["--transport", "udp"],
+            &["--partition", "hash:1/2"],
+            &["--id", "udp::rust-client::rust-server::hello"],
+        ] {
+            let mut args = vec!["matrix", "--expectations", "e.toml"];
+            args.extend(extra);
+            let asked = harness(&args).unwrap().report.expectations.unwrap();
+            assert_eq!(asked.coverage, Coverage::Part, "{extra:?}");
+        }
+        let check = harness(&[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "x {port}",
+            "--expectations",
+            "e.toml",
+        ])
+        .unwrap();
+        assert_eq!(check.report.expectations.unwrap().coverage, Coverage::Part);
+    }
+
+    /// The message clap gives for `shout ARGS…`.
+    fn refused(args: &[&str]) -> String {
+        let argv = std::iter::once("shout").chain(args.iter().copied());
+        Cli::command()
+            .try_get_matches_from(argv)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn check_requires_a_transport_and_one_candidate_before_anything_else() {
+        let message = refused(&["check", "--server", "x {port}"]);
+        assert!(
+            message.contains("required arguments were not provided")
+                && message.contains("--transport <udp|tcp>"),
+            "{message}"
+        );
+        let message = refused(&["check", "--transport", "udp"]);
+        assert!(
+            message.contains("<--server <CMD>|--client <CMD>>"),
+            "{message}"
+        );
+        let message = refused(&[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "a",
+            "--client",
+            "b",
+        ]);
+        assert!(message.contains("cannot be used with"), "{message}");
     }
 
     #[test]
     fn check_names_what_its_candidate_lacks() {
-        names(
-            harness(&["check", "--server", "x {port}"]),
-            "--transport udp",
+        let message = names(
+            harness(&["check", "--transport", "udp", "--server", "x {prot}"]),
+            "--server: unknown placeholder `{prot}`",
+        );
+        assert!(
+            message.ends_with("the placeholders are {port}, {host}"),
+            "{message}"
         );
         let message = names(
             harness(&[
@@ -762,23 +917,53 @@ mod tests {
             ]
         );
         assert!(!options.list);
+        let judged = harness(&[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "./s {port}",
+            "--expectations",
+            "e.toml",
+        ])
+        .unwrap();
+        assert!(judged
+            .config
+            .reproduce_check
+            .unwrap()
+            .ends_with(&["--expectations".to_string(), "e.toml".to_string()]));
     }
 
     #[test]
     fn matrix_reproduction_names_manifests_then_interpreters() {
+        let m = manifest();
         let options = harness(&[
             "matrix",
             "--python",
             "/py/3.8",
             "--manifest",
-            "m.toml",
+            &m,
             "--only",
             "go",
         ])
         .unwrap();
         assert_eq!(
             options.config.reproduce_args,
-            ["--manifest", "m.toml", "--python", "/py/3.8"]
+            ["--manifest", &m, "--python", "/py/3.8"]
+        );
+        let judged = harness(&[
+            "matrix",
+            "--expectations",
+            "known.toml",
+            "--update-expectations",
+            "--manifest",
+            &m,
+        ])
+        .unwrap();
+        assert_eq!(
+            judged.config.reproduce_args,
+            ["--manifest", &m, "--expectations", "known.toml"],
+            "the file that judged a unit reproduces it; rewriting the file does not"
         );
         assert_eq!(options.config.filters.only, ["go"]);
         assert_eq!(options.run.timeout, Duration::from_secs(3));
@@ -805,9 +990,18 @@ mod tests {
         }
     }
 
+    /// A manifest that exists: the fixtures' deliberately wrong implementations.
+    fn manifest() -> String {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/impls/wrong.toml"
+        )
+        .to_string()
+    }
+
     #[test]
     fn a_missing_rubric_is_named() {
-        names(
+        let message = names(
             grade(&[
                 "grade",
                 ".",
@@ -816,8 +1010,30 @@ mod tests {
                 "--rubric",
                 "no-such-rubric.toml",
             ]),
-            "no-such-rubric.toml",
+            "rubric file no-such-rubric.toml: ",
         );
+        assert!(
+            message.ends_with("or drop --rubric to use the built-in rubric"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_folder_manifest_is_named_with_what_to_do() {
+        let message = names(
+            harness(&["matrix", "--manifest", "no-such.toml"]),
+            "manifest file no-such.toml: ",
+        );
+        assert!(
+            message
+                .ends_with("check the --manifest path (a TOML file of [[implementation]] tables)"),
+            "{message}"
+        );
+        names(
+            harness(&["matrix", "--manifest", "."]),
+            "manifest file .: it is a directory, not a file",
+        );
+        assert!(harness(&["matrix", "--manifest", &manifest()]).is_ok());
     }
 
     #[test]

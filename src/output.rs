@@ -65,6 +65,24 @@ pub enum OutputError {
         /// The folder named.
         path: PathBuf,
     },
+    /// Two reports name the same file, however spelt (`./r.json` and `r.json`).
+    #[error(
+        "the {} and {} reports both go to {}{}: give each --format its own --output",
+        first.as_str(),
+        second.as_str(),
+        path.display(),
+        spelt(first_path, path)
+    )]
+    SameFile {
+        /// The earlier report's format.
+        first: Format,
+        /// Its `--output`, as given.
+        first_path: PathBuf,
+        /// The later report's format.
+        second: Format,
+        /// Its `--output`, as given.
+        path: PathBuf,
+    },
     /// The file cannot be created (a missing folder, no permission), found before the run.
     #[error(
         "cannot write the {} report to {}: {source}{}",
@@ -108,8 +126,51 @@ pub enum OutputError {
 fn create_first(missing_folder: Option<&Path>) -> String {
     match missing_folder {
         Some(dir) => format!(" (create the folder {} first)", dir.display()),
-        None => String::new(),
+        None => "; give another --output".to_string(),
     }
+}
+
+/// How the same file was named twice, when the two spellings differ.
+fn spelt(first: &Path, second: &Path) -> String {
+    if first.as_os_str() == second.as_os_str() {
+        String::new()
+    } else {
+        format!(" (as {} and {})", first.display(), second.display())
+    }
+}
+
+/// The file `path` names, for comparing two `--output`s: absolute, with its folder
+/// resolved (`.`, `..`, symbolic links) when that folder exists.
+fn identity(path: &Path) -> PathBuf {
+    let absolute = std::env::current_dir()
+        .map(|d| d.join(path))
+        .unwrap_or_else(|_| path.to_path_buf());
+    let resolved = match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => dir.canonicalize().ok().map(|d| d.join(name)),
+        _ => None,
+    };
+    resolved.unwrap_or_else(|| absolute.components().collect())
+}
+
+/// Fails if two reports of `asked` go to one file.
+fn check_distinct(asked: &[Report]) -> Result<(), OutputError> {
+    let mut seen: Vec<(PathBuf, Format, &Path)> = Vec::new();
+    for report in asked {
+        let Target::File(path) = &report.target else {
+            continue;
+        };
+        let id = identity(path);
+        if let Some((_, first, first_path)) = seen.iter().find(|(p, _, _)| *p == id) {
+            return Err(OutputError::SameFile {
+                first: *first,
+                first_path: first_path.to_path_buf(),
+                second: report.format,
+                path: path.clone(),
+            });
+        }
+        seen.push((id, report.format, path));
+    }
+    Ok(())
 }
 
 fn join(errors: &[OutputError]) -> String {
@@ -129,9 +190,11 @@ pub struct ReportWriter {
 
 impl ReportWriter {
     /// Checks every file target now, so that a report that could not be written later
-    /// stops the command before anything runs (an empty name, a directory, a missing
-    /// folder, no permission). A file that did not exist is not left behind.
+    /// stops the command before anything runs (two reports to one file, an empty name, a
+    /// directory, a missing folder, no permission). A file that did not exist is not left
+    /// behind.
     pub fn open(asked: Vec<Report>) -> Result<ReportWriter, OutputError> {
+        check_distinct(&asked)?;
         for report in &asked {
             if let Target::File(path) = &report.target {
                 check_writable(report.format, path)?;
@@ -389,6 +452,59 @@ mod tests {
             "{nested}"
         );
         assert!(!missing.exists());
+    }
+
+    #[test]
+    fn two_reports_to_one_file_are_refused_however_it_is_spelt() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("r.json");
+        let dotted = dir.path().join(".").join("r.json");
+        let around = dir.path().join("sub").join("..").join("r.json");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let message = ReportWriter::open(vec![
+            report(Format::Json, Target::File(dotted.clone())),
+            report(Format::Html, Target::File(plain.clone())),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "the json and html reports both go to {} (as {} and {}): give each --format its own --output",
+                plain.display(),
+                dotted.display(),
+                plain.display()
+            )
+        );
+        let message = ReportWriter::open(vec![
+            report(Format::Junit, Target::File(plain.clone())),
+            report(Format::Json, Target::File(around)),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.starts_with("the junit and json reports both go to"),
+            "{message}"
+        );
+        let message = ReportWriter::open(vec![
+            report(Format::Markdown, Target::File("same.md".into())),
+            report(Format::Markdown, Target::File("./same.md".into())),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.starts_with(
+                "the markdown and markdown reports both go to ./same.md (as same.md and ./same.md)"
+            ),
+            "{message}"
+        );
+        assert!(!Path::new("same.md").exists());
+        // Different files, and stdout twice over other checks, are fine here.
+        ReportWriter::open(vec![
+            report(Format::Json, Target::File(plain)),
+            report(Format::Html, Target::File(dir.path().join("r.html"))),
+        ])
+        .unwrap();
     }
 
     #[test]

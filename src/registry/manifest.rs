@@ -292,6 +292,19 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelt_placeholder_is_named_not_taken_for_a_missing_port() {
+        let e =
+            load("[[implementation]]\nname = \"a\"\n\nudp-server = \"x {prot}\"\n").unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(
+            e.to_string().ends_with(
+                "field `udp-server`: unknown placeholder `{prot}`; the placeholders are {port}, {host}"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_server_without_port_and_a_regex_without_group_are_errors() {
         let e = load("[[implementation]]\nname = \"a\"\nudp-server = \"x 12000\"\n").unwrap_err();
         assert!(e.to_string().contains("{port}"), "{e}");

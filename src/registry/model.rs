@@ -72,11 +72,23 @@ pub struct CommandTemplate {
 }
 
 impl CommandTemplate {
+    /// The placeholders [`CommandTemplate::render`] fills in, as written in a command.
+    pub const PLACEHOLDERS: [&'static str; 2] = ["{port}", "{host}"];
+
     /// Splits `line` like a POSIX shell would (quotes, backslashes), without running one.
+    /// A `{name}` that is not one of [`CommandTemplate::PLACEHOLDERS`] is an error naming
+    /// it (`{prot}` would otherwise reach the program as it is); `{}` and `${NAME}` are
+    /// left alone, for programs and shells that use them.
     pub fn parse(line: &str) -> Result<CommandTemplate, String> {
         let words = shlex::split(line).ok_or_else(|| format!("unbalanced quotes in `{line}`"))?;
         if words.is_empty() {
             return Err("the command is empty".into());
+        }
+        if let Some(unknown) = words.iter().find_map(|w| unknown_placeholder(w)) {
+            return Err(format!(
+                "unknown placeholder `{unknown}`; the placeholders are {}",
+                CommandTemplate::PLACEHOLDERS.join(", ")
+            ));
         }
         Ok(CommandTemplate { words })
     }
@@ -103,6 +115,31 @@ impl CommandTemplate {
         shlex::try_join(self.words.iter().map(String::as_str))
             .unwrap_or_else(|_| self.words.join(" "))
     }
+}
+
+/// The first `{name}` in `word` (a letter, then letters, digits, `_` or `-`) that is not a
+/// placeholder, unless a `$` precedes it (a shell's `${NAME}`).
+fn unknown_placeholder(word: &str) -> Option<&str> {
+    let mut from = 0;
+    while let Some(open) = word[from..].find('{').map(|i| from + i) {
+        from = open + 1;
+        let Some(close) = word[open..].find('}').map(|i| open + i) else {
+            break;
+        };
+        let name = &word[open + 1..close];
+        let looks_like_one = name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let candidate = &word[open..=close];
+        if looks_like_one
+            && !word[..open].ends_with('$')
+            && !CommandTemplate::PLACEHOLDERS.contains(&candidate)
+        {
+            return Some(candidate);
+        }
+    }
+    None
 }
 
 /// How a client's stdout is compared.
@@ -199,4 +236,37 @@ pub fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_placeholder_is_named_with_the_known_ones() {
+        let message = CommandTemplate::parse("python3 server.py {prot}").unwrap_err();
+        assert_eq!(
+            message,
+            "unknown placeholder `{prot}`; the placeholders are {port}, {host}"
+        );
+        let message = CommandTemplate::parse("java -Dhost={hots} Client {port}").unwrap_err();
+        assert!(
+            message.starts_with("unknown placeholder `{hots}`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn braces_that_are_not_placeholders_are_left_alone() {
+        for line in [
+            "python3 c.py {host} {port}",
+            "server --addr={host}:{port}",
+            "sh -c 'exec ./s ${PORT:-1} {port}'",
+            "find . -exec cat {} ;",
+            "awk '{print toupper($0)}'",
+            "x {{port}}",
+        ] {
+            assert!(CommandTemplate::parse(line).is_ok(), "{line}");
+        }
+    }
 }

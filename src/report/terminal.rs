@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::causes::{causes, Cause, Listing};
+use crate::report::markdown::Tally;
 use crate::results::{Results, UnitResult};
 use crate::verdict::Verdict;
 
@@ -16,34 +17,44 @@ fn clip(s: &str, max: usize) -> String {
     crate::text::clip(s, max, crate::text::Rest::TotalChars)
 }
 
-/// Per (axis, transport): client rows × server columns → (passed, judged, failed,
-/// skipped).
-type Grid =
-    BTreeMap<(Option<String>, String), BTreeMap<(String, String), (usize, usize, usize, usize)>>;
+/// Per (axis, transport): client rows × server columns → the verdicts counted.
+type Grid = BTreeMap<(Option<String>, String), BTreeMap<(String, String), Tally>>;
 
-/// Counts cells: passed and judged (info and skip are not judged) per client × server.
+/// The narrowest column of the matrix, in characters.
+const COLUMN: usize = 14;
+
+/// Counts each client × server cell's verdicts.
 pub fn grid(results: &Results) -> Grid {
     let mut g: Grid = BTreeMap::new();
     for r in &results.results {
-        let cell = g
-            .entry((r.axis.clone(), r.transport.to_string()))
+        g.entry((r.axis.clone(), r.transport.to_string()))
             .or_default()
             .entry((r.client.clone(), r.server.clone()))
-            .or_default();
-        match r.verdict {
-            Verdict::Pass | Verdict::Xfail => {
-                cell.0 += 1;
-                cell.1 += 1;
-            }
-            Verdict::Fail | Verdict::Xpass => {
-                cell.1 += 1;
-                cell.2 += 1;
-            }
-            Verdict::Skip => cell.3 += 1,
-            Verdict::Info => {}
-        }
+            .or_default()
+            .add(r.verdict);
     }
     g
+}
+
+/// One cell, as the Markdown report's: `✓`/`✗`, passed/judged (an `xfail` counts as
+/// passed; `info` and `skip` are not judged), then the known failures it holds, so that
+/// `✓ 33/33 · 2 xfail` is not mistaken for a clean pass. A cell with nothing judged and
+/// something skipped is `skip`; an empty one `-`.
+pub fn cell(tally: Option<&Tally>) -> String {
+    let Some(t) = tally else {
+        return "-".to_string();
+    };
+    if t.judged() == 0 && t.skip > 0 {
+        return "skip".to_string();
+    }
+    let mark = if t.failures() > 0 { "✗" } else { "✓" };
+    let mut text = format!("{mark} {}/{}", t.passed(), t.judged());
+    for (n, what) in [(t.xpass, "xpass"), (t.xfail, "xfail")] {
+        if n > 0 {
+            text.push_str(&format!(" · {n} {what}"));
+        }
+    }
+    text
 }
 
 /// Writes the matrices and the failures.
@@ -63,22 +74,27 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(out, "\n{title}: client ↓ × server →  (passed/judged)")?;
         let width = clients.iter().map(|c| c.len()).max().unwrap_or(6).max(8) + 2;
+        let text = |c: &String, s: &String| cell(cells.get(&(c.clone(), s.clone())));
+        let columns: Vec<usize> = servers
+            .iter()
+            .map(|s| {
+                clients
+                    .iter()
+                    .map(|c| text(c, s).chars().count() + 2)
+                    .chain([s.chars().count() + 2, COLUMN])
+                    .max()
+                    .unwrap_or(COLUMN)
+            })
+            .collect();
         write!(out, "{:width$}", "")?;
-        for s in &servers {
-            write!(out, "{:>14}", s)?;
+        for (s, w) in servers.iter().zip(&columns) {
+            write!(out, "{:>w$}", s)?;
         }
         writeln!(out)?;
         for c in clients {
             write!(out, "{:width$}", c)?;
-            for s in &servers {
-                match cells.get(&(c.clone(), (*s).clone())) {
-                    Some((_, 0, _, skipped)) if *skipped > 0 => write!(out, "{:>14}", "skip")?,
-                    Some((p, n, f, _)) => {
-                        let mark = if *f > 0 { "✗" } else { "✓" };
-                        write!(out, "{:>14}", format!("{mark} {p}/{n}"))?;
-                    }
-                    None => write!(out, "{:>14}", "-")?,
-                }
+            for (s, w) in servers.iter().zip(&columns) {
+                write!(out, "{:>w$}", text(c, s))?;
             }
             writeln!(out)?;
         }

@@ -3,6 +3,8 @@
 mod case_table;
 mod causes;
 mod class_view;
+mod cli_help;
+mod expectations;
 mod grading;
 mod harness;
 mod layers;
