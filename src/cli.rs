@@ -238,7 +238,8 @@ pub struct GradeArgs {
     /// Submission folders, one per student (named by the folder).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<std::path::PathBuf>,
-    /// Where grades go: OUTDIR/NAME/results.json (Gradescope), grades.csv, grades.md.
+    /// Where grades go: OUTDIR/NAME/results.json (Gradescope), grades.csv, grades.md,
+    /// grades.html.
     #[arg(long, value_name = "OUTDIR")]
     pub out: std::path::PathBuf,
     /// Submissions graded at once (default: twice the number of cores, since grading

@@ -289,7 +289,7 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
         );
     }
     eprintln!(
-        "shout: wrote {} and grades.csv, grades.md and NAME/results.json for {} submission(s)",
+        "shout: wrote {} and grades.csv, grades.md, grades.html and NAME/results.json for {} submission(s)",
         options.out.display(),
         graded.len()
     );
