@@ -58,7 +58,7 @@ pub struct Expectation {
 impl Expectation {
     /// Whether `id` is a glob (`*` or `?`) rather than one unit's id.
     pub fn is_pattern(&self) -> bool {
-        self.id.contains(['*', '?'])
+        crate::plan::is_glob(&self.id)
     }
 
     /// Whether each unit it names is judged on its own: an exact id or a strict glob.

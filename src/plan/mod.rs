@@ -6,5 +6,5 @@ mod units;
 
 pub use partition::{fmix64, fnv1a, shard_hash, Partition, PartitionError};
 pub use units::{
-    build, glob, graded, with_support, CaseGroup, Filters, Side, Unit, UnitKind, PROBE,
+    build, glob, graded, is_glob, with_support, CaseGroup, Filters, Side, Unit, UnitKind, PROBE,
 };

@@ -158,6 +158,11 @@ impl std::str::FromStr for CaseGroup {
     }
 }
 
+/// Whether `pattern` is a glob (holds `*` or `?`) rather than one exact id.
+pub fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?'])
+}
+
 /// Shell-style matching: `*` any run of characters, `?` any one.
 pub fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());

@@ -183,8 +183,14 @@ impl UnitResult {
                 None => format!("known failure: {}", known.reason),
             }),
             Verdict::Xpass => Some(format!(
-                "listed as a known failure ({}), but it passes: remove `{}` from the expectations",
-                known.reason, known.id
+                "listed as a known failure ({}), but {}: remove `{}` from the expectations",
+                known.reason,
+                if crate::plan::is_glob(&known.id) {
+                    "none of the units it names fails"
+                } else {
+                    "it passes"
+                },
+                known.id
             )),
             Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::Skip => sentence,
         }
