@@ -146,6 +146,24 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }
 
+/// `s` escaped for HTML element content and double-quoted attribute values (`&`, `<`,
+/// `>`, `"`, `'`); make it visible first ([`visible_str`]) when it may hold control
+/// characters.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The 1-based line of byte `offset` in `text` (a TOML error's span, say); past the
 /// end counts as the last line.
 pub fn line_at(text: &str, offset: usize) -> usize {

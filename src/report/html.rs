@@ -454,18 +454,7 @@ fn html(s: &str) -> String {
 
 /// Already visible text (an [`Excerpt`]'s), HTML-escaped.
 fn markup_escaped(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::html_escape(s)
 }
 
 /// [`html`] for attribute values (always double-quoted).

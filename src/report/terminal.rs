@@ -193,15 +193,7 @@ fn write_cause(cause: &Cause, out: &mut dyn Write) -> io::Result<()> {
         clip(&cause.sentence(), 300)
     )?;
     let r = cause.example();
-    writeln!(
-        out,
-        "  e.g. {} [{}]{}",
-        r.id,
-        r.category.as_str(),
-        r.fault
-            .map(|f| format!(" — fault: {}", f.as_str()))
-            .unwrap_or_default()
-    )?;
+    writeln!(out, "  e.g. {}", unit_line(r))?;
     write_bytes(r, out)?;
     writeln!(out, "  reproduce: {}", r.reproduce)?;
     let others: Vec<&str> = cause
@@ -261,20 +253,24 @@ fn write_not_run(results: &Results, out: &mut dyn Write) -> io::Result<()> {
 
 /// Writes one failure: id, category, input, expected, actual, diagnosis, reproduce.
 pub fn write_failure(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "\n✗ {} [{}]{}",
-        r.id,
-        r.category.as_str(),
-        r.fault
-            .map(|f| format!(" — fault: {}", f.as_str()))
-            .unwrap_or_default()
-    )?;
+    writeln!(out, "\n✗ {}", unit_line(r))?;
     if let Some(d) = &r.diagnosis() {
         writeln!(out, "  diagnosis: {d}")?;
     }
     write_bytes(r, out)?;
     writeln!(out, "  reproduce: {}", r.reproduce)
+}
+
+/// `id [category] — fault: side`.
+fn unit_line(r: &UnitResult) -> String {
+    format!(
+        "{} [{}]{}",
+        r.id,
+        r.category.as_str(),
+        r.fault
+            .map(|f| format!(" — fault: {}", f.as_str()))
+            .unwrap_or_default()
+    )
 }
 
 /// A unit's input, expected and actual bytes (with where they first differ) and its

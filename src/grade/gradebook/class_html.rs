@@ -478,18 +478,7 @@ fn anchor(name: &str) -> String {
 /// Text made visible ([`visible_str`]), then HTML-escaped for element content and
 /// double-quoted attributes.
 fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in visible_str(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::html_escape(&visible_str(s))
 }
 
 /// [`html`] for attribute values (always double-quoted).
