@@ -520,6 +520,66 @@ pub fn update_text(
     })
 }
 
+/// A new `[[expect]]` table for `e`.
+fn new_table(e: &Expectation) -> toml_edit::Table {
+    let mut t = toml_edit::Table::new();
+    t.insert("id", toml_edit::value(e.id.as_str()));
+    t.insert("reason", toml_edit::value(e.reason.as_str()));
+    if e.strict {
+        t.insert("strict", toml_edit::value(true));
+    }
+    t.decor_mut().set_prefix("\n");
+    t
+}
+
+/// `expect = [{ … }, …]` holding `slots`: the old entries as written, new ones inline.
+fn inline_entries(array: &toml_edit::Array, slots: &[Slot]) -> toml_edit::Array {
+    let olds: Vec<toml_edit::Value> = array.iter().cloned().collect();
+    let mut out = toml_edit::Array::new();
+    for slot in slots {
+        match slot {
+            Slot::Old(k) => out.push_formatted(olds[*k].clone()),
+            Slot::New(e) => out.push(new_table(e).into_inline_table()),
+        }
+    }
+    out.fmt();
+    out
+}
+
+/// `[[expect]]` tables holding `slots`: the old ones as written (comments and all).
+fn table_entries(tables: &toml_edit::ArrayOfTables, slots: &[Slot]) -> toml_edit::ArrayOfTables {
+    let olds: Vec<toml_edit::Table> = tables.iter().cloned().collect();
+    let mut out = toml_edit::ArrayOfTables::new();
+    for slot in slots {
+        out.push(match slot {
+            Slot::Old(k) => olds[*k].clone(),
+            Slot::New(e) if out.is_empty() => {
+                let mut t = new_table(e);
+                t.decor_mut().set_prefix("");
+                t
+            }
+            Slot::New(e) => new_table(e),
+        });
+    }
+    out
+}
+
+/// The first `[[expect]]` tables of a file that had none, `lead` (its comments, or a
+/// header) above them.
+fn first_entries(lead: &str, slots: &[Slot]) -> toml_edit::ArrayOfTables {
+    let mut out = toml_edit::ArrayOfTables::new();
+    for slot in slots {
+        if let Slot::New(e) = slot {
+            let mut t = new_table(e);
+            if out.is_empty() && !lead.trim().is_empty() {
+                t.decor_mut().set_prefix(format!("{}\n\n", lead.trim_end()));
+            }
+            out.push(t);
+        }
+    }
+    out
+}
+
 /// `old` (or a new file) holding the entries of `slots`, in that order.
 fn rewrite(old: Option<&str>, path: &Path, slots: &[Slot]) -> Result<String, ExpectationsError> {
     let invalid = |message: String| ExpectationsError::Invalid {
@@ -531,45 +591,16 @@ fn rewrite(old: Option<&str>, path: &Path, slots: &[Slot]) -> Result<String, Exp
         .unwrap_or("")
         .parse()
         .map_err(|e: toml_edit::TomlError| invalid(e.message().to_string()))?;
-    let new_table = |e: &Expectation| {
-        let mut t = toml_edit::Table::new();
-        t.insert("id", toml_edit::value(e.id.as_str()));
-        t.insert("reason", toml_edit::value(e.reason.as_str()));
-        if e.strict {
-            t.insert("strict", toml_edit::value(true));
-        }
-        t.decor_mut().set_prefix("\n");
-        t
-    };
     match doc.remove("expect") {
         // `expect = [{ id = …, reason = … }, …]`: an inline array stays one.
         Some(toml_edit::Item::Value(toml_edit::Value::Array(array))) => {
-            let olds: Vec<toml_edit::Value> = array.iter().cloned().collect();
-            let mut out = toml_edit::Array::new();
-            for slot in slots {
-                match slot {
-                    Slot::Old(k) => out.push_formatted(olds[*k].clone()),
-                    Slot::New(e) => out.push(new_table(e).into_inline_table()),
-                }
-            }
-            out.fmt();
-            doc.insert("expect", toml_edit::value(out));
+            doc.insert("expect", toml_edit::value(inline_entries(&array, slots)));
         }
         Some(toml_edit::Item::ArrayOfTables(tables)) => {
-            let olds: Vec<toml_edit::Table> = tables.iter().cloned().collect();
-            let mut out = toml_edit::ArrayOfTables::new();
-            for slot in slots {
-                out.push(match slot {
-                    Slot::Old(k) => olds[*k].clone(),
-                    Slot::New(e) if out.is_empty() => {
-                        let mut t = new_table(e);
-                        t.decor_mut().set_prefix("");
-                        t
-                    }
-                    Slot::New(e) => new_table(e),
-                });
-            }
-            doc.insert("expect", toml_edit::Item::ArrayOfTables(out));
+            doc.insert(
+                "expect",
+                toml_edit::Item::ArrayOfTables(table_entries(&tables, slots)),
+            );
         }
         None => {
             // A file without entries keeps its comments (the document's trailing text)
@@ -578,16 +609,7 @@ fn rewrite(old: Option<&str>, path: &Path, slots: &[Slot]) -> Result<String, Exp
                 Some(_) => doc.trailing().as_str().unwrap_or("").to_string(),
                 None => HEADER.to_string(),
             };
-            let mut out = toml_edit::ArrayOfTables::new();
-            for slot in slots {
-                if let Slot::New(e) = slot {
-                    let mut t = new_table(e);
-                    if out.is_empty() && !lead.trim().is_empty() {
-                        t.decor_mut().set_prefix(format!("{}\n\n", lead.trim_end()));
-                    }
-                    out.push(t);
-                }
-            }
+            let out = first_entries(&lead, slots);
             if !out.is_empty() {
                 doc.set_trailing("");
                 doc.insert("expect", toml_edit::Item::ArrayOfTables(out));
