@@ -15,7 +15,7 @@
 use std::fmt::Write as _;
 
 use super::causes::{causes, Cause, Listing};
-use super::markdown::{differing_span, matrices, Excerpt, Matrix, Shade, Tally};
+use super::shared::{differing_span, matrices, Excerpt, Matrix, Shade, Tally};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
 use crate::text::visible_str;

@@ -20,7 +20,8 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::causes::{causes, Listing};
-use super::markdown::{cell_key, clip_chars, first_difference, Excerpt};
+use super::markdown::clip_chars;
+use super::shared::{cell_key, first_difference, Excerpt};
 use crate::results::{Results, UnitResult};
 use crate::run::wire::Peer;
 use crate::text::visible_str;

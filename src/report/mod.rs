@@ -3,16 +3,17 @@
 //! - [`terminal`]: matrices and failures for a person at a terminal.
 //! - [`json`]: the results themselves, for machines and for `merge`.
 //! - [`junit`]: JUnit XML for CI test views (GitLab, Jenkins).
-//! - [`markdown`]: a compact summary for GitHub step summaries and comments; also the
-//!   matrix tally and byte excerpts the other reports share.
+//! - [`markdown`]: a compact summary for GitHub step summaries and comments.
 //! - [`html`]: one self-contained page with clickable matrices and every case.
-//! - [`causes`]: failures grouped by cause, which every report lists.
+//! - [`causes`]: failures grouped by cause, which every report lists; [`shared`]: the
+//!   matrix tally and byte excerpts the Markdown, HTML and JUnit reports share.
 
 pub mod causes;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod shared;
 pub mod terminal;
 
 use crate::results::Results;

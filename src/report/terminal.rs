@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::causes::{causes, Cause, Listing};
-use crate::report::markdown::Tally;
+use super::shared::Tally;
 use crate::results::{Results, UnitResult};
 use crate::verdict::Verdict;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::{root, shout_bin};
-use shout::report::markdown::Tally;
+use shout::report::shared::Tally;
 use shout::report::terminal;
 use shout::results::Results;
 use shout::verdict::Verdict;
