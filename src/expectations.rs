@@ -673,6 +673,7 @@ mod tests {
             corpus: "c".into(),
             partition: None,
             plan: None,
+            reference: Vec::new(),
             summary: Summary::count(&units, 1.0),
             results: units,
         }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::corpus::{self, Case};
 use crate::plan::{self, Filters, Partition, Unit};
 use crate::registry::{self, Implementation, PythonInfo};
-use crate::results::{corpus_fingerprint, PlanPrint, Results};
+use crate::results::{corpus_fingerprint, PlanPrint, ReferenceRun, Results};
 use crate::run::execute::{self, Axis, Event, RunOptions};
 use crate::verdict;
 
@@ -68,6 +68,8 @@ pub struct Prepared {
     partition: Option<Partition>,
     /// The units every shard of this run covers together.
     plan_print: PlanPrint,
+    /// How the reference runs, per axis, for the results.
+    reference: Vec<ReferenceRun>,
     /// The ids to report (the others only support their verdicts).
     pub reported: BTreeSet<String>,
     reproduce_args: Vec<String>,
@@ -85,6 +87,17 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
     crate::run::process::register_scratch(scratch.path());
     let declared = load_declared(config)?;
     let (axes, python_ctx) = build_axes(&infos, scratch.path(), &declared)?;
+    let reference = infos
+        .iter()
+        .zip(&axes)
+        .map(|(info, axis)| ReferenceRun {
+            axis: axis.label.clone(),
+            interpreter: info.executable.display().to_string(),
+            version: info.version.clone(),
+            unicode: info.unicode,
+            flags: registry::REFERENCE_FLAGS.map(String::from).to_vec(),
+        })
+        .collect();
     let cases: Vec<Arc<Case>> = corpus::load()?.into_iter().map(Arc::new).collect();
     check_filters(&config.filters, &cases, &axes[0])?;
     let chosen = choose_units(config, &axes, &cases)?;
@@ -110,6 +123,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         },
         partition: config.partition,
         plan_print: chosen.plan_print,
+        reference,
         reported: chosen.reported,
         reproduce_args: config.reproduce_args.clone(),
         reproduce_check: config.reproduce_check.clone(),
@@ -355,6 +369,7 @@ impl Prepared {
             &|u| self.reproduce(u),
         );
         results.plan = Some(self.plan_print.clone());
+        results.reference = self.reference.clone();
         results
     }
 }

@@ -501,6 +501,7 @@ pub(crate) mod tests {
             corpus: "0123456789abcdef".into(),
             partition: None,
             plan: None,
+            reference: Vec::new(),
             summary: Summary::count(&units, 1.5),
             results: units,
         }

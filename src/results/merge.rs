@@ -129,6 +129,7 @@ pub fn merge(shards: Vec<(PathBuf, Results)>) -> Result<Results, MergeError> {
         corpus: first.corpus.clone(),
         partition: None,
         plan: first.plan.clone(),
+        reference: first.reference.clone(),
         summary: Summary::count(&results, wall),
         results,
     })
@@ -199,6 +200,7 @@ mod tests {
                 corpus: "abc".into(),
                 partition: Some(part.parse().expect("a partition")),
                 plan: None,
+                reference: Vec::new(),
                 summary: Summary::count(&units, wall),
                 results: units,
             },

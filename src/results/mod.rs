@@ -92,6 +92,21 @@ pub struct UnitResult {
     pub client_ms: Option<u64>,
 }
 
+/// How the reference ran under one interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceRun {
+    /// The axis label (`py3.13`) when the run has several interpreters.
+    pub axis: Option<String>,
+    /// The interpreter (`sys.executable`).
+    pub interpreter: String,
+    /// Its `major.minor`.
+    pub version: String,
+    /// Its Unicode version.
+    pub unicode: crate::proto::UnicodeVersion,
+    /// The flags before the script (`-S`).
+    pub flags: Vec<String>,
+}
+
 /// An expectations entry that matched a unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownFailure {
@@ -143,6 +158,10 @@ pub struct Results {
     /// filters, manifests or interpreters) differ here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanPrint>,
+    /// How the reference ran, per interpreter axis: the interpreter itself and the flags
+    /// it was started with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference: Vec<ReferenceRun>,
     /// Counts.
     pub summary: Summary,
     /// Every unit, sorted by id.
@@ -276,6 +295,7 @@ impl Results {
             corpus,
             partition,
             plan: None,
+            reference: Vec::new(),
             summary,
             results,
         }

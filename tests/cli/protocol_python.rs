@@ -6,16 +6,18 @@
 //! statement there. Every wait is bounded: readiness comes from the kernel's socket
 //! tables, and output is polled with a deadline.
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 
 use shout::proto::Transport;
+use shout::registry::REFERENCE_FLAGS;
 use shout::run::process::Exit;
 
 use crate::support::{
     assert_failed, assert_printed, describe, major_minor, printed, python2, python3,
     python3_interpreters, python_env, retry, run_client, script, show, spawn, spawn_client,
-    spawn_client_to, tcp_accept_while, tcp_listener, tcp_talk, text, udp_receive_while, udp_socket,
-    udp_talk, wait_for_stdout, Server, Side, PROMPT, READY_LINE, WAIT,
+    spawn_client_to, stdout_of, tcp_accept_while, tcp_listener, tcp_talk, text, udp_receive_while,
+    udp_socket, udp_talk, wait_for_stdout, Python, Server, Side, PROMPT, READY_LINE, WAIT,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -376,4 +378,54 @@ fn reference_scripts_are_python3_only() {
         show(&f.stdout.bytes),
         show(b"Input lowercase sentence:('From Server: ', u'HELLO')\n")
     );
+}
+
+/// The reference server as shout starts it: the interpreter itself, with
+/// [`shout::registry::REFERENCE_FLAGS`] (`-S`).
+fn reference_as_shout_runs_it(python: &Python, transport: Transport) -> Server {
+    let executable = stdout_of(
+        &python.path,
+        &["-c", "import sys; sys.stdout.write(sys.executable)"],
+    )
+    .expect("the interpreter names itself");
+    Server::start_command(transport, "python -S", |port| {
+        let mut argv: Vec<OsString> = vec![executable.clone().into()];
+        argv.extend(REFERENCE_FLAGS.iter().map(OsString::from));
+        argv.push(script(transport, "Server").into());
+        argv.push(port.to_string().into());
+        spawn(argv, python_env(), None)
+    })
+}
+
+/// shout starts the reference with `-S` (no `site`) because it is cheaper; every scalar
+/// value through the servers, and a few lines through the clients, come out the same
+/// bytes as with a plain start.
+#[test]
+fn reference_servers_answer_alike_with_and_without_site() {
+    let python = python3();
+    for transport in Transport::ALL {
+        let plain = Server::start(&Side::Python(python.clone()), transport);
+        let flagged = reference_as_shout_runs_it(&python, transport);
+        let chunks = crate::sweep::sweep_between(&plain, &flagged, transport)
+            .unwrap_or_else(|e| panic!("{transport}, with and without -S: {e}"));
+        assert!(chunks > 100, "{transport}: only {chunks} chunks");
+        for line in ["hello world", "straße ŉ", "한국어 ǅ ﬃ", ""] {
+            let stdin = format!("{line}\n");
+            let outputs: Vec<Vec<u8>> = [&[][..], &REFERENCE_FLAGS[..]]
+                .iter()
+                .map(|flags| {
+                    let mut argv: Vec<OsString> = vec![python.path.clone().into()];
+                    argv.extend(flags.iter().map(OsString::from));
+                    argv.push(script(transport, "Client").into());
+                    argv.push("127.0.0.1".into());
+                    argv.push(plain.port.to_string().into());
+                    spawn(argv, python_env(), Some(stdin.as_bytes().to_vec()))
+                        .finish(WAIT)
+                        .stdout
+                        .bytes
+                })
+                .collect();
+            assert_eq!(outputs[0], outputs[1], "{transport} client on {line:?}");
+        }
+    }
 }

@@ -25,10 +25,6 @@ fn chunks(limit: usize) -> Vec<Vec<u8>> {
 }
 
 fn sweep(python: &Python, transport: Transport) -> Result<usize, String> {
-    let limit = match transport {
-        Transport::Udp => shout::proto::udp::UDP_BUFFER,
-        Transport::Tcp => shout::proto::tcp::TCP_BUFFER,
-    };
     let reference = Server::start(&Side::Python(python.clone()), transport);
     let rust = Server::start(
         &Side::Rust {
@@ -36,6 +32,24 @@ fn sweep(python: &Python, transport: Transport) -> Result<usize, String> {
         },
         transport,
     );
+    sweep_between(&reference, &rust, transport).map_err(|e| {
+        format!(
+            "python {} (Unicode {}), {transport}: {e}",
+            python.version, python.unicode
+        )
+    })
+}
+
+/// Every chunk through `reference` and `rust`; the number of chunks, or what differed.
+pub fn sweep_between(
+    reference: &Server,
+    rust: &Server,
+    transport: Transport,
+) -> Result<usize, String> {
+    let limit = match transport {
+        Transport::Udp => shout::proto::udp::UDP_BUFFER,
+        Transport::Tcp => shout::proto::tcp::TCP_BUFFER,
+    };
     let wait = Duration::from_secs(10);
     let ask = |port: u16, chunk: &[u8]| -> Vec<u8> {
         match transport {
@@ -65,12 +79,7 @@ fn sweep(python: &Python, transport: Transport) -> Result<usize, String> {
     if differing == 0 {
         Ok(all.len())
     } else {
-        Err(format!(
-            "python {} (Unicode {}), {transport}: {differing} differing bytes\n{}",
-            python.version,
-            python.unicode,
-            first.join("\n")
-        ))
+        Err(format!("{differing} differing bytes\n{}", first.join("\n")))
     }
 }
 

@@ -75,6 +75,7 @@ fn results(units: Vec<UnitResult>) -> Results {
         corpus: "0".into(),
         partition: None,
         plan: None,
+        reference: Vec::new(),
         summary: Summary::count(&units, 12.4),
         results: units,
     }

@@ -55,6 +55,7 @@ fn graded(name: &str, units: Vec<UnitResult>) -> Graded {
             corpus: "0".into(),
             partition: None,
             plan: None,
+            reference: Vec::new(),
             summary: Summary::count(&units, 1.0),
             results: units,
         }),
