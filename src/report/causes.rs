@@ -83,14 +83,16 @@ impl<'a> Cause<'a> {
             .join(", ")
     }
 
-    /// The smallest inputs of the cause's units, each once, in id order: the characters
-    /// a Unicode version difference concerns.
-    pub fn characters(&self) -> Vec<&'a str> {
-        let mut out: Vec<&str> = Vec::new();
+    /// The characters of the units' smallest inputs, each once, in id order: for a
+    /// Unicode version difference, every character the two versions uppercase
+    /// differently.
+    pub fn characters(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
         for r in &self.units {
-            if let Some(m) = r.minimal_input.as_deref() {
-                if !out.contains(&m) {
-                    out.push(m);
+            for c in r.minimal_input.as_deref().unwrap_or_default().chars() {
+                let c = c.to_string();
+                if !out.contains(&c) {
+                    out.push(c);
                 }
             }
         }

@@ -224,6 +224,22 @@ fn versions_only(
             continue;
         }
         let j = &mut judged[at];
+        // Every character of the request the two versions uppercase differently: the
+        // characters this difference concerns.
+        let request = String::from_utf8_lossy(&j.executed.unit.case.request_bytes()).into_owned();
+        let mut concerned = String::new();
+        for c in request.chars() {
+            let one = c.to_string();
+            let differs = [from, to]
+                .iter()
+                .any(|&v| upper_str(&one, v) != upper_str(&one, reference));
+            if differs && !concerned.contains(c) {
+                concerned.push(c);
+            }
+        }
+        if !concerned.is_empty() {
+            j.minimal = Some(concerned);
+        }
         j.finding = Some(
             ServerFinding::VersionOnly {
                 from: lo,
@@ -330,6 +346,8 @@ mod tests {
         settle(&mut judged, &ctx(UnicodePolicy::Auto, false));
         assert_eq!(judged[0].verdict, Verdict::Info);
         assert_eq!(kind(&judged[0]), "server-version-only");
+        // The characters it concerns: every one the versions uppercase differently.
+        assert_eq!(judged[0].minimal.as_deref(), Some("\u{19b}"));
         let mut judged = make();
         settle(&mut judged, &ctx(UnicodePolicy::Auto, true));
         assert_eq!(judged[0].verdict, Verdict::Fail);
