@@ -7,7 +7,7 @@
 use std::ffi::CString;
 use std::io;
 
-use super::sys::{check, last_error};
+use super::sys::{check, enter_private_mount_namespace, last_error};
 use super::user::User;
 
 /// Everything the child does before `exec`, as plain data.
@@ -100,18 +100,8 @@ impl ChildPlan {
             // SAFETY: unshare(2) and mount(2) with valid NUL-terminated paths; the child
             // is single-threaded, as a new mount namespace requires.
             unsafe {
-                check(libc::unshare(libc::CLONE_NEWNS).into())?;
                 // Nothing mounted here may reach the parent's namespace.
-                check(
-                    libc::mount(
-                        std::ptr::null(),
-                        c"/".as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_REC | libc::MS_PRIVATE,
-                        std::ptr::null(),
-                    )
-                    .into(),
-                )?;
+                enter_private_mount_namespace()?;
                 check(
                     libc::mount(
                         hosts.as_ptr(),

@@ -6,7 +6,7 @@
 use std::io;
 
 use super::cgroup::{cgroup_base, ChildCgroup};
-use super::sys::check;
+use super::sys::{check, enter_private_mount_namespace};
 
 /// Whether one confinement feature works on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,19 +141,7 @@ fn probe_in_thread(probe: fn() -> io::Result<()>) -> io::Result<()> {
 /// before mounting its hosts file. Run it only through [`probe_in_thread`].
 fn probe_mount_namespace() -> io::Result<()> {
     // SAFETY: unshare(2) and mount(2) on the short-lived thread `probe_in_thread` made.
-    unsafe {
-        check(libc::unshare(libc::CLONE_NEWNS).into())?;
-        check(
-            libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            )
-            .into(),
-        )
-    }
+    unsafe { enter_private_mount_namespace() }
 }
 
 /// Creates and removes one pids cgroup.

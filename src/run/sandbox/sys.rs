@@ -33,3 +33,23 @@ pub(super) fn path_cstring(path: &Path) -> io::Result<CString> {
         )
     })
 }
+
+/// Enters a new mount namespace and makes `/` private in it, so nothing mounted here
+/// reaches the parent's namespace. Only system calls: safe between `fork` and `exec`.
+///
+/// # Safety
+/// The calling thread must be the only one of its process (a forked child), or a
+/// short-lived thread whose mount namespace nothing else shares.
+pub(super) unsafe fn enter_private_mount_namespace() -> io::Result<()> {
+    check(libc::unshare(libc::CLONE_NEWNS).into())?;
+    check(
+        libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+        .into(),
+    )
+}
