@@ -152,9 +152,25 @@ pub struct RunArgs {
     /// Seconds the whole run may take; units not started by then are skipped.
     #[arg(long, value_name = "SECONDS")]
     pub run_timeout: Option<f64>,
+    /// Where the reference's observations are kept.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Reports and expectations.
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Where the reference's own observations are kept between runs.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Keep the reference's own observations in this folder (default: ~/.cache/shout,
+    /// or $XDG_CACHE_HOME/shout): later runs with the same interpreters, corpus, limits
+    /// and shout reuse them, and report those units as cached.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Run the reference's own units every time, and keep nothing.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
 /// Where reports go, and the known failures.
@@ -259,6 +275,9 @@ pub struct GradeArgs {
     /// rerun with `--case NAME`.
     #[arg(long = "case", value_name = "PATTERN")]
     pub cases: Vec<String>,
+    /// Where the reference's observations are kept.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Arguments every server takes.

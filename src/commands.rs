@@ -154,6 +154,7 @@ fn run_harness(options: HarnessOptions) -> Result<u8, CommandError> {
     let progress = Progress::stderr(Counting::Units, prepared.units.len());
     let on_event = |e: Event| match e {
         Event::Building(name) => progress.building(name),
+        Event::CacheUnwritable(why) => progress.note(&cache_warning(&why)),
         Event::UnitDone { unit, done, .. } => progress.done(done, &unit.id),
     };
     let results = prepared.run(&options.run, &on_event);
@@ -329,4 +330,12 @@ fn lacking_toolchains(
         }
     }
     lacking
+}
+
+/// The warning for a reference cache that could not be written.
+fn cache_warning(why: &str) -> String {
+    format!(
+        "shout: warning: cannot write the reference cache ({why}); later runs will run the \
+         reference again: pass --cache-dir DIR (a writable folder) or --no-cache"
+    )
 }

@@ -674,6 +674,7 @@ mod tests {
             partition: None,
             plan: None,
             reference: Vec::new(),
+            cache: None,
             summary: Summary::count(&units, 1.0),
             results: units,
         }

@@ -9,8 +9,9 @@ use std::time::Instant;
 use crate::corpus::{self, Case};
 use crate::plan::{self, Filters, Partition, Unit};
 use crate::registry::{self, Implementation, PythonInfo};
-use crate::results::{corpus_fingerprint, PlanPrint, ReferenceRun, Results};
-use crate::run::execute::{self, Axis, Event, RunOptions};
+use crate::results::{corpus_fingerprint, CacheUse, PlanPrint, ReferenceRun, Results};
+use crate::run::cache::CacheKey;
+use crate::run::execute::{self, Axis, Event, ReferenceCache, RunOptions};
 use crate::verdict;
 
 /// A problem with the setup, not with an implementation: exit status 2.
@@ -355,10 +356,57 @@ impl Prepared {
         shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
     }
 
+    /// Everything the reference's own observations depend on: shout itself (its version
+    /// and this build of it), the reference's program bytes, each interpreter (its real
+    /// path, version, Unicode version, flags, and the file's size and time), the
+    /// environment it reads (`PYTHON*`, `LANG`, `LC_*`), the corpus, and the run's time
+    /// limits. The reference cache is only read back under this key.
+    pub fn reference_key(&self, options: &RunOptions) -> CacheKey {
+        let exe = std::env::current_exe().ok();
+        let mut key = CacheKey::default()
+            .with(
+                "shout",
+                format!("{} {}", env!("CARGO_PKG_VERSION"), file_identity(exe.as_deref())),
+            )
+            .with("reference", format!("{} {}", registry::REFERENCE, registry::reference_fingerprint()))
+            .with("corpus", self.corpus.clone())
+            .with(
+                "limits",
+                format!(
+                    "timeout {:?}, undefined {:?}, start {:?}",
+                    options.timeout, options.undefined_timeout, options.start_timeout
+                ),
+            );
+        // What the reference's interpreter reads from the environment.
+        for (name, value) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("PYTHON") || name.starts_with("LC_") || name == "LANG" {
+                key = key.with(&format!("env {name}"), value.to_string_lossy());
+            }
+        }
+        for r in &self.reference {
+            let path = std::path::Path::new(&r.interpreter);
+            let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            key = key.with(
+                &format!("interpreter {}", r.axis.as_deref().unwrap_or("")),
+                format!(
+                    "{} {} unicode {} flags {} {}",
+                    real.display(),
+                    r.version,
+                    r.unicode,
+                    r.flags.join(" "),
+                    file_identity(Some(&real))
+                ),
+            );
+        }
+        key
+    }
+
     /// Runs, judges and assembles the results.
     pub fn run(&self, options: &RunOptions, on_event: &(dyn Fn(Event) + Sync)) -> Results {
         let started = Instant::now();
-        let executed = execute::execute(&self.axes, self.units.clone(), options, on_event);
+        let key = self.reference_key(options);
+        let executed = execute::execute(&self.axes, self.units.clone(), options, &key, on_event);
         let mut judged = verdict::judge(&executed, &self.context);
         judged.retain(|j| self.reported.contains(&j.executed.unit.id));
         let mut results = Results::assemble(
@@ -370,8 +418,32 @@ impl Prepared {
         );
         results.plan = Some(self.plan_print.clone());
         results.reference = self.reference.clone();
+        results.cache = options.reference_cache.as_ref().map(|c| cache_use(c, &executed));
         results
     }
+}
+
+/// How many units `executed` took from `cache`, and how many of the reference's own ran.
+fn cache_use(cache: &ReferenceCache, executed: &[execute::Executed]) -> CacheUse {
+    CacheUse {
+        dir: cache.dir().map(|d| d.display().to_string()),
+        reused: executed.iter().filter(|e| e.cached).count(),
+        ran: executed
+            .iter()
+            .filter(|e| !e.cached && execute::is_reference_unit(&e.unit))
+            .count(),
+    }
+}
+
+/// A file's size and modification time: changes when it is rebuilt or upgraded.
+fn file_identity(path: Option<&std::path::Path>) -> String {
+    let meta = path.and_then(|p| std::fs::metadata(p).ok());
+    let modified = meta
+        .as_ref()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("size {} modified {modified}", meta.map_or(0, |m| m.len()))
 }
 
 #[cfg(test)]
@@ -465,5 +537,24 @@ mod tests {
         ] {
             assert!(lean.units.iter().any(|u| u.id == id), "{id} is not planned");
         }
+    }
+
+    #[test]
+    fn the_reference_key_changes_with_the_corpus_the_limits_and_the_interpreter() {
+        let mut p = planned(false);
+        let options = RunOptions::default();
+        let key = p.reference_key(&options);
+        assert_eq!(key, p.reference_key(&options));
+        let corpus = p.corpus.clone();
+        p.corpus.push('x');
+        assert_ne!(p.reference_key(&options), key);
+        p.corpus = corpus;
+        let longer = RunOptions {
+            timeout: options.timeout * 2,
+            ..RunOptions::default()
+        };
+        assert_ne!(p.reference_key(&longer), key);
+        p.reference[0].version.push('9');
+        assert_ne!(p.reference_key(&options), key);
     }
 }

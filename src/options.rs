@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ArgMatches;
@@ -23,11 +24,11 @@ use shout::proto::Transport;
 use shout::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
 use shout::report::Format;
 use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
-use shout::run::execute::RunOptions;
+use shout::run::execute::{ReferenceCache, RunOptions};
 use shout::run::sandbox::Limits;
 
 use crate::cli::{
-    CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs, ServerArgs,
+    CacheArgs, CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs, ServerArgs,
     TcpServerArgs,
 };
 
@@ -139,6 +140,16 @@ fn readable(
     std::fs::File::open(path)
         .map(drop)
         .map_err(|e| error(e.to_string()))
+}
+
+/// The folder the reference's observations are kept in: `--cache-dir`, else the
+/// platform's cache folder; none with `--no-cache` (or when there is no home folder).
+fn cache_dir(args: &CacheArgs) -> Option<PathBuf> {
+    if args.no_cache {
+        None
+    } else {
+        args.cache_dir.clone().or_else(shout::run::cache::default_dir)
+    }
 }
 
 /// `--jobs`, or `per_core` times the number of cores; never 0.
@@ -406,6 +417,7 @@ impl HarnessOptions {
                 .map(|t| seconds("--run-timeout", t))
                 .transpose()?,
             jobs: jobs(run.jobs, 1)?,
+            reference_cache: cache_dir(&run.cache).map(|d| Arc::new(ReferenceCache::in_dir(d))),
             ..RunOptions::default()
         };
         if list
@@ -514,6 +526,9 @@ pub struct GradeOptions {
     pub python: Option<PathBuf>,
     /// `--case` patterns; empty: every case.
     pub cases: Vec<String>,
+    /// Where the reference's observations are kept (`--cache-dir`, or the default);
+    /// none with `--no-cache`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A path given to `shout grade` that is not graded.
@@ -562,6 +577,7 @@ impl GradeOptions {
             timeout,
             python: args.python,
             cases: args.cases,
+            cache_dir: cache_dir(&args.cache),
         })
     }
 
@@ -603,6 +619,7 @@ impl GradeOptions {
             python: self.python.clone(),
             limits: Limits::default(),
             cases: self.cases.clone(),
+            cache_dir: self.cache_dir.clone(),
         }
     }
 }

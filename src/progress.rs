@@ -94,6 +94,14 @@ impl Progress {
         }
     }
 
+    /// A line for the user (a warning) printed above the bar, or among the lines.
+    pub fn note(&self, line: &str) {
+        match &self.display {
+            Display::Bar(bar) => bar.println(line),
+            Display::Lines(out) => self.write_line(out, line),
+        }
+    }
+
     /// `done` of them are finished, the last being `label`; the bar is cleared at the end.
     pub fn done(&self, done: usize, label: &str) {
         match &self.display {

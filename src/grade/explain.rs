@@ -570,6 +570,7 @@ mod tests {
             reproduce: "shout matrix --id x".into(),
             duration_ms: 1,
             client_ms: None,
+            cached: false,
         }
     }
 

@@ -43,6 +43,9 @@ pub struct GradeConfig {
     pub limits: Limits,
     /// Only cases whose name matches one of these patterns; empty: all.
     pub cases: Vec<String>,
+    /// Where the reference's own observations are kept between runs; none: only for
+    /// this run (every submission still shares them).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Progress, for the command line.
@@ -121,7 +124,12 @@ pub fn grade_all(
         scratch: scratch.path(),
         isolated,
         // Every submission is judged against the same reference: its own units run once.
-        reference: Arc::new(ReferenceCache::default()),
+        reference: Arc::new(
+            config
+                .cache_dir
+                .clone()
+                .map_or_else(ReferenceCache::default, ReferenceCache::in_dir),
+        ),
     };
     // Without namespaces, programs on fixed ports cannot run side by side.
     let jobs = if isolated { config.jobs.max(1) } else { 1 };

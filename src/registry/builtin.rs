@@ -91,6 +91,22 @@ pub fn probe_python(path: &Path) -> Result<PythonInfo, String> {
 /// same bytes.
 pub const REFERENCE_FLAGS: [&str; 1] = ["-S"];
 
+/// A fingerprint of the reference scripts' bytes, for keys of what depends on them.
+pub fn reference_fingerprint() -> String {
+    fingerprint_of(&SCRIPTS)
+}
+
+fn fingerprint_of(scripts: &[(&str, &str)]) -> String {
+    let mut bytes = Vec::new();
+    for (name, text) in scripts {
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+    }
+    format!("{:016x}", crate::plan::fnv1a(&bytes))
+}
+
 /// Writes the reference scripts into `dir` (once per run).
 fn write_scripts(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -186,4 +202,21 @@ pub fn builtins(
             origin: Origin::Builtin,
         },
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_fingerprint_changes_with_any_byte_of_any_script() {
+        let base = fingerprint_of(&SCRIPTS);
+        assert_eq!(base, reference_fingerprint());
+        for i in 0..SCRIPTS.len() {
+            let mut changed = SCRIPTS;
+            let edited = format!("{} ", SCRIPTS[i].1);
+            changed[i].1 = &edited;
+            assert_ne!(fingerprint_of(&changed), base, "{}", SCRIPTS[i].0);
+        }
+    }
 }

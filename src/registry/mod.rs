@@ -5,7 +5,7 @@ mod builtin;
 mod manifest;
 mod model;
 
-pub use builtin::{builtins, probe_python, PythonInfo, REFERENCE_FLAGS};
+pub use builtin::{builtins, probe_python, reference_fingerprint, PythonInfo, REFERENCE_FLAGS};
 pub use manifest::{load_manifest, ManifestError};
 pub use model::{
     valid_name, ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey, UnicodePolicy,

@@ -113,8 +113,14 @@ fn header(results: &Results, title: &str, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "<span class=\"meta\">{:.1} s · shout {} · corpus {}{}</span></p>",
+        "<span class=\"meta\">{:.1} s{} · shout {} · corpus {}{}</span></p>",
         s.wall_seconds,
+        results
+            .cache
+            .as_ref()
+            .filter(|c| c.reused > 0)
+            .map(|c| format!(" · {} units from the cache", c.reused))
+            .unwrap_or_default(),
         html(&results.shout_version),
         html(&results.corpus),
         results

@@ -128,6 +128,9 @@ fn heading(results: &Results, out: &mut String) {
     }
     parts.push(format!("{} info", s.info));
     parts.push(format!("{} skipped", s.skipped));
+    if let Some(c) = results.cache.as_ref().filter(|c| c.reused > 0) {
+        parts.push(format!("{} units from the cache", c.reused));
+    }
     parts.push(format!("{:.1} s", s.wall_seconds));
     let _ = write!(
         out,
@@ -489,6 +492,7 @@ pub(crate) mod tests {
             minimal_input: None,
             duration_ms: 12,
             client_ms: Some(10),
+            cached: false,
         }
     }
 
@@ -502,6 +506,7 @@ pub(crate) mod tests {
             partition: None,
             plan: None,
             reference: Vec::new(),
+            cache: None,
             summary: Summary::count(&units, 1.5),
             results: units,
         }

@@ -122,6 +122,9 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
         },
         s.wall_seconds
     )?;
+    if let Some(line) = cache_line(results) {
+        writeln!(out, "{line}")?;
+    }
     let incomplete = results.incomplete().count();
     if incomplete > 0 {
         writeln!(
@@ -305,3 +308,16 @@ fn write_bytes(r: &UnitResult, out: &mut dyn Write) -> io::Result<()> {
     }
     Ok(())
 }
+/// The units taken from the cache, said plainly: they did not run this time.
+fn cache_line(results: &Results) -> Option<String> {
+    let c = results.cache.as_ref().filter(|c| c.reused > 0)?;
+    let shown = results.results.iter().filter(|r| r.cached).count();
+    Some(format!(
+        "cached: {} units between built-in programs (the reference, shout's own roles, the \
+         probes) were taken from {}, not run ({shown} of them in this report); --no-cache \
+         runs them",
+        c.reused,
+        c.dir.as_deref().unwrap_or("this run's cache")
+    ))
+}
+

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::{Results, Summary, SCHEMA_VERSION};
+use super::{CacheUse, Results, Summary, SCHEMA_VERSION};
 use crate::plan::Partition;
 
 /// Shards that cannot be merged.
@@ -130,9 +130,22 @@ pub fn merge(shards: Vec<(PathBuf, Results)>) -> Result<Results, MergeError> {
         partition: None,
         plan: first.plan.clone(),
         reference: first.reference.clone(),
+        cache: merged_cache(&shards),
         summary: Summary::count(&results, wall),
         results,
     })
+}
+
+/// The shards' cache use added up (the folder of the first that had one).
+fn merged_cache(shards: &[(PathBuf, Results)]) -> Option<CacheUse> {
+    shards
+        .iter()
+        .filter_map(|(_, r)| r.cache.clone())
+        .reduce(|a, b| CacheUse {
+            dir: a.dir.or(b.dir),
+            reused: a.reused + b.reused,
+            ran: a.ran + b.ran,
+        })
 }
 
 /// Partitioned shards must be one complete set: the same kind and N, each K once.
@@ -201,6 +214,7 @@ mod tests {
                 partition: Some(part.parse().expect("a partition")),
                 plan: None,
                 reference: Vec::new(),
+                cache: None,
                 summary: Summary::count(&units, wall),
                 results: units,
             },

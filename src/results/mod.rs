@@ -90,6 +90,22 @@ pub struct UnitResult {
     /// Lifetime of the client process this unit started (none for server probes).
     #[serde(default)]
     pub client_ms: Option<u64>,
+    /// Whether the observation came from the reference cache instead of running (a unit
+    /// of the reference's own, observed in an earlier run under the same key).
+    #[serde(default)]
+    pub cached: bool,
+}
+
+/// How a run used the reference cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheUse {
+    /// The folder it is kept in; none when kept for this run only.
+    pub dir: Option<String>,
+    /// Units between built-in programs (the reference, shout's own roles, the harness's
+    /// probes) taken from it, reported or not.
+    pub reused: usize,
+    /// The reference's own units run (and kept).
+    pub ran: usize,
 }
 
 /// How the reference ran under one interpreter.
@@ -162,6 +178,9 @@ pub struct Results {
     /// it was started with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reference: Vec<ReferenceRun>,
+    /// How the reference cache was used; none without one (`--no-cache`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheUse>,
     /// Counts.
     pub summary: Summary,
     /// Every unit, sorted by id.
@@ -284,6 +303,7 @@ impl Results {
                     reproduce: reproduce(u),
                     duration_ms: j.executed.duration_ms,
                     client_ms,
+                    cached: j.executed.cached,
                 }
             })
             .collect();
@@ -296,6 +316,7 @@ impl Results {
             partition,
             plan: None,
             reference: Vec::new(),
+            cache: None,
             summary,
             results,
         }

@@ -46,6 +46,16 @@ impl Context<'_> {
         self.implementation(axis, name).origin == Origin::Builtin
     }
 
+    /// Whether both sides of `unit` are built in (or the harness): nothing outside shout
+    /// and the reference interpreter decides what it does.
+    pub fn builtin_only(&self, unit: &Unit) -> bool {
+        let axis = self.axis_of(unit);
+        [&unit.client, &unit.server].into_iter().all(|side| match side {
+            Side::Probe => true,
+            Side::Impl(name) => self.is_builtin(axis, name),
+        })
+    }
+
     /// The port `name`'s `key` role uses when its command has no `{port}`: `None` when
     /// shout chooses it.
     pub fn fixed_port(&self, axis: usize, name: &str, key: RoleKey) -> Option<u16> {

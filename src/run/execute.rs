@@ -8,23 +8,30 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use super::build::build_all;
+use super::cache::CacheKey;
 use super::context::Context;
 use super::gate::Gate;
 use super::lane::run_lane;
-use super::reference::{self, is_reference_unit};
+use super::reference;
 use super::schedule::{queue, run_lanes};
 use super::shared::Shared;
 use crate::plan::Unit;
 
 pub use super::options::{Axis, Event, Executed, ReferenceCache, RunOptions};
+use super::options::Kept;
 pub use super::peer::MARKER;
+pub use super::reference::is_reference_unit;
 pub use crate::registry::REFERENCE;
 
 /// Runs `units` and returns one observation per unit, in the units' order.
+///
+/// The reference's own units are taken from `options.reference_cache` where it holds
+/// them for `reference_key`, and kept there (and written to its folder) once run.
 pub fn execute(
     axes: &[Axis],
     units: Vec<Unit>,
     options: &RunOptions,
+    reference_key: &CacheKey,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Vec<Executed> {
     let build_failures = build_all(axes, options, on_event);
@@ -40,17 +47,29 @@ pub fn execute(
     let results: Mutex<Vec<Option<Executed>>> = Mutex::new(vec![None; units.len()]);
     let (first, second): (Vec<usize>, Vec<usize>) =
         (0..units.len()).partition(|&i| is_reference_unit(&units[i]));
+    // Units between built-ins only (the reference, shout's own roles, the harness) depend
+    // on nothing the cache key leaves out: they are kept too.
+    let builtin_only = |u: &Unit| ctx.builtin_only(u);
     // Held until the reference units are done, so that concurrent runs sharing the cache
     // run each reference unit once: the second waits, then finds them all kept.
-    let cache = options.reference_cache.as_ref().map(|c| c.lock());
-    let first = match &cache {
-        Some(kept) => {
-            let (to_run, taken) =
+    let cache = options
+        .reference_cache
+        .as_ref()
+        .map(|c| (c, c.lock(reference_key)));
+    let (first, second) = match &cache {
+        Some((_, kept)) => {
+            let (kept_others, others): (Vec<usize>, Vec<usize>) =
+                second.into_iter().partition(|&i| builtin_only(&units[i]));
+            let (first, taken) =
                 reference::restore(kept, &units, first, &results, &shared.undefined);
-            shared.progress.skip(taken);
-            to_run
+            let (mut second, taken_others) =
+                reference::restore(kept, &units, kept_others, &results, &shared.undefined);
+            shared.progress.skip(taken + taken_others);
+            second.extend(others);
+            second.sort_unstable();
+            (first, second)
         }
-        None => first,
+        None => (first, second),
     };
     // The reference's lanes are taken first; the other lanes follow without waiting for
     // them to finish, unless they are skipped where the reference has no answer: that
@@ -68,13 +87,28 @@ pub fn execute(
             all[i] = Some(e);
         }
     };
-    // The reference units are done: keep them for later runs sharing the cache.
-    let keep = || {
-        if let Some(mut kept) = cache {
-            reference::keep(&mut kept, &results);
+    let save = |cache: &ReferenceCache, kept: &mut Kept, which: &dyn Fn(&Unit) -> bool| {
+        reference::keep(kept, &results, which);
+        if let Err(e) = cache.save(kept) {
+            on_event(Event::CacheUnwritable(e.to_string()));
         }
     };
-    run_lanes(lanes, options.jobs, options.skip_undefined, run, keep);
+    // The reference units are done: keep them for later runs sharing the cache.
+    let (cache, after) = match cache {
+        Some((c, kept)) => (Some(c), Some(kept)),
+        None => (None, None),
+    };
+    let keep_reference = || {
+        if let (Some(c), Some(mut kept)) = (cache, after) {
+            save(c, &mut kept, &is_reference_unit);
+        }
+    };
+    run_lanes(lanes, options.jobs, options.skip_undefined, run, keep_reference);
+    // And the other built-in units, once everything is done.
+    if let Some(c) = cache {
+        let others = |u: &Unit| builtin_only(u) && !is_reference_unit(u);
+        save(c, &mut c.lock(reference_key), &others);
+    }
     results
         .into_inner()
         .unwrap_or_default()

@@ -78,6 +78,7 @@ impl LaneRun<'_, '_> {
             unit: unit.clone(),
             observation,
             duration_ms: started.elapsed().as_millis() as u64,
+            cached: false,
         }
     }
 

@@ -5,7 +5,8 @@
 //! - [`wire`], [`process`], [`observe`]: transcripts, child processes, observations.
 //! - `sockdiag`, [`ports`], [`ready`]: the kernel's socket tables, leased ports, readiness.
 //! - [`relay`], `peer`: the recording relay; the harness playing client or server.
-//! - `options`, `context`, `build`: a run's inputs and outputs, shared lookups, builds.
+//! - `options`, [`cache`], `context`, `build`: a run's inputs and outputs, the reference's
+//!   observations kept on disk, shared lookups, builds.
 //! - `reference`, `stuck`, `turns`, `gate`, `shared`: the named policies lanes share.
 //! - `server`, `pairing`, `probes`: one server's lifecycle; the three kinds of unit.
 //! - `lane`, `schedule`, [`execute`]: a lane's units in order; lanes on threads; the entry.
@@ -17,6 +18,7 @@
 
 mod build;
 pub mod build_steps;
+pub mod cache;
 mod context;
 pub mod execute;
 mod gate;

@@ -3,11 +3,13 @@
 //! decides anything. The `execute` module re-exports all of it: the rest of the crate
 //! finds it there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use super::cache::{self, CacheKey, Stored};
 use super::observe::Observation;
 use crate::plan::Unit;
 use crate::registry::Implementation;
@@ -70,18 +72,75 @@ impl Default for RunOptions {
 
 /// The reference's own units (both sides the reference or the harness) observed once and
 /// reused: `shout grade` judges every submission against the same reference, so it runs
-/// those units once for the whole class instead of once per submission. Keyed by unit id;
-/// a cache must only be shared between runs with the same interpreters and limits.
+/// those units once for the whole class instead of once per submission; with a folder
+/// (`~/.cache/shout`), they are also kept for later runs. Keyed by unit id, within a
+/// [`CacheKey`] naming everything the observations depend on: a run binds the cache to
+/// its key before using it, and a cache bound to another key starts empty.
 #[derive(Debug, Default)]
 pub struct ReferenceCache {
-    by_id: Mutex<BTreeMap<String, Executed>>,
+    kept: Mutex<Kept>,
+    /// Where the observations are kept between runs; none for this process only.
+    dir: Option<PathBuf>,
+}
+
+/// The observations of one key.
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    /// The key they were observed under.
+    pub key: Option<CacheKey>,
+    /// By unit id.
+    pub units: BTreeMap<String, Stored>,
+    /// Ids read from the folder (not observed by this process).
+    pub from_disk: BTreeSet<String>,
+    /// Whether this process added or confirmed anything since the folder was read.
+    pub changed: bool,
 }
 
 impl ReferenceCache {
-    /// The kept units, locked: a run holds the lock until its own reference units are
-    /// done, so that concurrent runs sharing the cache run each of them once.
-    pub(super) fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Executed>> {
-        self.by_id.lock().unwrap_or_else(|p| p.into_inner())
+    /// A cache kept in `dir` between runs (created when first written).
+    pub fn in_dir(dir: PathBuf) -> ReferenceCache {
+        ReferenceCache {
+            kept: Mutex::default(),
+            dir: Some(dir),
+        }
+    }
+
+    /// The folder the observations are kept in, if any.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_deref()
+    }
+
+    /// The kept units for `key`, locked: a run holds the lock until its own reference
+    /// units are done, so that concurrent runs sharing the cache run each of them once.
+    pub(super) fn lock(&self, key: &CacheKey) -> MutexGuard<'_, Kept> {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.key.as_ref() != Some(key) {
+            let units = self
+                .dir
+                .as_deref()
+                .map(|d| cache::load(d, key))
+                .unwrap_or_default();
+            *kept = Kept {
+                key: Some(key.clone()),
+                from_disk: units.keys().cloned().collect(),
+                units,
+                changed: false,
+            };
+        }
+        kept
+    }
+
+    /// Writes what `kept` learnt to the folder, if any and if anything changed. A cache
+    /// that cannot be written only costs time later: the error is returned for a warning.
+    pub(super) fn save(&self, kept: &mut Kept) -> std::io::Result<()> {
+        match (&self.dir, &kept.key) {
+            (Some(dir), Some(key)) if kept.changed => {
+                cache::save(dir, key, &kept.units)?;
+                kept.changed = false;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -90,6 +149,9 @@ impl ReferenceCache {
 pub enum Event<'a> {
     /// Building an implementation.
     Building(&'a str),
+    /// The reference cache's folder could not be written (the reason): later runs will
+    /// run the reference's units again.
+    CacheUnwritable(String),
     /// A unit finished.
     UnitDone {
         /// The unit.
@@ -110,4 +172,6 @@ pub struct Executed {
     pub observation: Observation,
     /// Wall time of the unit.
     pub duration_ms: u64,
+    /// Whether the observation was taken from the [`ReferenceCache`] instead of running.
+    pub cached: bool,
 }

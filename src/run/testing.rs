@@ -85,5 +85,6 @@ pub(crate) fn executed(unit: Unit, observation: Observation) -> Executed {
         unit,
         observation,
         duration_ms: 0,
+        cached: false,
     }
 }

@@ -63,6 +63,7 @@ fn unit(
         ),
         duration_ms: 1,
         client_ms: None,
+        cached: false,
     }
 }
 
@@ -76,6 +77,7 @@ fn results(units: Vec<UnitResult>) -> Results {
         partition: None,
         plan: None,
         reference: Vec::new(),
+        cache: None,
         summary: Summary::count(&units, 12.4),
         results: units,
     }

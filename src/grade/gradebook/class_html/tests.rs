@@ -40,6 +40,7 @@ fn newline(t: Transport, name: &str, case: &str, input: &[u8]) -> UnitResult {
         reproduce: format!("shout grade submissions/{name} --case {case}"),
         duration_ms: 1,
         client_ms: None,
+        cached: false,
     }
 }
 
@@ -56,6 +57,7 @@ fn graded(name: &str, units: Vec<UnitResult>) -> Graded {
             partition: None,
             plan: None,
             reference: Vec::new(),
+            cache: None,
             summary: Summary::count(&units, 1.0),
             results: units,
         }),
