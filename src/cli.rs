@@ -102,7 +102,8 @@ Required: --transport udp|tcp, and one of --server 'CMD … {port}' or
 Examples:
   shout check --transport udp --server 'python3 UDPServer.py {port}'
   shout check --transport tcp --client 'java TCPClient {host} {port}' --case hello
-  shout check --transport tcp --server './server {port}' --format json --output r.json";
+  shout check --transport tcp --server './server {port}' --format json --output r.json
+  shout check --transport tcp --server 'python3 TCPServer.py'   # port 12000 written in";
 
 /// `shout merge --help`.
 const MERGE_HELP: &str = "\
@@ -225,7 +226,9 @@ pub struct MatrixArgs {
     mut_arg("transport", |a| a.required(true))
 )]
 pub struct CheckArgs {
-    /// The candidate server command, with {port}.
+    /// The candidate server command, with {port} (without it, the server is taken to
+    /// bind the port written in its code, and each server runs in a network namespace
+    /// of its own: as root, or inside a user namespace for an ordinary user).
     #[arg(long, value_name = "CMD")]
     pub server: Option<String>,
     /// The candidate client command, with {host} and {port} (without {port}, the client

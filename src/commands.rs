@@ -21,7 +21,8 @@ use shout::report::Format;
 use shout::results::merge::{self, MergeError};
 use shout::results::Results;
 use shout::roles::{self, RoleError};
-use shout::run::execute::Event;
+use shout::run::execute::{Event, RunOptions};
+use shout::run::sandbox;
 
 use crate::cli::{
     CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ServerArgs, TcpServerArgs,
@@ -131,7 +132,46 @@ pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<u8, CommandError
 
 /// `shout check`.
 pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, CommandError> {
-    run_harness(HarnessOptions::check(args, matches)?)
+    let mut options = HarnessOptions::check(args, matches)?;
+    if options.fixed_port() && !options.list {
+        eprintln!("shout: {}", own_networks(&mut options.run));
+    }
+    run_harness(options)
+}
+
+/// Gives each server (and client probe) a network namespace of its own, for a program
+/// whose port is written in: as root directly, otherwise inside a user namespace of
+/// shout's own (entered here, before any thread starts). Where neither is possible the
+/// units run one at a time on the fixed port. Returns the sentence that says which.
+fn own_networks(run: &mut RunOptions) -> String {
+    // SAFETY: geteuid(2) cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let entered = if root {
+        Ok(())
+    } else {
+        sandbox::enter_user_namespace()
+    };
+    match entered {
+        Ok(()) => {
+            run.isolate = Some(sandbox::enter_fresh_netns);
+            format!(
+                "the candidate's port is written in: each server runs in a network namespace \
+                 of its own{}",
+                if root {
+                    ""
+                } else {
+                    " (inside a user namespace: no root needed)"
+                }
+            )
+        }
+        Err(e) => {
+            run.jobs = 1;
+            format!(
+                "the candidate's port is written in, and no network namespace is available \
+                 here ({e}): its units run one at a time on that port"
+            )
+        }
+    }
 }
 
 /// Prepares the run (or lists its units), runs it with progress, and writes the reports.

@@ -366,9 +366,20 @@ impl Prepared {
         let mut key = CacheKey::default()
             .with(
                 "shout",
-                format!("{} {}", env!("CARGO_PKG_VERSION"), file_identity(exe.as_deref())),
+                format!(
+                    "{} {}",
+                    env!("CARGO_PKG_VERSION"),
+                    file_identity(exe.as_deref())
+                ),
             )
-            .with("reference", format!("{} {}", registry::REFERENCE, registry::reference_fingerprint()))
+            .with(
+                "reference",
+                format!(
+                    "{} {}",
+                    registry::REFERENCE,
+                    registry::reference_fingerprint()
+                ),
+            )
             .with("corpus", self.corpus.clone())
             .with(
                 "limits",
@@ -418,7 +429,10 @@ impl Prepared {
         );
         results.plan = Some(self.plan_print.clone());
         results.reference = self.reference.clone();
-        results.cache = options.reference_cache.as_ref().map(|c| cache_use(c, &executed));
+        results.cache = options
+            .reference_cache
+            .as_ref()
+            .map(|c| cache_use(c, &executed));
         results
     }
 }

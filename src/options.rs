@@ -28,8 +28,8 @@ use shout::run::execute::{ReferenceCache, RunOptions};
 use shout::run::sandbox::Limits;
 
 use crate::cli::{
-    CacheArgs, CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs, ServerArgs,
-    TcpServerArgs,
+    CacheArgs, CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ReportArgs, RunArgs,
+    ServerArgs, TcpServerArgs,
 };
 
 /// The longest time limit shout accepts, in seconds (a day).
@@ -83,9 +83,6 @@ pub enum OptionsError {
         /// Why.
         message: String,
     },
-    /// A candidate server whose port shout could not choose.
-    #[error("--server: the command needs `{{port}}` so shout can choose the port")]
-    ServerWithoutPort,
     /// `--rubric FILE` is not a rubric.
     #[error(transparent)]
     Rubric(#[from] RubricError),
@@ -148,7 +145,9 @@ fn cache_dir(args: &CacheArgs) -> Option<PathBuf> {
     if args.no_cache {
         None
     } else {
-        args.cache_dir.clone().or_else(shout::run::cache::default_dir)
+        args.cache_dir
+            .clone()
+            .or_else(shout::run::cache::default_dir)
     }
 }
 
@@ -326,6 +325,15 @@ pub struct HarnessOptions {
 }
 
 impl HarnessOptions {
+    /// Whether a declared program has its port written in (no `{port}`): it needs a
+    /// network of its own per server to run beside itself.
+    pub fn fixed_port(&self) -> bool {
+        self.config
+            .extra
+            .iter()
+            .any(|i| i.roles.values().any(|t| !t.takes_port()))
+    }
+
     /// `shout matrix`.
     pub fn matrix(args: MatrixArgs, matches: &ArgMatches) -> Result<HarnessOptions, OptionsError> {
         for m in &args.manifests {
@@ -439,9 +447,6 @@ impl HarnessOptions {
 fn candidate(transport: Transport, role: Role, line: &str) -> Result<Implementation, OptionsError> {
     let template =
         CommandTemplate::parse(line).map_err(|message| OptionsError::Command { role, message })?;
-    if role == Role::Server && !template.words.iter().any(|w| w.contains("{port}")) {
-        return Err(OptionsError::ServerWithoutPort);
-    }
     // A candidate run by a Python interpreter follows the reference's Unicode version
     // (both run under the same python3); any other program may follow its runtime's.
     let program = template
@@ -881,17 +886,18 @@ mod tests {
             message.ends_with("the placeholders are {port}, {host}"),
             "{message}"
         );
-        let message = names(
-            harness(&[
-                "check",
-                "--transport",
-                "udp",
-                "--server",
-                "python3 server.py",
-            ]),
-            "--server:",
-        );
-        assert!(message.contains("needs `{port}`"), "{message}");
+        // A server with its port written in is accepted: it gets a network of its own.
+        let fixed = harness(&[
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "python3 server.py",
+        ])
+        .unwrap();
+        assert!(fixed.fixed_port());
+        let chosen = harness(&["check", "--transport", "udp", "--server", "s {port}"]).unwrap();
+        assert!(!chosen.fixed_port());
         names(
             harness(&["check", "--transport", "tcp", "--client", "'unbalanced"]),
             "--client: unbalanced quotes",

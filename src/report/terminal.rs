@@ -320,4 +320,3 @@ fn cache_line(results: &Results) -> Option<String> {
         c.dir.as_deref().unwrap_or("this run's cache")
     ))
 }
-

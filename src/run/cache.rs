@@ -66,7 +66,11 @@ struct CacheFile {
 /// The platform's cache folder for shout: `$XDG_CACHE_HOME/shout`, else
 /// `$HOME/.cache/shout`; none when neither is set.
 pub fn default_dir() -> Option<PathBuf> {
-    let from = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let from = |var: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     from("XDG_CACHE_HOME")
         .filter(|p| p.is_absolute())
         .or_else(|| from("HOME").map(|h| h.join(".cache")))
@@ -130,7 +134,10 @@ mod tests {
     fn what_is_saved_under_a_key_loads_back_under_that_key_only() {
         let dir = tempfile::tempdir().unwrap();
         let mut units = BTreeMap::new();
-        units.insert("udp::probe-client::python-server::hello".to_string(), stored(Reply::Nothing));
+        units.insert(
+            "udp::probe-client::python-server::hello".to_string(),
+            stored(Reply::Nothing),
+        );
         save(dir.path(), &key(), &units).unwrap();
         assert_eq!(load(dir.path(), &key()), units);
         for other in [

@@ -50,10 +50,12 @@ impl Context<'_> {
     /// and the reference interpreter decides what it does.
     pub fn builtin_only(&self, unit: &Unit) -> bool {
         let axis = self.axis_of(unit);
-        [&unit.client, &unit.server].into_iter().all(|side| match side {
-            Side::Probe => true,
-            Side::Impl(name) => self.is_builtin(axis, name),
-        })
+        [&unit.client, &unit.server]
+            .into_iter()
+            .all(|side| match side {
+                Side::Probe => true,
+                Side::Impl(name) => self.is_builtin(axis, name),
+            })
     }
 
     /// The port `name`'s `key` role uses when its command has no `{port}`: `None` when

@@ -17,8 +17,8 @@ use super::schedule::{queue, run_lanes};
 use super::shared::Shared;
 use crate::plan::Unit;
 
-pub use super::options::{Axis, Event, Executed, ReferenceCache, RunOptions};
 use super::options::Kept;
+pub use super::options::{Axis, Event, Executed, ReferenceCache, RunOptions};
 pub use super::peer::MARKER;
 pub use super::reference::is_reference_unit;
 pub use crate::registry::REFERENCE;
@@ -103,7 +103,13 @@ pub fn execute(
             save(c, &mut kept, &is_reference_unit);
         }
     };
-    run_lanes(lanes, options.jobs, options.skip_undefined, run, keep_reference);
+    run_lanes(
+        lanes,
+        options.jobs,
+        options.skip_undefined,
+        run,
+        keep_reference,
+    );
     // And the other built-in units, once everything is done.
     if let Some(c) = cache {
         let others = |u: &Unit| builtin_only(u) && !is_reference_unit(u);

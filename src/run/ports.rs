@@ -66,10 +66,22 @@ fn lock_dir() -> PathBuf {
     std::env::temp_dir().join("shout-ports")
 }
 
+/// Creates the lock folder shared by every user's runs: writable by all and sticky, as
+/// `/tmp` is, so that each user can add lock files and remove only their own.
+fn shared_lock_dir() -> io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = lock_dir();
+    if !dir.is_dir() {
+        fs::create_dir_all(&dir)?;
+        // Only its creator can set this; a folder made by an older shout stays as it is.
+        let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777));
+    }
+    Ok(dir)
+}
+
 /// Leases a port that is free on all IPv4 and IPv6 addresses for UDP and TCP.
 pub fn lease_port() -> io::Result<PortLease> {
-    let dir = lock_dir();
-    fs::create_dir_all(&dir)?;
+    let dir = shared_lock_dir()?;
     let span = (RANGE.end - RANGE.start) as u64;
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -84,11 +96,17 @@ pub fn lease_port() -> io::Result<PortLease> {
         x ^= x << 17;
         let port = RANGE.start + (x % span) as u16;
         let path = dir.join(format!("{port}.lock"));
-        let file = OpenOptions::new()
+        let file = match OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&path)?;
+            .open(&path)
+        {
+            Ok(file) => file,
+            // Another user's lease (their lock file is theirs alone): the port is taken.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => continue,
+            Err(e) => return Err(e),
+        };
         // SAFETY: flock on a file descriptor we own.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             continue;

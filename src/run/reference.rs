@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::cache::Stored;
 use super::observe::{Observation, Reply};
-use super::options::Kept;
 use super::options::Executed;
+use super::options::Kept;
 use super::process::Exit;
 use crate::plan::{Side, Unit, UnitKind};
 use crate::proto::Transport;
@@ -261,7 +261,8 @@ mod tests {
         let answered = executed(units[1].clone(), pairing(Exit::Code(0)));
         let mut kept = Kept::default();
         kept.units.insert(units[0].id.clone(), stored(&hung, false));
-        kept.units.insert(units[1].id.clone(), stored(&answered, false));
+        kept.units
+            .insert(units[1].id.clone(), stored(&answered, false));
         kept.from_disk = kept.units.keys().cloned().collect();
         let results = Mutex::new(vec![None, None]);
         let undefined = Undefined::default();

@@ -35,7 +35,12 @@ fn check(exe: &Path, cache: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32,
     }
     let out: Output = cmd.output().unwrap();
     let results: Value = serde_json::from_slice(&std::fs::read(json.path()).unwrap())
-        .unwrap_or_else(|e| panic!("no JSON results ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|e| {
+            panic!(
+                "no JSON results ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -116,7 +121,12 @@ fn changing_what_the_reference_depends_on_runs_it_again() {
     if let Some(other) = other {
         let path = other.path.display().to_string();
         let (_, _, r) = check(&exe, cache.path(), &["--python", &path], &[]);
-        assert_eq!(reused(&r), 0, "{path} reused units of {}", python3().version);
+        assert_eq!(
+            reused(&r),
+            0,
+            "{path} reused units of {}",
+            python3().version
+        );
     } else {
         eprintln!("only one CPython 3 here: the interpreter part of the key is not tried");
     }
@@ -136,7 +146,14 @@ fn without_the_cache_nothing_is_kept_and_a_damaged_file_is_run_again() {
     let cache = tempfile::tempdir().unwrap();
     // --no-cache and --cache-dir contradict each other: refused before anything runs.
     let out = assert_cmd::Command::new(shout_bin())
-        .args(["check", "--transport", "udp", "--server", "x {port}", "--no-cache"])
+        .args([
+            "check",
+            "--transport",
+            "udp",
+            "--server",
+            "x {port}",
+            "--no-cache",
+        ])
         .arg("--cache-dir")
         .arg(cache.path())
         .output()
@@ -147,7 +164,14 @@ fn without_the_cache_nothing_is_kept_and_a_damaged_file_is_run_again() {
     let home = tempfile::tempdir().unwrap();
     let json = tempfile::NamedTempFile::new().unwrap();
     let out = assert_cmd::Command::new(shout_bin())
-        .args(["check", "--transport", "udp", "--case", "hello", "--no-cache"])
+        .args([
+            "check",
+            "--transport",
+            "udp",
+            "--case",
+            "hello",
+            "--no-cache",
+        ])
         .arg("--server")
         .arg(format!(
             "{} {} {{port}}",
@@ -162,7 +186,10 @@ fn without_the_cache_nothing_is_kept_and_a_damaged_file_is_run_again() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&std::fs::read(json.path()).unwrap()).unwrap();
-    assert!(r.get("cache").is_none(), "--no-cache still used a cache: {r}");
+    assert!(
+        r.get("cache").is_none(),
+        "--no-cache still used a cache: {r}"
+    );
     assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
 
     // A damaged cache file costs a run of the reference, nothing else.

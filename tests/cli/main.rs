@@ -6,6 +6,7 @@ mod causes;
 mod class_view;
 mod cli_help;
 mod expectations;
+mod fixed_port;
 mod grading;
 mod harness;
 mod layers;

@@ -36,7 +36,7 @@ mod workdir;
 pub use cgroup::KILL_PATIENCE;
 pub use confine::{prepare_workdir, Sandbox};
 pub use limits::Limits;
-pub use netns::enter_fresh_netns;
+pub use netns::{enter_fresh_netns, enter_user_namespace};
 pub use support::{Feature, Support};
 pub use user::User;
 pub use workdir::{MAX_WORKDIR_BYTES, MAX_WORKDIR_ENTRIES};

@@ -33,6 +33,49 @@ pub fn enter_fresh_netns() -> io::Result<()> {
     })
 }
 
+/// Puts the whole process in a new user namespace, where it is root (mapped to the real
+/// user, who keeps exactly their own rights on files), and a new network namespace with
+/// its loopback interface up. From then on [`enter_fresh_netns`] works without real
+/// root: the capability it needs is held in the new user namespace, which owns every
+/// network namespace made inside it. This is what lets an ordinary user run programs on
+/// the fixed ports they hardcode, each server in a network of its own.
+///
+/// The kernel allows it only in a process with one thread: call it first thing, before
+/// anything starts a thread. Fails where unprivileged user namespaces are disabled.
+pub fn enter_user_namespace() -> io::Result<()> {
+    let threads = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse::<u32>().ok())
+        });
+    if threads.is_some_and(|n| n > 1) {
+        return Err(io::Error::other(
+            "cannot enter a user namespace once threads have started",
+        ));
+    }
+    // SAFETY: getuid(2)/getgid(2) cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    // SAFETY: unshare(2) with flags; the process has a single thread (checked above).
+    check(unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) }.into()).map_err(
+        |e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot enter a user namespace (are unprivileged user namespaces disabled?): {e}"),
+            )
+        },
+    )?;
+    let write = |file: &str, text: String| {
+        std::fs::write(file, text)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot write {file}: {e}")))
+    };
+    write("/proc/self/setgroups", "deny".into())?;
+    write("/proc/self/uid_map", format!("0 {uid} 1"))?;
+    write("/proc/self/gid_map", format!("0 {gid} 1"))?;
+    bring_loopback_up()
+}
+
 fn bring_loopback_up() -> io::Result<()> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     // SAFETY: socket(2); the descriptor is owned below. Created after the unshare, so it

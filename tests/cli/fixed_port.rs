@@ -1,0 +1,134 @@
+//! `shout check` of a server whose port is written in (the textbook's `serverPort =
+//! 12000`, no `{port}`): each server gets a network namespace of its own, as root or, for
+//! an ordinary user, inside a user namespace of shout's own.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use crate::support::{python3, reference, shout_bin};
+
+/// A folder readable by everyone holding the reference TCP server (port 12000 written
+/// in), with `edit` applied to its text.
+fn server_folder(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(reference("TCPServer.py")).unwrap();
+    // As the textbook prints it: the port is only written in.
+    let argv = "int(sys.argv[1]) if len(sys.argv) > 1 else 12000";
+    assert!(text.contains(argv), "the reference changed");
+    let text = text.replace(argv, "12000");
+    std::fs::write(dir.path().join("TCPServer.py"), edit(text)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn check(prefix: &[&str], dir: &Path, python: &Path, extra: &[&str]) -> (i32, String, String) {
+    let server = format!("{} TCPServer.py", python.display());
+    let mut cmd = assert_cmd::Command::new(prefix.first().map_or(shout_bin(), PathBuf::from));
+    cmd.args(prefix.iter().skip(1))
+        .args(if prefix.is_empty() {
+            Vec::new()
+        } else {
+            vec![shout_bin().display().to_string()]
+        })
+        .args(["check", "--transport", "tcp", "--server", &server])
+        .args([
+            "--case",
+            "hello",
+            "--case",
+            "korean",
+            "--case",
+            "empty-line",
+        ])
+        .args(extra)
+        .current_dir(dir)
+        .env("LC_ALL", "C.UTF-8")
+        .timeout(Duration::from_secs(300));
+    let out: Output = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_server_with_its_port_written_in_is_checked_side_by_side_and_still_judged() {
+    let good = server_folder(|t| t);
+    let python = python3().path;
+    let (code, stdout, stderr) = check(&[], good.path(), &python, &["--jobs", "3"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("network namespace of its own"), "{stderr}");
+    assert!(
+        stdout.contains(" 0 failed") && stdout.contains(" 0 skipped"),
+        "{stdout}"
+    );
+
+    let lower = server_folder(|t| t.replace(".upper()", ".lower()"));
+    let (code, stdout, _) = check(&[], lower.path(), &python, &["--jobs", "3"]);
+    assert_eq!(code, 1, "a lowercasing server passed:\n{stdout}");
+    assert!(stdout.contains("candidate"), "{stdout}");
+}
+
+/// A CPython 3 that the unprivileged user 65534 can run (pyenv under root's home is not
+/// one), if any.
+fn python_for_nobody() -> Option<PathBuf> {
+    ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| {
+            std::process::Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(p)
+                .args(["-c", "import sys; sys.exit(sys.version_info[0] != 3)"])
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+#[test]
+fn an_ordinary_user_checks_a_textbook_server_without_root() {
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        // Already an ordinary user: the plain run above is this test.
+        let dir = server_folder(|t| t);
+        let (code, _, stderr) = check(&[], dir.path(), &python3().path, &[]);
+        assert_eq!(code, 0, "{stderr}");
+        return;
+    }
+    let Some(python) = python_for_nobody() else {
+        eprintln!("no CPython 3 here that user 65534 can run: not tried as an ordinary user");
+        return;
+    };
+    let dir = server_folder(|t| t);
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let home_var = format!("HOME={}", home.display());
+    let prefix = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "env",
+        &home_var,
+    ];
+    let python_flag = python.display().to_string();
+    let (code, stdout, stderr) = check(&prefix, dir.path(), &python, &["--python", &python_flag]);
+    if stderr.contains("no network namespace is available") {
+        eprintln!("user namespaces are disabled here: {stderr}");
+        assert_eq!(
+            code, 0,
+            "one at a time, it must still pass:\n{stdout}\n{stderr}"
+        );
+        return;
+    }
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("inside a user namespace"), "{stderr}");
+    // Its cache went to the user's own home, owned by that user.
+    let cache = home.join(".cache/shout");
+    let entry = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(entry.metadata().unwrap().uid(), 65534);
+}
