@@ -235,6 +235,11 @@ pub struct CheckArgs {
     /// is taken to use the textbook's port 12000).
     #[arg(long, value_name = "CMD")]
     pub client: Option<String>,
+    /// Also run the cases on which the reference itself gives no answer (it crashes or
+    /// hangs), to see what the candidate does there; their verdict is `info` either way,
+    /// so by default they are listed as not run.
+    #[arg(long)]
+    pub run_undefined: bool,
     /// The common run options (--transport is required).
     #[command(flatten)]
     pub run: RunArgs,

@@ -409,7 +409,11 @@ impl HarnessOptions {
             reproduce_check: Some(reproduce),
             strict_unicode: args.run.strict_unicode,
         };
-        HarnessOptions::new(config, &args.run, matches, false)
+        let mut options = HarnessOptions::new(config, &args.run, matches, false)?;
+        // Where the reference gives no answer the verdict is `info` whatever the
+        // candidate does: a quick check does not wait on those cases.
+        options.run.skip_undefined = !args.run_undefined;
+        Ok(options)
     }
 
     fn new(

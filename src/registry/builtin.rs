@@ -36,7 +36,7 @@ pub struct PythonInfo {
 /// Asks `path` for its version and Unicode database version.
 pub fn probe_python(path: &Path) -> Result<PythonInfo, String> {
     let out = Command::new(path)
-        .args(["-c", "import sys, unicodedata; sys.stdout.write('%d.%d %s %s\\n' % (sys.version_info[0], sys.version_info[1], unicodedata.unidata_version, sys.executable))"])
+        .args(["-S", "-c", "import sys, unicodedata; sys.stdout.write('%d.%d %s %s\\n' % (sys.version_info[0], sys.version_info[1], unicodedata.unidata_version, sys.executable))"])
         .env("LC_ALL", "C.UTF-8")
         .output()
         .map_err(|e| match e.kind() {

@@ -171,7 +171,7 @@ impl LaneRun<'_, '_> {
             Side::Impl(name) => !self.ctx.is_builtin(axis, name),
             Side::Probe => false,
         };
-        if let Some(death) = slot.retire(lane_end_grace(may_be_one_shot)) {
+        if let Some(death) = slot.retire(lane_end_grace(may_be_one_shot), last.unit.transport) {
             self.note_on_previous(death);
         }
     }

@@ -13,6 +13,7 @@ use super::ports::{lease_port, PortLease};
 use super::process::{Exit, Finished, Running};
 use super::ready::{wait_for_any_port, wait_until_bound, NotReady};
 use super::stuck::{server_limit, Silences, Streaks};
+use crate::proto::Transport;
 use crate::registry::{Role, RoleKey};
 
 /// How long a server that may be crashing gets to finish dying before the next unit.
@@ -226,11 +227,19 @@ impl Slot {
         self.stop().map(|out| Death::of(exit, &out))
     }
 
-    /// Stops the server at the lane's end, after giving it `grace` to be seen dying.
-    pub fn retire(self, grace: Duration) -> Option<Death> {
+    /// Stops the server at the lane's end, after giving it `grace` to be seen dying;
+    /// a server that answers a health request at once is plainly not dying, and is
+    /// stopped without waiting.
+    pub fn retire(self, grace: Duration, transport: Transport) -> Option<Death> {
         let Slot::Serving(mut inst) = self else {
             return None;
         };
+        if inst.process.exited().is_none()
+            && super::peer::healthy(transport, inst.port, grace, &mut inst.process)
+        {
+            inst.process.stop();
+            return None;
+        }
         match inst.process.wait_timeout(grace) {
             Some(exit) => Some(Death::of(exit, &inst.process.stop())),
             None => {
