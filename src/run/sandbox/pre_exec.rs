@@ -10,6 +10,14 @@ use std::io;
 use super::sys::{check, enter_private_mount_namespace, last_error};
 use super::user::User;
 
+/// The type `getrlimit` and `setrlimit` take a resource as: glibc's own type.
+#[cfg(target_env = "gnu")]
+type Resource = libc::__rlimit_resource_t;
+/// The type `getrlimit` and `setrlimit` take a resource as: a plain `int` on other C
+/// libraries (musl, which the static binary is built with).
+#[cfg(not(target_env = "gnu"))]
+type Resource = libc::c_int;
+
 /// Everything the child does before `exec`, as plain data.
 pub(super) struct ChildPlan {
     /// `cgroup.procs` of the child's own cgroup, to join first.
@@ -17,7 +25,7 @@ pub(super) struct ChildPlan {
     /// The private hosts file and where to mount it, when mount namespaces work.
     pub(super) hosts: Option<(CString, CString)>,
     /// (resource, soft, hard), each lowered only: a limit already lower stays.
-    pub(super) rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
+    pub(super) rlimits: Vec<(Resource, u64, u64)>,
     /// Who to become last.
     pub(super) user: Option<User>,
 }
@@ -175,7 +183,7 @@ fn join_cgroup(procs: &CString) -> io::Result<()> {
 }
 
 /// Sets a resource limit no higher than it already is. Async-signal-safe.
-fn lower_rlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> io::Result<()> {
+fn lower_rlimit(resource: Resource, soft: u64, hard: u64) -> io::Result<()> {
     let mut current = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
