@@ -46,7 +46,10 @@ fn check(cache: &Path, transport: Transport, role: &str, command: &str) -> (f64,
         .status()
         .expect("shout runs");
     let wall = started.elapsed().as_secs_f64();
-    assert!(status.success(), "shout check --{role} {command} failed: {status}");
+    assert!(
+        status.success(),
+        "shout check --{role} {command} failed: {status}"
+    );
     let results = serde_json::from_slice(&std::fs::read(json.path()).expect("results"))
         .expect("results parse");
     (wall, results)
@@ -72,8 +75,13 @@ fn start_up(transport: Transport, command: &str) -> f64 {
                 ..Spawn::default()
             })
             .expect("the server starts");
-            wait_until_bound(&mut server, transport, lease.port(), Duration::from_secs(10))
-                .expect("the server listens");
+            wait_until_bound(
+                &mut server,
+                transport,
+                lease.port(),
+                Duration::from_secs(10),
+            )
+            .expect("the server listens");
             let took = started.elapsed().as_secs_f64();
             server.stop();
             took
@@ -117,7 +125,11 @@ fn main() {
     );
     for transport in [Transport::Udp, Transport::Tcp] {
         let upper = transport.as_str().to_uppercase();
-        let server = format!("{} -S {}/{upper}Server.py {{port}}", python.display(), scripts.display());
+        let server = format!(
+            "{} -S {}/{upper}Server.py {{port}}",
+            python.display(),
+            scripts.display()
+        );
         let client = format!(
             "{} -S {}/{upper}Client.py {{host}} {{port}}",
             python.display(),

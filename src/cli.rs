@@ -96,10 +96,11 @@ usage, configuration or environment error, or an incomplete run.";
 
 /// `shout check --help`.
 const CHECK_HELP: &str = "\
-Required: --transport udp|tcp, and one of --server 'CMD … {port}' or
---client 'CMD … {host} {port}' (the placeholders are {port} and {host}).
+Required: a folder (`shout check .`), or --transport udp|tcp and one of --server 'CMD …'
+or --client 'CMD …' (the placeholders are {port} and {host}).
 
 Examples:
+  shout check .                     # every client and server in this folder, as graded
   shout check --transport udp --server 'python3 UDPServer.py {port}'
   shout check --transport tcp --client 'java TCPClient {host} {port}' --case hello
   shout check --transport tcp --server './server {port}' --format json --output r.json
@@ -219,13 +220,17 @@ pub struct MatrixArgs {
     pub run: RunArgs,
 }
 
-/// `shout check`: `--transport` and exactly one of `--server` and `--client` are required.
+/// `shout check`: a folder, or `--transport` and exactly one of `--server` and `--client`.
 #[derive(Debug, Args)]
 #[command(
-    group(ArgGroup::new("candidate").args(["server", "client"]).required(true)),
-    mut_arg("transport", |a| a.required(true))
+    group(ArgGroup::new("candidate").args(["server", "client", "dir"]).required(true)),
+    mut_arg("transport", |a| a.required_unless_present("dir"))
 )]
 pub struct CheckArgs {
+    /// A folder of programs (yours): every role found in it is checked as `shout grade`
+    /// would, and the feedback printed here.
+    #[arg(value_name = "DIR", conflicts_with_all = ["server", "client"])]
+    pub dir: Option<std::path::PathBuf>,
     /// The candidate server command, with {port} (without it, the server is taken to
     /// bind the port written in its code, and each server runs in a network namespace
     /// of its own: as root, or inside a user namespace for an ordinary user).

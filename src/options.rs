@@ -590,6 +590,34 @@ impl GradeOptions {
         })
     }
 
+    /// `shout check DIR`: one folder, the built-in rubric, the run flags that apply.
+    pub fn for_check(dir: PathBuf, args: &CheckArgs) -> Result<GradeOptions, OptionsError> {
+        if !dir.is_dir() {
+            return Err(OptionsError::Submission {
+                path: dir.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a folder: give the folder that holds your programs",
+                ),
+            });
+        }
+        Ok(GradeOptions {
+            paths: vec![dir],
+            out: PathBuf::new(),
+            jobs: 1,
+            rubric: Rubric::default(),
+            timeout: seconds("--timeout", args.run.timeout)?,
+            python: args.run.pythons.first().cloned(),
+            cases: args.run.cases.clone(),
+            cache_dir: cache_dir(&args.run.cache),
+        })
+    }
+
+    /// What the grading pipeline takes for `shout check DIR`.
+    pub fn config_for_check(&self) -> GradeConfig {
+        self.config(self.paths.clone())
+    }
+
     /// The submission folders among the paths given, in order. Files and the `--out`
     /// folder are passed to `skipped` as they are met; a path that does not exist is an
     /// error, and so is having nothing left to grade.
@@ -865,7 +893,7 @@ mod tests {
         );
         let message = refused(&["check", "--transport", "udp"]);
         assert!(
-            message.contains("<--server <CMD>|--client <CMD>>"),
+            message.contains("<--server <CMD>|--client <CMD>|DIR>"),
             "{message}"
         );
         let message = refused(&[

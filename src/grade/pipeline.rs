@@ -353,7 +353,7 @@ impl Class<'_> {
         if !build_steps.is_empty() {
             self.build_first(&mut implementation, &build_steps, &options);
         }
-        let prepared = harness::prepare(&self.harness_config(implementation, submission))?;
+        let prepared = harness::prepare(&self.harness_config(implementation))?;
         one.graded.results = Some(prepared.run(&options, &|_| {}));
         Ok(one)
     }
@@ -454,7 +454,7 @@ impl Class<'_> {
     }
 
     /// The harness configuration that runs `implementation`, the submission's, alone.
-    fn harness_config(&self, implementation: Implementation, submission: &Submission) -> Config {
+    fn harness_config(&self, implementation: Implementation) -> Config {
         let config = self.config;
         Config {
             filters: Filters {
@@ -465,23 +465,9 @@ impl Class<'_> {
             },
             extra: vec![implementation],
             pythons: config.python.iter().cloned().collect(),
-            // A failure is rerun by grading this one folder on its case alone.
-            reproduce_check: Some(
-                [
-                    "grade".to_string(),
-                    submission.dir().display().to_string(),
-                    "--out".to_string(),
-                    "shout-rerun".to_string(),
-                ]
-                .into_iter()
-                .chain(
-                    config
-                        .python
-                        .iter()
-                        .flat_map(|p| ["--python".to_string(), p.display().to_string()]),
-                )
-                .collect(),
-            ),
+            // A failure is rerun in the submission's own folder, on its case alone: a
+            // command its author can run (no grader paths in it).
+            reproduce_check: Some(vec!["check".to_string(), ".".to_string()]),
             ..Config::default()
         }
     }

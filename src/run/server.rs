@@ -420,6 +420,8 @@ mod tests {
             slot,
             Slot::CannotStart(NotRunReason::ProcessLimit)
         ));
-        assert!(Slot::Empty.retire(Duration::ZERO).is_none());
+        assert!(Slot::Empty
+            .retire(Duration::ZERO, crate::proto::Transport::Udp)
+            .is_none());
     }
 }

@@ -3,6 +3,7 @@
 mod cache;
 mod case_table;
 mod causes;
+mod check_folder;
 mod class_view;
 mod cli_help;
 mod expectations;

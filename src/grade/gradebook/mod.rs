@@ -20,6 +20,7 @@ mod class;
 mod class_html;
 mod gradescope;
 mod score;
+mod student;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -30,4 +31,5 @@ pub use gradescope::gradescope;
 pub use score::{
     buckets, counts_for, first_problem, points_text, role_score, total, Bucket, Graded,
 };
+pub use student::student_text;
 pub use validate::validate_gradescope;

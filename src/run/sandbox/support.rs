@@ -67,6 +67,21 @@ impl Support {
     }
 }
 
+/// Whether `uid` exists in this process's user namespace (in the initial namespace,
+/// every uid does; in one of shout's own, only the user who made it).
+fn uid_mapped(uid: u32) -> bool {
+    let Ok(map) = std::fs::read_to_string("/proc/self/uid_map") else {
+        return true;
+    };
+    map.lines().any(|line| {
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        matches!(n[..], [inside, _, count] if (inside..inside + count).contains(&(uid as u64)))
+    })
+}
+
 /// Tries each feature once.
 pub(super) fn probe_support() -> Support {
     if !cfg!(target_os = "linux") {
@@ -103,8 +118,12 @@ pub(super) fn probe_support() -> Support {
     } else {
         not_root("the per-child process limit (a pids cgroup)")
     };
-    let drop_user = if root {
+    let drop_user = if root && uid_mapped(super::User::nobody().uid) {
         Feature::Available
+    } else if root {
+        Feature::unavailable(
+            "children keep this process's user: this user namespace has no unprivileged user",
+        )
     } else {
         Feature::unavailable(
             "children keep this process's user, because switching users needs root",
