@@ -82,11 +82,13 @@ pub(super) fn pairing(
 }
 
 /// Whether a pairing went so that the server may be dying: the client failed, the
-/// server sent nothing through the relay, or it reset the connection.
+/// server sent nothing through the relay (not even an empty datagram), or it reset the
+/// connection.
 fn troubled(exit: &Exit, direct: bool, wire: &Transcript) -> bool {
-    *exit != Exit::Code(0)
-        || (!direct && wire.sent_by(Peer::Server).is_empty())
-        || wire.has(Peer::Server, WireWhat::Reset)
+    // An empty datagram is an answer: only no event at all from the server is silence.
+    let answered = wire.has(Peer::Server, WireWhat::Data)
+        || wire.has(Peer::Server, WireWhat::DataFromOtherPort);
+    *exit != Exit::Code(0) || (!direct && !answered) || wire.has(Peer::Server, WireWhat::Reset)
 }
 
 /// The transcript of a pairing that met directly. Says so, so that nobody reads "sent

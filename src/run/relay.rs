@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -44,6 +45,9 @@ pub struct Relay {
     stop: Arc<AtomicBool>,
     recorder: Recorder,
     threads: Vec<JoinHandle<()>>,
+    /// The UDP relay's sockets, shut for reading at the stop so that its threads wake
+    /// at once instead of at their next tick.
+    udp_sockets: Vec<Arc<UdpSocket>>,
 }
 
 impl Relay {
@@ -65,10 +69,11 @@ impl Relay {
         // A fixed port may still be held for a moment by the previous unit's relay socket,
         // copied into a child that another thread has forked and not yet exec'd.
         let deadline = Instant::now() + Duration::from_secs(2);
-        let (port, threads) = loop {
+        let (port, threads, udp_sockets) = loop {
             let started = match transport {
                 Transport::Udp => udp(server, listen_port, recorder.clone(), Arc::clone(&stop)),
-                Transport::Tcp => tcp(server, listen_port, recorder.clone(), Arc::clone(&stop)),
+                Transport::Tcp => tcp(server, listen_port, recorder.clone(), Arc::clone(&stop))
+                    .map(|(port, threads)| (port, threads, Vec::new())),
             };
             match started {
                 Err(e)
@@ -87,6 +92,7 @@ impl Relay {
             stop,
             recorder,
             threads,
+            udp_sockets,
         })
     }
 
@@ -101,6 +107,12 @@ impl Relay {
         if self.transport == Transport::Tcp {
             // Wakes the acceptor blocked in accept().
             let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+        }
+        for socket in &self.udp_sockets {
+            // Linux wakes a reader blocked on a UDP socket that is shut, connected or not;
+            // what is already queued is still read first, then the read returns 0.
+            // SAFETY: shutdown(2) on a descriptor the socket owns and keeps open.
+            unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_RD) };
         }
         for t in self.threads {
             let _ = t.join();
@@ -120,12 +132,13 @@ fn udp(
     listen_port: u16,
     rec: Recorder,
     stop: Arc<AtomicBool>,
-) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
+) -> io::Result<(u16, Vec<JoinHandle<()>>, Vec<Arc<UdpSocket>>)> {
     let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, listen_port))?);
     let back = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
     front.set_read_timeout(Some(TICK))?;
     back.set_read_timeout(Some(TICK))?;
     let port = front.local_addr()?.port();
+    let sockets = vec![Arc::clone(&front), Arc::clone(&back)];
     let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
     let forward = {
         let (front, back, rec, stop, client) = (
@@ -139,6 +152,9 @@ fn udp(
             let mut buf = vec![0u8; 65536];
             while !stop.load(Ordering::SeqCst) {
                 if let Ok((n, from)) = front.recv_from(&mut buf) {
+                    if n == 0 && stop.load(Ordering::SeqCst) {
+                        break; // the wake-up of a shut socket, not a datagram
+                    }
                     rec.record(Peer::Client, &buf[..n], WireWhat::Data);
                     if let Ok(mut c) = client.lock() {
                         *c = Some(from);
@@ -152,6 +168,9 @@ fn udp(
         let mut buf = vec![0u8; 65536];
         while !stop.load(Ordering::SeqCst) {
             if let Ok((n, from)) = back.recv_from(&mut buf) {
+                if n == 0 && stop.load(Ordering::SeqCst) {
+                    break; // the wake-up of a shut socket, not a datagram
+                }
                 let what = if from == server {
                     WireWhat::Data
                 } else {
@@ -164,7 +183,7 @@ fn udp(
             }
         }
     });
-    Ok((port, vec![forward, backward]))
+    Ok((port, vec![forward, backward], sockets))
 }
 
 /// Copies `from` → `to` until EOF or reset, recording as `peer`; mirrors the ending.
