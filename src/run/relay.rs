@@ -127,12 +127,15 @@ impl Relay {
     }
 }
 
+/// A UDP relay's two sockets.
+type UdpSockets = Vec<Arc<UdpSocket>>;
+
 fn udp(
     server: SocketAddr,
     listen_port: u16,
     rec: Recorder,
     stop: Arc<AtomicBool>,
-) -> io::Result<(u16, Vec<JoinHandle<()>>, Vec<Arc<UdpSocket>>)> {
+) -> io::Result<(u16, Vec<JoinHandle<()>>, UdpSockets)> {
     let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, listen_port))?);
     let back = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
     front.set_read_timeout(Some(TICK))?;
