@@ -499,4 +499,32 @@ mod tests {
             .to_string()
             .starts_with("/nonexistent/rubric.toml: cannot read the rubric"));
     }
+
+    #[test]
+    fn the_readme_rubric_loads_as_documented() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### The rubric").expect("the section")..];
+        let start = section.find("```toml\n").expect("a TOML block") + "```toml\n".len();
+        let toml = &section[start..start + section[start..].find("```").unwrap()];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rubric.toml");
+        std::fs::write(&path, toml).unwrap();
+        let rubric = Rubric::load(&path).unwrap();
+        let udp_server = RoleKey {
+            transport: crate::proto::Transport::Udp,
+            role: Role::Server,
+        };
+        let total: f64 = CATEGORIES
+            .iter()
+            .map(|&c| rubric.points(udp_server, c))
+            .sum();
+        assert_eq!(total, 20.0);
+        assert_eq!(
+            rubric.visibility_of(Category::Robustness),
+            Visibility::AfterPublished
+        );
+        // Roles it does not list are worth nothing once [points] is given.
+        assert_eq!(rubric.max_total(), 38.0);
+        assert_eq!(Rubric::default().max_total(), 76.0);
+    }
 }
