@@ -11,7 +11,7 @@ use super::gate::Gate;
 use super::options::Event;
 use super::reference::{time_limit, Undefined};
 use super::server::StartFailures;
-use super::stuck::{client_cap, Silences, Streaks};
+use super::stuck::{client_cap, Retries, Silences, Streaks};
 use super::turns::PortTurns;
 use crate::plan::Unit;
 
@@ -27,6 +27,8 @@ pub(super) struct Shared<'a> {
     pub silences: Silences,
     /// Per client: units in a row that ran into the time limit.
     pub stuck_clients: Streaks<ProgramKey>,
+    /// Retries of silent units, per program.
+    pub retries: Retries,
     /// Per fixed (transport, port): held by the unit listening there for a client.
     pub turns: PortTurns,
     /// Units done, for events.
@@ -52,6 +54,7 @@ impl<'a> Shared<'a> {
             start_failures: StartFailures::default(),
             silences: Silences::default(),
             stuck_clients: Streaks::default(),
+            retries: Retries::default(),
             turns: PortTurns::default(),
             progress: Progress {
                 done: Mutex::new(0),

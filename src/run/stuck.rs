@@ -86,6 +86,35 @@ impl Silences {
     }
 }
 
+/// Retries of a silent unit a program may have in a run. A silence (a client that never
+/// finished, a server that never answered) on a busy machine may be the machine's: the
+/// unit runs once more before it counts, but a program whose silence a retry confirms
+/// gets no more, so a program that really hangs costs only a few extra limits.
+const RETRIES: u32 = 2;
+
+/// Per program: retries left, and whether a retry confirmed its silence.
+#[derive(Debug, Default)]
+pub(super) struct Retries(Mutex<BTreeMap<ProgramKey, u32>>);
+
+impl Retries {
+    /// Takes one retry for `program`, if it has any left.
+    pub fn take(&self, program: &ProgramKey) -> bool {
+        let mut used = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = used.entry(program.clone()).or_insert(0);
+        if *n >= RETRIES {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// A retry of `program` was silent too: it gets no more.
+    pub fn confirmed(&self, program: &ProgramKey) {
+        let mut used = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        used.insert(program.clone(), RETRIES);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +159,18 @@ mod tests {
         silences.of(&a).note("probe", true);
         assert_eq!(silences.of(&a).count("probe"), 1);
         assert_eq!(silences.of(&b).count("probe"), 0);
+    }
+
+    #[test]
+    fn a_program_gets_two_retries_and_none_once_one_confirms_its_silence() {
+        let retries = Retries::default();
+        let a: ProgramKey = (0, crate::proto::Transport::Udp, "a".into());
+        let b: ProgramKey = (0, crate::proto::Transport::Udp, "b".into());
+        assert!(retries.take(&a));
+        assert!(retries.take(&a));
+        assert!(!retries.take(&a));
+        assert!(retries.take(&b));
+        retries.confirmed(&b);
+        assert!(!retries.take(&b));
     }
 }

@@ -1,5 +1,6 @@
 //! shout's integration tests: one binary, one module per area, real binaries and real reference scripts.
 
+mod busy;
 mod cache;
 mod case_table;
 mod causes;
