@@ -181,6 +181,20 @@ fn check_folder(dir: PathBuf, args: CheckArgs) -> Result<u8, CommandError> {
     })
 }
 
+/// Student programs write their ports in: an ordinary user enters a user namespace of
+/// shout's own (before any thread starts), where network namespaces can be made, so
+/// each server still gets one. Root needs none.
+fn own_namespaces_unless_root() {
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        if let Err(e) = sandbox::enter_user_namespace() {
+            eprintln!(
+                "shout: no user namespace here ({e}): programs run one at a time on their ports"
+            );
+        }
+    }
+}
+
 /// Gives each server (and client probe) a network namespace of its own, for a program
 /// whose port is written in: as root directly, otherwise inside a user namespace of
 /// shout's own (entered here, before any thread starts). Where neither is possible the
@@ -338,6 +352,7 @@ fn say_applied(applied: &Applied, unmatched: bool) {
 /// `shout grade`.
 pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     let options = GradeOptions::new(args)?;
+    own_namespaces_unless_root();
     signals::kill_children_on_interrupt()?;
     let dirs = options.submissions(&mut |skipped| eprintln!("shout: {skipped}"))?;
     std::fs::create_dir_all(&options.out).map_err(|source| CommandError::CreateOut {
