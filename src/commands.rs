@@ -22,6 +22,7 @@ use shout::results::merge::{self, MergeError};
 use shout::results::Results;
 use shout::roles::{self, RoleError};
 use shout::run::execute::Event;
+use shout::text;
 
 use crate::cli::{
     CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ServerArgs, TcpServerArgs,
@@ -256,7 +257,9 @@ fn say_applied(applied: &Applied, unmatched: bool) {
 pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     let options = GradeOptions::new(args)?;
     signals::kill_children_on_interrupt()?;
-    let dirs = options.submissions(&mut |skipped| eprintln!("shout: {skipped}"))?;
+    let dirs = options.submissions(&mut |skipped| {
+        eprintln!("shout: {}", text::terminal_text(&skipped.to_string()))
+    })?;
     std::fs::create_dir_all(&options.out).map_err(|source| CommandError::CreateOut {
         path: options.out.clone(),
         source,
@@ -275,12 +278,14 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     } = grading?;
     progress.finish();
     write_grades(&options, &graded)?;
-    let _ = io::stdout().write_all(gradebook::class_markdown(&graded, &options.rubric).as_bytes());
+    let table = gradebook::class_markdown(&graded, &options.rubric);
+    let _ = io::stdout().write_all(text::terminal_text(&table).as_bytes());
     // What this machine lacks costs students points: the grader should see it at once.
     for (sentence, names) in &lacking_toolchains(&missing_toolchains) {
         eprintln!(
-            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {sentence}",
-            names.join(", ")
+            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {}",
+            names.join(", "),
+            text::visible_str(sentence)
         );
     }
     if !options.cases.is_empty() {

@@ -16,5 +16,6 @@ mod protocol_rust;
 mod reports;
 mod robustness;
 mod roles;
+mod student_text;
 mod support;
 mod sweep;

@@ -10,14 +10,17 @@ use super::score::{buckets, first_problem, points_text, role_score, total, Grade
 use crate::grade::explain::role_words;
 use crate::grade::rubric::Rubric;
 use crate::registry::{valid_name, RoleKey};
+use crate::text::{csv_inert, markdown_text};
 
-/// One RFC 4180 field: quoted when it holds a comma, a quote or a line break, with
-/// quotes doubled.
+/// One RFC 4180 field: made inert for spreadsheets ([`csv_inert`]: no cell starts a
+/// formula), then quoted when it holds a comma, a quote or a line break, with quotes
+/// doubled.
 fn csv_field(s: &str) -> String {
+    let s = csv_inert(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 
@@ -50,10 +53,10 @@ pub fn class_csv(all: &[Graded], rubric: &Rubric) -> String {
     out
 }
 
+/// Student-originated text for a Markdown table cell or list item: one line, visible,
+/// no markup ([`markdown_text`]).
 fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    markdown_text(&s.replace(['\n', '\r'], " "))
 }
 
 /// The class as a Markdown table (points per role, total), then one line per
@@ -88,11 +91,7 @@ pub fn class_markdown(all: &[Graded], rubric: &Rubric) -> String {
     out.push_str("\n## First thing to fix\n\n");
     for g in all {
         let what = first_problem(g, rubric).unwrap_or_else(|| "every check passed.".into());
-        out.push_str(&format!(
-            "- `{}`: {}\n",
-            g.name,
-            what.replace(['\n', '\r'], " ")
-        ));
+        out.push_str(&format!("- `{}`: {}\n", g.name, md_cell(&what)));
     }
     out
 }
