@@ -259,6 +259,9 @@ pub struct GradeArgs {
     /// rerun with `--case NAME`.
     #[arg(long = "case", value_name = "PATTERN")]
     pub cases: Vec<String>,
+    /// Size, build time and isolation of each submission.
+    #[command(flatten)]
+    pub isolation: crate::isolation_args::IsolationArgs,
 }
 
 /// Arguments every server takes.

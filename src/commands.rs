@@ -275,9 +275,10 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     let pipeline::Grading {
         graded,
         missing_toolchains,
+        isolation,
     } = grading?;
     progress.finish();
-    write_grades(&options, &graded)?;
+    write_grades(&options, &graded, &isolation)?;
     let table = gradebook::class_markdown(&graded, &options.rubric);
     let _ = io::stdout().write_all(text::terminal_text(&table).as_bytes());
     // What this machine lacks costs students points: the grader should see it at once.
@@ -303,8 +304,12 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
 
 /// The gradebook, and each submission's own results as `NAME/shout.json` (for reports
 /// and reproduction).
-fn write_grades(options: &GradeOptions, graded: &[Graded]) -> Result<(), CommandError> {
-    gradebook::write_all(&options.out, graded, &options.rubric).map_err(|source| {
+fn write_grades(
+    options: &GradeOptions,
+    graded: &[Graded],
+    isolation: &serde_json::Value,
+) -> Result<(), CommandError> {
+    gradebook::write_all(&options.out, graded, &options.rubric, isolation).map_err(|source| {
         CommandError::Grades {
             path: options.out.clone(),
             source,

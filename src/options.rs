@@ -514,6 +514,8 @@ pub struct GradeOptions {
     pub python: Option<PathBuf>,
     /// `--case` patterns; empty: every case.
     pub cases: Vec<String>,
+    /// Size limits, build time limit and isolation mode.
+    pub isolation: crate::isolation_args::IsolationArgs,
 }
 
 /// A path given to `shout grade` that is not graded.
@@ -562,6 +564,7 @@ impl GradeOptions {
             timeout,
             python: args.python,
             cases: args.cases,
+            isolation: args.isolation,
         })
     }
 
@@ -603,6 +606,9 @@ impl GradeOptions {
             python: self.python.clone(),
             limits: Limits::default(),
             cases: self.cases.clone(),
+            submission_limits: self.isolation.submission_limits(),
+            build_timeout: self.isolation.build_timeout(),
+            isolation: self.isolation.isolation,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -38,6 +38,13 @@ pub trait Confine: Send + Sync + std::fmt::Debug {
     /// Adjusts `cmd` before it is spawned (typically installing a `pre_exec` hook) and
     /// returns the handle that ends everything this one child starts.
     fn confine(&self, cmd: &mut Command) -> io::Result<Box<dyn Confined>>;
+
+    /// The command line that runs `argv` (in `cwd`) confined: `argv` itself by default,
+    /// or `argv` behind a launcher that isolates it (bubblewrap).
+    fn wrap(&self, argv: &[OsString], cwd: Option<&Path>) -> io::Result<Vec<OsString>> {
+        let _ = cwd;
+        Ok(argv.to_vec())
+    }
 }
 
 /// One confined child's share of the confinement: ends every process it started, even
@@ -50,6 +57,12 @@ pub trait Confined: Send + std::fmt::Debug {
     /// limit allows.
     fn process_limit_hit(&self) -> bool {
         false
+    }
+
+    /// How the child ended, as the program itself ended: a launcher between them
+    /// (bubblewrap) reports a program killed by signal N as exit status 128 + N.
+    fn exit_of(&self, exit: Exit) -> Exit {
+        exit
     }
 }
 
@@ -272,8 +285,11 @@ fn drain(
 impl Running {
     /// Starts `spec` in a new process group.
     pub fn spawn(spec: &Spawn) -> io::Result<Running> {
-        let (program, args) = spec
-            .argv
+        let argv = match &spec.confine {
+            Some(confine) => confine.wrap(&spec.argv, spec.cwd.as_deref())?,
+            None => spec.argv.clone(),
+        };
+        let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         let mut cmd = Command::new(program);
@@ -372,7 +388,11 @@ impl Running {
     }
 
     fn record(&mut self, (status, at): (ExitStatus, Instant)) {
-        self.status = Some(Exit::from_status(status));
+        let exit = Exit::from_status(status);
+        self.status = Some(match &self.confined {
+            Some(confined) => confined.exit_of(exit),
+            None => exit,
+        });
         self.exited_at = Some(at);
     }
 

@@ -96,10 +96,16 @@ pub fn class_markdown(all: &[Graded], rubric: &Rubric) -> String {
     out
 }
 
-/// Writes `OUT/NAME/results.json` for every submission, then `OUT/grades.csv`,
+/// Writes `OUT/NAME/results.json` for every submission (with `isolation`, the layers of
+/// isolation that were active, in its `extra_data`), then `OUT/grades.csv`,
 /// `OUT/grades.md` and `OUT/grades.html`. A name that is not `[a-z0-9-]+`, or that two submissions share, is
 /// an `InvalidInput` error before anything is written.
-pub fn write_all(out_dir: &Path, all: &[Graded], rubric: &Rubric) -> io::Result<()> {
+pub fn write_all(
+    out_dir: &Path,
+    all: &[Graded],
+    rubric: &Rubric,
+    isolation: &serde_json::Value,
+) -> io::Result<()> {
     let mut seen = std::collections::BTreeSet::new();
     for g in all {
         if !valid_name(&g.name) {
@@ -119,7 +125,11 @@ pub fn write_all(out_dir: &Path, all: &[Graded], rubric: &Rubric) -> io::Result<
     for g in all {
         let dir = out_dir.join(&g.name);
         std::fs::create_dir_all(&dir)?;
-        let mut text = serde_json::to_string_pretty(&gradescope(g, rubric))
+        let mut json = gradescope(g, rubric);
+        if let Some(extra) = json.get_mut("extra_data").and_then(|e| e.as_object_mut()) {
+            extra.insert("isolation".into(), isolation.clone());
+        }
+        let mut text = serde_json::to_string_pretty(&json)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         text.push('\n');
         std::fs::write(dir.join("results.json"), text)?;
