@@ -144,6 +144,12 @@ impl Sandbox {
         Ok(one)
     }
 
+    /// The same sandbox without bubblewrap's namespaces (to measure what they cost).
+    pub fn without_bubblewrap(mut self) -> Sandbox {
+        self.jail = None;
+        self
+    }
+
     /// Shows `dir` read-only to this sandbox's programs (a copied interpreter).
     pub fn show_read_only(&mut self, dir: &Path) {
         if let Some(jail) = &mut self.jail {
@@ -281,9 +287,38 @@ impl Confine for Sandbox {
 
     fn wrap(&self, argv: &[OsString], cwd: Option<&Path>) -> io::Result<Vec<OsString>> {
         Ok(match &self.jail {
-            Some(jail) => jail.argv(argv, cwd),
+            Some(jail) => {
+                // bubblewrap itself always starts; a program that is not there must still
+                // fail the spawn, as it does without bubblewrap.
+                if let Some(program) = argv.first() {
+                    findable(Path::new(program), cwd)?;
+                }
+                jail.argv(argv, cwd)
+            }
             None => argv.to_vec(),
         })
+    }
+}
+
+/// Fails with `NotFound` when `program` (a path, or a name looked up on the allowed
+/// `PATH`) names no file.
+fn findable(program: &Path, cwd: Option<&Path>) -> io::Result<()> {
+    let found = if program.components().count() > 1 {
+        match cwd {
+            Some(dir) if program.is_relative() => dir.join(program).is_file(),
+            _ => program.is_file(),
+        }
+    } else {
+        let path = ENV_ALLOWLIST[0].1;
+        std::env::split_paths(path).any(|dir| dir.join(program).is_file())
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{}: no such program", program.display()),
+        ))
     }
 }
 
