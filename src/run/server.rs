@@ -16,7 +16,10 @@ use super::stuck::{server_limit, Silences, Streaks};
 use crate::registry::{Role, RoleKey};
 
 /// How long a server that may be crashing gets to finish dying before the next unit.
-pub(super) const DYING: Duration = Duration::from_millis(150);
+/// Inside bubblewrap its death is seen only once bubblewrap's own processes have
+/// reaped it and exited, which on a loaded machine took more than 150 ms: a server that
+/// died of one unit (the textbook server on invalid UTF-8) was then blamed on the next.
+pub(super) const DYING: Duration = Duration::from_millis(600);
 
 /// A server instance owned by a lane.
 pub(super) struct Instance {
@@ -104,7 +107,7 @@ pub(super) fn died_before_request(exited_at: Option<Instant>, asked: Instant) ->
 /// not shout's own, which may be one-shot.
 pub(super) fn lane_end_grace(may_be_one_shot: bool) -> Duration {
     if may_be_one_shot {
-        DYING * 2
+        Duration::from_millis(300)
     } else {
         Duration::from_millis(50)
     }
@@ -348,7 +351,7 @@ mod tests {
     #[test]
     fn a_program_that_may_be_one_shot_gets_longer_to_be_seen_dying() {
         assert!(lane_end_grace(true) > lane_end_grace(false));
-        assert_eq!(lane_end_grace(true), DYING * 2);
+        assert_eq!(lane_end_grace(true), Duration::from_millis(300));
     }
 
     #[test]

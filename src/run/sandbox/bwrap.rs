@@ -35,21 +35,27 @@ pub(super) struct Jail {
     /// Size of `/tmp` and of `/dev/shm`, each.
     tmpfs_bytes: u64,
     /// The network namespace of this process when the jail was made: a program started
-    /// from a thread still in it gets a network of its own (only `lo`) instead.
+    /// from a thread still in it gets a network of its own (only `lo`) instead; `None`
+    /// when the harness cannot give servers networks of their own, so that programs
+    /// share this one (the harness's probes must reach them).
     host_netns: Option<(u64, u64)>,
     /// This program's own file, hidden if it lies inside a folder shown.
     own_exe: Option<PathBuf>,
 }
 
 impl Jail {
-    /// A jail using `bwrap`, showing `hosts` as `/etc/hosts`.
-    pub(super) fn new(bwrap: PathBuf, hosts: &Path) -> Jail {
+    /// A jail using `bwrap`, showing `hosts` as `/etc/hosts`; `own_networks` when the
+    /// harness runs servers in network namespaces of their own (then a program started
+    /// outside one, a build, gets a fresh one from bubblewrap).
+    pub(super) fn new(bwrap: PathBuf, hosts: &Path, own_networks: bool) -> Jail {
         Jail {
             bwrap,
             hosts: hosts.to_path_buf(),
             read_only: Vec::new(),
             tmpfs_bytes: TMPFS_BYTES,
-            host_netns: netns_id("/proc/thread-self/ns/net"),
+            host_netns: own_networks
+                .then(|| netns_id("/proc/thread-self/ns/net"))
+                .flatten(),
             own_exe: std::env::current_exe().ok(),
         }
     }
@@ -142,7 +148,7 @@ impl Jail {
     /// Whether the calling thread is still in the network namespace this process started
     /// in.
     fn in_host_netns(&self) -> bool {
-        self.host_netns.is_none() || netns_id("/proc/thread-self/ns/net") == self.host_netns
+        self.host_netns.is_some() && netns_id("/proc/thread-self/ns/net") == self.host_netns
     }
 }
 
@@ -157,7 +163,7 @@ fn netns_id(path: &str) -> Option<(u64, u64)> {
 pub(super) fn find_bwrap(user: Option<(u32, u32)>) -> Result<PathBuf, String> {
     let bwrap = which::which("bwrap")
         .map_err(|_| "bubblewrap is not installed (apt-get install bubblewrap)".to_string())?;
-    let jail = Jail::new(bwrap.clone(), Path::new("/etc/hosts"));
+    let jail = Jail::new(bwrap.clone(), Path::new("/etc/hosts"), false);
     let argv = jail.argv(&["true".into()], None);
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use super::bwrap::{find_bwrap, Jail};
+use super::bwrap::Jail;
 use super::cgroup::{cgroup_base, sweep_stale_cgroups, ChildCgroup, NoCgroup};
 use super::hosts::hosts_file_contents;
 use super::limits::Limits;
@@ -92,7 +92,10 @@ impl Sandbox {
         let hosts_c = path_cstring(&hosts_file)?;
         let support = Sandbox::support();
         let jail = match support.bubblewrap {
-            Feature::Available => find_bwrap(None).ok().map(|b| Jail::new(b, &hosts_file)),
+            // Found working by `Sandbox::support`.
+            Feature::Available => which::which("bwrap")
+                .ok()
+                .map(|b| Jail::new(b, &hosts_file, support.network_namespace.is_available())),
             Feature::Unavailable { .. } => None,
         };
         let cgroup_base = match support.pids_cgroup {
