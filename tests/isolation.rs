@@ -17,6 +17,7 @@
 //! overrides the mode: with `best-effort` and no `bwrap` on `PATH` the attacks succeed
 //! and these tests fail, as they must.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -30,8 +31,10 @@ const CWD_MARK: &str = "GRADER-CWD-MARK-90d2";
 const EARLIER_MARK: &str = "EARLIER-GRADES-MARK-3f61";
 /// What the memory attacker reports when two of its processes held 400 MiB at once.
 const MEMORY_MARK: &str = "MEMORY-BUDGET-EXCEEDED";
-/// What the attackers name the files they leave in `/tmp` and `/dev/shm`.
-const LEFTOVER_PREFIX: &str = "shout-attack-";
+/// What the attackers of this run name the files they leave in `/tmp` and `/dev/shm`.
+fn leftover_prefix() -> String {
+    format!("shout-attack-{}-", std::process::id())
+}
 
 const ATTACKS: [&str; 9] = [
     "proc",
@@ -56,22 +59,27 @@ fn root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Everything the tests look at after the one grading run.
+/// Everything the tests look at after the one grading run, read into memory: the
+/// run's files are removed as soon as it ends.
 struct Class {
-    /// The output folder.
-    out: PathBuf,
-    /// The world-writable folder attackers write anything they find to.
-    drop: PathBuf,
-    /// A file owned by another user of the sandbox, which the `tmp-rm` build deletes if
-    /// it can.
-    victim: PathBuf,
+    /// Per submission, every byte written about it: its `results.json` and `shout.json`
+    /// and its lines of `grades.csv`, `grades.md` and `grades.html`.
+    about: BTreeMap<String, String>,
+    /// Per submission, its `results.json`.
+    results: BTreeMap<String, serde_json::Value>,
+    /// `grades.csv`.
+    csv: String,
+    /// What attackers wrote to the world-writable drop folder: file name and the
+    /// distinct lines.
+    loot: Vec<String>,
+    /// Whether the file of another sandboxed user, which the `tmp-rm` build deletes if it
+    /// can, was still there after the run.
+    victim_kept: bool,
     /// The active layers, from a `results.json`.
     active: Vec<String>,
     /// The exit status and standard error of `shout grade`.
     status: Option<i32>,
     stderr: String,
-    /// Kept until the tests end.
-    _tmp: tempfile::TempDir,
 }
 
 impl Class {
@@ -82,31 +90,14 @@ impl Class {
         (score, max)
     }
 
-    fn results(&self, name: &str) -> serde_json::Value {
-        let path = self.out.join(name).join("results.json");
-        let text =
-            fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.stderr));
-        serde_json::from_slice(&text).unwrap()
+    fn results(&self, name: &str) -> &serde_json::Value {
+        self.results
+            .get(name)
+            .unwrap_or_else(|| panic!("no results.json for {name}:\n{}", self.stderr))
     }
 
-    /// Every byte written about `name`: its results, its harness results, and its row in
-    /// the class files.
-    fn everything_about(&self, name: &str) -> String {
-        let mut all = String::new();
-        for entry in fs::read_dir(self.out.join(name)).unwrap() {
-            all.push_str(&String::from_utf8_lossy(
-                &fs::read(entry.unwrap().path()).unwrap(),
-            ));
-        }
-        for class_file in ["grades.csv", "grades.md", "grades.html"] {
-            let text = fs::read_to_string(self.out.join(class_file)).unwrap();
-            all.extend(
-                text.lines()
-                    .filter(|l| l.contains(name))
-                    .map(|l| format!("{l}\n")),
-            );
-        }
-        all
+    fn everything_about(&self, name: &str) -> &str {
+        self.about.get(name).map(String::as_str).unwrap_or_default()
     }
 
     fn layer_active(&self, layer: &str) -> bool {
@@ -126,27 +117,57 @@ impl Class {
             );
         }
         let about = self.everything_about(attacker);
+        assert!(!about.is_empty(), "nothing was written about {attacker}");
         for secret in [HONEST_MARK, SECRET, CWD_MARK, EARLIER_MARK, MEMORY_MARK] {
             assert!(
                 !about.contains(secret),
                 "{attacker} got {secret} into its results"
             );
         }
-        let loot: Vec<String> = fs::read_dir(&self.drop)
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                let text = fs::read_to_string(e.path()).unwrap_or_default();
-                let mut kinds: Vec<&str> = text.lines().collect();
-                kinds.sort();
-                kinds.dedup();
-                format!("{}: {}", e.file_name().to_string_lossy(), kinds.join(", "))
-            })
-            .collect();
         assert!(
-            loot.is_empty(),
-            "attackers wrote loot to the drop folder: {loot:?}"
+            self.loot.is_empty(),
+            "attackers wrote loot to the drop folder: {:?}",
+            self.loot
         );
+    }
+}
+
+/// Reads what the run wrote about each of `names` in `out`, and what lies in `drop`.
+fn read_run(class: &mut Class, out: &Path, drop: &Path, names: &[String]) {
+    let class_files: Vec<String> = ["grades.csv", "grades.md", "grades.html"]
+        .iter()
+        .map(|f| fs::read_to_string(out.join(f)).unwrap_or_default())
+        .collect();
+    class.csv = class_files[0].clone();
+    for name in names {
+        let mut all = String::new();
+        for entry in fs::read_dir(out.join(name)).into_iter().flatten().flatten() {
+            all.push_str(&String::from_utf8_lossy(&fs::read(entry.path()).unwrap()));
+        }
+        for text in &class_files {
+            all.extend(
+                text.lines()
+                    .filter(|l| l.contains(name.as_str()))
+                    .map(|l| format!("{l}\n")),
+            );
+        }
+        class.about.insert(name.clone(), all);
+        if let Ok(text) = fs::read(out.join(name).join("results.json")) {
+            class
+                .results
+                .insert(name.clone(), serde_json::from_slice(&text).unwrap());
+        }
+    }
+    for entry in fs::read_dir(drop).into_iter().flatten().flatten() {
+        let text = fs::read_to_string(entry.path()).unwrap_or_default();
+        let mut kinds: Vec<&str> = text.lines().collect();
+        kinds.sort();
+        kinds.dedup();
+        class.loot.push(format!(
+            "{}: {}",
+            entry.file_name().to_string_lossy(),
+            kinds.join(", ")
+        ));
     }
 }
 
@@ -238,25 +259,42 @@ fn grade_class() -> Class {
         .env("GRADER_TOKEN", SECRET)
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     let mut class = Class {
-        out,
-        drop,
-        victim,
+        about: BTreeMap::new(),
+        results: BTreeMap::new(),
+        csv: String::new(),
+        loot: Vec::new(),
+        victim_kept: victim.join("keep.txt").exists(),
         active: Vec::new(),
         status: output.status.code(),
-        stderr,
-        _tmp: tmp,
+        stderr: String::from_utf8_lossy(&output.stderr).to_string(),
     };
-    if class.status == Some(0) {
-        class.active = class.results("honest-a")["extra_data"]["isolation"]["active"]
+    let names: Vec<String> = order
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    read_run(&mut class, &out, &drop, &names);
+    let _ = fs::remove_dir_all(&victim);
+    drop_all(tmp);
+    if let Some(json) = class.results.get("honest-a") {
+        class.active = json["extra_data"]["isolation"]["active"]
             .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect();
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
     }
     class
+}
+
+/// Removes the run's folder (files of submission users included).
+fn drop_all(tmp: tempfile::TempDir) {
+    let path = tmp.path().to_path_buf();
+    if tmp.close().is_err() {
+        let _ = fs::remove_dir_all(path);
+    }
 }
 
 /// Where the attackers look, as a student would find out (the paths are in the grader's
@@ -295,7 +333,7 @@ fn write_attacker(dir: &Path, attack: &str, c: &Context) {
         .replace("@OUT@", &c.out.display().to_string())
         .replace("@DROP@", &c.drop.display().to_string())
         .replace("@CWD@", &c.cwd.display().to_string())
-        .replace("@PREFIX@", LEFTOVER_PREFIX)
+        .replace("@PREFIX@", &leftover_prefix())
         .replace(
             "@MARKS@",
             &[HONEST_MARK, SECRET, CWD_MARK, EARLIER_MARK]
@@ -569,11 +607,9 @@ fn a_build_step_cannot_delete_files_elsewhere_in_tmp() {
     let c = class();
     c.assert_attack_failed("tmp-rm");
     assert!(
-        c.victim.join("keep.txt").exists(),
-        "the build deleted {}",
-        c.victim.display()
+        c.victim_kept,
+        "the build deleted a file of another user in /tmp"
     );
-    let _ = fs::remove_dir_all(&c.victim);
 }
 
 #[test]
@@ -586,15 +622,18 @@ fn files_written_to_tmp_and_dev_shm_do_not_survive_the_run() {
             if entry
                 .file_name()
                 .to_string_lossy()
-                .starts_with(LEFTOVER_PREFIX)
+                .starts_with(&leftover_prefix())
             {
                 left.push(entry.path());
             }
         }
     }
+    for path in &left {
+        let _ = fs::remove_file(path);
+    }
     assert!(
         left.is_empty(),
-        "files the attacker wrote are still there: {left:?}"
+        "files the attacker wrote were still there: {left:?}"
     );
 }
 
@@ -628,7 +667,7 @@ fn the_shout_binary_cannot_be_run_as_the_students_server() {
 fn an_oversized_submission_is_not_graded_and_says_why_while_the_class_is() {
     let c = class();
     c.assert_attack_failed("oversized");
-    let csv = fs::read_to_string(c.out.join("grades.csv")).unwrap();
+    let csv = &c.csv;
     let row = |name: &str| {
         csv.lines()
             .find(|l| l.starts_with(&format!("{name},")))
