@@ -187,3 +187,60 @@ pub(super) fn find_bwrap(user: Option<(u32, u32)>) -> Result<PathBuf, String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(argv: &[OsString]) -> Vec<String> {
+        argv.iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn position(words: &[String], pair: [&str; 2]) -> usize {
+        words
+            .windows(2)
+            .position(|w| w[0] == pair[0] && w[1] == pair[1])
+            .unwrap_or_else(|| panic!("{pair:?} is not in {words:?}"))
+    }
+
+    #[test]
+    fn the_program_sees_its_folder_writable_and_the_copied_tools_above_its_private_tmp() {
+        let mut jail = Jail::new("/usr/bin/bwrap".into(), Path::new("/tmp/hosts"), false);
+        jail.show_read_only(Path::new("/tmp/scratch/interpreter-3.12"));
+        let argv = jail.argv(
+            &["python3".into(), "s.py".into()],
+            Some(Path::new("/tmp/scratch/work")),
+        );
+        let w = words(&argv);
+        assert_eq!(w[0], "/usr/bin/bwrap");
+        for flag in [
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--die-with-parent",
+            "--disable-userns",
+        ] {
+            assert!(w.iter().any(|x| x == flag), "{flag} missing: {w:?}");
+        }
+        // Mounts on /tmp come after the tmpfs, which would hide them.
+        let tmpfs = position(&w, ["--tmpfs", "/tmp"]);
+        assert!(position(&w, ["--ro-bind", "/tmp/scratch/interpreter-3.12"]) > tmpfs);
+        assert!(position(&w, ["--bind", "/tmp/scratch/work"]) > tmpfs);
+        assert!(position(&w, ["--ro-bind", "/tmp/hosts"]) > tmpfs);
+        assert!(position(&w, ["--ro-bind", "/dev/null"]) > position(&w, ["--dev", "/dev"]));
+        assert_eq!(w[position(&w, ["--ro-bind", "/dev/null"]) + 2], "/dev/tty");
+        assert_eq!(&w[w.len() - 3..], ["--", "python3", "s.py"]);
+        // Without networks of its own from the harness, the program keeps this one.
+        assert!(!w.iter().any(|x| x == "--unshare-net"), "{w:?}");
+        assert!(jail.argv(&[], None).is_empty());
+    }
+
+    #[test]
+    fn a_program_started_in_this_processs_network_gets_its_own() {
+        let jail = Jail::new("/usr/bin/bwrap".into(), Path::new("/tmp/hosts"), true);
+        let w = words(&jail.argv(&["true".into()], None));
+        assert!(w.iter().any(|x| x == "--unshare-net"), "{w:?}");
+    }
+}

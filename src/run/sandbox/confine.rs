@@ -369,3 +369,27 @@ pub fn prepare_workdir(src: &Path, dest_parent: &Path) -> io::Result<PathBuf> {
         WorkdirLimits::default(),
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_program_is_not_found_before_bubblewrap_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("server"), "").unwrap();
+        assert!(findable(Path::new("sh"), None).is_ok());
+        assert!(findable(Path::new("./server"), Some(dir.path())).is_ok());
+        let e = findable(Path::new("shout-no-such-program"), None).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(findable(Path::new("./missing"), Some(dir.path())).is_err());
+    }
+
+    #[test]
+    fn a_signal_death_behind_bubblewrap_reads_as_the_signal() {
+        let jailed = Jailed(Box::new(NoCgroup));
+        assert_eq!(jailed.exit_of(Exit::Code(139)), Exit::Signal(11));
+        assert_eq!(jailed.exit_of(Exit::Code(1)), Exit::Code(1));
+        assert_eq!(jailed.exit_of(Exit::TimedOut), Exit::TimedOut);
+    }
+}
