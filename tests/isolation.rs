@@ -691,12 +691,51 @@ fn an_oversized_submission_is_not_graded_and_says_why_while_the_class_is() {
     }
 }
 
+/// The per-submission memory cgroups (cgroup v1) left by shout processes that have
+/// exited: `shout-mem/<pid>-<n>` inside this test's own memory cgroup, which shout
+/// shared.
+fn stale_memory_cgroups() -> Vec<PathBuf> {
+    let Ok(own) = fs::read_to_string("/proc/self/cgroup") else {
+        return Vec::new();
+    };
+    let Some(path) = own.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        controllers
+            .split(',')
+            .any(|c| c == "memory")
+            .then(|| path.to_string())
+    }) else {
+        return Vec::new();
+    };
+    let base = Path::new("/sys/fs/cgroup/memory")
+        .join(path.trim_start_matches('/'))
+        .join("shout-mem");
+    fs::read_dir(base)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.split_once('-')
+                .and_then(|(pid, _)| pid.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
 #[test]
-fn no_process_of_a_submission_outlives_the_run() {
+fn no_process_or_memory_cgroup_of_a_submission_outlives_the_run() {
     let c = class();
     assert_eq!(c.status, Some(0), "{}", c.stderr);
     let alive = submission_processes();
     assert!(alive.is_empty(), "still running: {alive:?}");
+    let cgroups = stale_memory_cgroups();
+    assert!(
+        cgroups.is_empty(),
+        "memory cgroups left behind: {cgroups:?}"
+    );
 }
 
 #[test]

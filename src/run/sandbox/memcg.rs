@@ -70,25 +70,28 @@ impl MemoryCgroup {
 
 impl Drop for MemoryCgroup {
     fn drop(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        loop {
-            let pids: Vec<i32> = fs::read_to_string(self.procs())
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| l.trim().parse().ok())
-                .collect();
-            for &pid in &pids {
-                // SAFETY: kill(2) on a pid in a cgroup only this submission's children join.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            match fs::remove_dir(&self.dir) {
-                Ok(()) => return,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Err(_) => return,
-            }
+        empty_and_remove(&self.dir);
+    }
+}
+
+/// Kills what is left in the cgroup `dir` and removes it, waiting at most 2 s.
+fn empty_and_remove(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let pids: Vec<i32> = fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        for &pid in &pids {
+            // SAFETY: kill(2) on a pid in a cgroup only this submission's children join.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        match fs::remove_dir(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return,
         }
     }
 }
@@ -130,6 +133,7 @@ fn memory_base() -> io::Result<(PathBuf, Version)> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(annotate(e, "cannot create", &base)),
     }
+    sweep_stale(&base);
     if version == Version::V2 {
         // The memory controller must be handed down to the submissions' cgroups.
         let control = base.join("cgroup.subtree_control");
@@ -137,6 +141,23 @@ fn memory_base() -> io::Result<(PathBuf, Version)> {
             .map_err(|e| annotate(e, "cannot delegate memory in", &control))?;
     }
     Ok((base, version))
+}
+
+/// Removes the cgroups, named `<pid>-<n>`, of shout processes that no longer exist
+/// (killed before they could clean up).
+fn sweep_stale(base: &Path) {
+    for entry in fs::read_dir(base).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let owner = name
+            .to_str()
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        if let Some(owner) = owner {
+            if owner != std::process::id() && !Path::new(&format!("/proc/{owner}")).exists() {
+                empty_and_remove(&entry.path());
+            }
+        }
+    }
 }
 
 /// From one `/proc/self/mountinfo` line, the root and mount point of a cgroup hierarchy
