@@ -175,6 +175,39 @@ pub fn kill_orphans() -> usize {
     killed
 }
 
+/// Reaps the children of this process that have exited and that no [`Running`] waits
+/// for (not the leader of a live group): a launcher's helper (bubblewrap's init) whose
+/// parent was killed first is handed to this process, and would otherwise stay a zombie,
+/// holding its pid, until the end of the run. Returns how many were reaped.
+pub fn reap_orphan_zombies() -> usize {
+    let me = std::process::id() as i32;
+    let ours: BTreeSet<i32> = live_groups().lock().map(|g| g.clone()).unwrap_or_default();
+    let zombies: Vec<i32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|pid| !ours.contains(pid))
+                .filter(|&pid| {
+                    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+                    stat.as_deref().and_then(parent_and_state) == Some((me, 'Z'))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for &pid in &zombies {
+        // SAFETY: waitpid(2) on an exited child of this process that nothing else waits for.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+    }
+    zombies.len()
+}
+
+/// The parent and the state letter from the text of `/proc/PID/stat`.
+fn parent_and_state(stat: &str) -> Option<(i32, char)> {
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((rest.next()?.parse().ok()?, state))
+}
+
 /// The parent process id of `pid`, from `/proc/PID/stat`.
 fn parent_of(pid: i32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

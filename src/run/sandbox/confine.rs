@@ -330,6 +330,15 @@ fn findable(program: &Path, cwd: Option<&Path>) -> io::Result<()> {
 #[derive(Debug)]
 struct Jailed(Box<dyn Confined>);
 
+impl Drop for Jailed {
+    fn drop(&mut self) {
+        // bubblewrap's init outlives its killed parent for a moment, and is then ours:
+        // end everything first, then reap it.
+        self.0.kill_all();
+        crate::run::process::reap_orphan_zombies();
+    }
+}
+
 impl Confined for Jailed {
     fn kill_all(&self) {
         self.0.kill_all();
