@@ -7,6 +7,7 @@ mod cli_help;
 mod expectations;
 mod grading;
 mod harness;
+mod isolation_mode;
 mod layers;
 mod pairings;
 mod protocol_framing;
