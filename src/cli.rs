@@ -291,6 +291,9 @@ pub struct GradeArgs {
     /// Where the reference's observations are kept.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// Size, build time and isolation of each submission.
+    #[command(flatten)]
+    pub isolation: crate::isolation_args::IsolationArgs,
 }
 
 /// Arguments every server takes.

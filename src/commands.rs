@@ -23,6 +23,7 @@ use shout::results::Results;
 use shout::roles::{self, RoleError};
 use shout::run::execute::{Event, RunOptions};
 use shout::run::sandbox;
+use shout::text;
 
 use crate::cli::{
     CheckArgs, ClientArgs, GradeArgs, MatrixArgs, MergeArgs, ServerArgs, TcpServerArgs,
@@ -164,6 +165,7 @@ fn check_folder(dir: PathBuf, args: CheckArgs) -> Result<u8, CommandError> {
     let pipeline::Grading {
         graded,
         missing_toolchains,
+        ..
     } = grading?;
     let mut out = io::stdout().lock();
     for g in &graded {
@@ -354,7 +356,9 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     let options = GradeOptions::new(args)?;
     own_namespaces_unless_root();
     signals::kill_children_on_interrupt()?;
-    let dirs = options.submissions(&mut |skipped| eprintln!("shout: {skipped}"))?;
+    let dirs = options.submissions(&mut |skipped| {
+        eprintln!("shout: {}", text::terminal_text(&skipped.to_string()))
+    })?;
     std::fs::create_dir_all(&options.out).map_err(|source| CommandError::CreateOut {
         path: options.out.clone(),
         source,
@@ -370,15 +374,18 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     let pipeline::Grading {
         graded,
         missing_toolchains,
+        isolation,
     } = grading?;
     progress.finish();
-    write_grades(&options, &graded)?;
-    let _ = io::stdout().write_all(gradebook::class_markdown(&graded, &options.rubric).as_bytes());
+    write_grades(&options, &graded, &isolation)?;
+    let table = gradebook::class_markdown(&graded, &options.rubric);
+    let _ = io::stdout().write_all(text::terminal_text(&table).as_bytes());
     // What this machine lacks costs students points: the grader should see it at once.
     for (sentence, names) in &lacking_toolchains(&missing_toolchains) {
         eprintln!(
-            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {sentence}",
-            names.join(", ")
+            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {}",
+            names.join(", "),
+            text::visible_str(sentence)
         );
     }
     if !options.cases.is_empty() {
@@ -396,8 +403,12 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
 
 /// The gradebook, and each submission's own results as `NAME/shout.json` (for reports
 /// and reproduction).
-fn write_grades(options: &GradeOptions, graded: &[Graded]) -> Result<(), CommandError> {
-    gradebook::write_all(&options.out, graded, &options.rubric).map_err(|source| {
+fn write_grades(
+    options: &GradeOptions,
+    graded: &[Graded],
+    isolation: &serde_json::Value,
+) -> Result<(), CommandError> {
+    gradebook::write_all(&options.out, graded, &options.rubric, isolation).map_err(|source| {
         CommandError::Grades {
             path: options.out.clone(),
             source,

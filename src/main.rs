@@ -8,12 +8,14 @@
 //!
 //! - [`cli`]: the clap command, declared only.
 //! - [`options`]: parsed flags → typed, validated options; one error type.
+//! - [`isolation_args`]: the flags bounding and isolating each graded submission.
 //! - [`commands`]: each subcommand as orchestration: options → library → reports.
 //! - [`progress`]: the one progress display, for runs and for grading.
 //! - [`signals`]: Ctrl-C and SIGTERM end every started process.
 
 mod cli;
 mod commands;
+mod isolation_args;
 mod options;
 mod progress;
 mod signals;

@@ -538,6 +538,8 @@ pub struct GradeOptions {
     /// Where the reference's observations are kept (`--cache-dir`, or the default);
     /// none with `--no-cache`.
     pub cache_dir: Option<PathBuf>,
+    /// Size limits, build time limit and isolation mode.
+    pub isolation: crate::isolation_args::IsolationArgs,
 }
 
 /// A path given to `shout grade` that is not graded.
@@ -587,6 +589,7 @@ impl GradeOptions {
             python: args.python,
             cases: args.cases,
             cache_dir: cache_dir(&args.cache),
+            isolation: args.isolation,
         })
     }
 
@@ -610,6 +613,8 @@ impl GradeOptions {
             python: args.run.pythons.first().cloned(),
             cases: args.run.cases.clone(),
             cache_dir: cache_dir(&args.run.cache),
+            // A student checks their own programs: whatever layers this machine has.
+            isolation: crate::isolation_args::IsolationArgs::own_programs(),
         })
     }
 
@@ -657,6 +662,9 @@ impl GradeOptions {
             limits: Limits::default(),
             cases: self.cases.clone(),
             cache_dir: self.cache_dir.clone(),
+            submission_limits: self.isolation.submission_limits(),
+            build_timeout: self.isolation.build_timeout(),
+            isolation: self.isolation.isolation,
         }
     }
 }

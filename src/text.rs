@@ -164,6 +164,56 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
+/// Plain text for one line of Markdown (a table cell, a list item): made visible
+/// ([`visible_str`]), HTML's `<`, `>` and `&` as entities, and every character Markdown
+/// would read as syntax (emphasis, code, links, tables, headings) backslash-escaped, so
+/// what a student wrote renders as the text it is and never as markup.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in visible_str(s).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for a terminal, several lines allowed: every control character but the line
+/// feed, and every invisible direction mark ([`is_invisible`]), shown as `\u{…}` (`\r`,
+/// `\t`), so that nothing a student's program printed can move the cursor, recolour or
+/// retitle the grader's terminal, or hide text.
+pub fn terminal_text(s: &str) -> String {
+    if !s
+        .chars()
+        .any(|c| (c.is_control() && c != '\n') || is_invisible(c))
+    {
+        return s.to_string();
+    }
+    s.split('\n')
+        .map(visible_str)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One CSV cell's text that no spreadsheet runs as a formula: text starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's advice for CSV
+/// injection). Numbers such as `-1.5` are left as they are.
+pub fn csv_inert(s: &str) -> String {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 /// The 1-based line of byte `offset` in `text` (a TOML error's span, say); past the
 /// end counts as the last line.
 pub fn line_at(text: &str, offset: usize) -> usize {
@@ -203,6 +253,33 @@ mod tests {
         assert_eq!(line_at("a\nb\nc", 0), 1);
         assert_eq!(line_at("a\nb\nc", 2), 2);
         assert_eq!(line_at("a\nb\nc", 99), 3);
+    }
+
+    #[test]
+    fn markdown_text_renders_as_text() {
+        assert_eq!(
+            markdown_text("</td><script>x_[y](z)|`\u{1b}"),
+            "&lt;/td&gt;&lt;script&gt;x\\_\\[y\\](z)\\|\\`\\\\u{1b}"
+        );
+    }
+
+    #[test]
+    fn terminal_text_keeps_lines_and_shows_controls() {
+        assert_eq!(
+            terminal_text("a\u{1b}[2Jb\nc\rd\u{202e}\n"),
+            "a\\u{1b}[2Jb\nc\\rd\\u{202e}\n"
+        );
+        assert_eq!(terminal_text("plain\nlines"), "plain\nlines");
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        assert_eq!(csv_inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for risky in ["+1+2", "-cmd", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_inert(risky), format!("'{risky}"));
+        }
+        assert_eq!(csv_inert("-1.5"), "-1.5");
+        assert_eq!(csv_inert("python"), "python");
     }
 
     #[test]

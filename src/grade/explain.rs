@@ -41,6 +41,26 @@ pub enum Problem {
         /// What the build printed (compiler errors).
         output: String,
     },
+    /// The submission is larger than the grader allows; nothing of it ran.
+    Oversized {
+        /// Bytes of its files (at least, when `complete` is false).
+        bytes: u64,
+        /// Its files and folders (at least, when `complete` is false).
+        entries: usize,
+        /// Whether every file was counted.
+        complete: bool,
+        /// The most bytes allowed.
+        max_bytes: u64,
+        /// The most files and folders allowed.
+        max_entries: usize,
+    },
+    /// A file or folder of the submission cannot be read; nothing of it ran.
+    Unreadable {
+        /// What could not be read, relative to the submission folder ("" for the folder).
+        path: String,
+        /// Why, as the system says it.
+        why: String,
+    },
 }
 
 /// One sentence for the student about a [`Problem`].
@@ -79,6 +99,63 @@ pub fn problem(p: &Problem) -> String {
                 first_lines(output)
             )
         }
+        Problem::Oversized {
+            bytes,
+            entries,
+            complete,
+            max_bytes,
+            max_entries,
+        } => oversized(*bytes, *entries, *complete, *max_bytes, *max_entries),
+        Problem::Unreadable { path, why } => {
+            let what = if path.is_empty() {
+                "Your submission folder".to_string()
+            } else {
+                format!("`{path}` in your submission")
+            };
+            format!(
+                "Not graded: {what} cannot be read ({why}); submit it again with files anyone may read."
+            )
+        }
+    }
+}
+
+/// The sentence for a submission over its size or file limits: each measure that is
+/// over, with its limit, and what to leave out.
+fn oversized(
+    bytes: u64,
+    entries: usize,
+    complete: bool,
+    max_bytes: u64,
+    max_entries: usize,
+) -> String {
+    let at_least = if complete { "" } else { "at least " };
+    let mut over = Vec::new();
+    if bytes > max_bytes {
+        over.push(format!(
+            "your submission is {at_least}{}; the limit is {}",
+            megabytes(bytes),
+            megabytes(max_bytes)
+        ));
+    }
+    if entries > max_entries {
+        over.push(format!(
+            "it holds {at_least}{entries} files and folders; the limit is {max_entries}"
+        ));
+    }
+    format!(
+        "Not graded: {}. Leave out build output, data files and downloaded dependencies \
+         (such as node_modules) and submit again.",
+        over.join(", and ")
+    )
+}
+
+/// Bytes in megabytes (10^6), as a file manager shows them: `500 MB`, `1.5 MB`.
+fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / 1e6;
+    if mb >= 10.0 || mb.fract() == 0.0 {
+        format!("{mb:.0} MB")
+    } else {
+        format!("{mb:.1} MB")
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`pipeline`]: each submission detected, then copied, built and run against the
 //!   reference and shout's own roles, confined, by [`crate::run`]: grading starts no
 //!   process or thread itself.
+//! - `unusable`: a submission that cannot be copied (too large, unreadable) as the
+//!   problem its grade states.
 //! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
 //!   class's CSV and Markdown tables.
 
@@ -18,3 +20,4 @@ pub mod explain;
 pub mod gradebook;
 pub mod pipeline;
 pub mod rubric;
+mod unusable;

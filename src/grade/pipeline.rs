@@ -15,15 +15,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::detect::{self, Language, MissingToolchain, Submission};
+use super::explain;
 use super::gradebook::Graded;
 use super::rubric::{ClientOutputRule, Rubric};
+use super::unusable::unusable;
 use crate::harness::{self, Config};
 use crate::plan::Filters;
 use crate::registry::{ClientOutput, CommandTemplate, Implementation, Origin, RoleKey};
-use crate::run::build_steps::{self, BUILD_TIMEOUT};
+use crate::run::build_steps;
 use crate::run::execute::{ReferenceCache, RunOptions};
 use crate::run::process::{Confine, Spawn};
-use crate::run::sandbox::{self, Limits, Sandbox, Support};
+use crate::run::sandbox::{
+    self, IsolationMode, Limits, Sandbox, WorkdirError, WorkdirLimits, SUBMISSION_MEMORY_BYTES,
+};
 use crate::run::{interpreter, worker_pool};
 
 /// How to grade.
@@ -46,6 +50,12 @@ pub struct GradeConfig {
     /// Where the reference's own observations are kept between runs; none: only for
     /// this run (every submission still shares them).
     pub cache_dir: Option<PathBuf>,
+    /// How large a submission may be; a larger one is not graded, and says why.
+    pub submission_limits: WorkdirLimits,
+    /// How long each of a submission's builds may take.
+    pub build_timeout: Duration,
+    /// Whether to refuse to grade when a layer of isolation does not work here.
+    pub isolation: IsolationMode,
 }
 
 /// Progress, for the command line.
@@ -89,6 +99,8 @@ pub struct Grading {
     /// The submissions that need a toolchain this machine lacks, by name, in the order
     /// given; their roles scored 0 and their problems say what is missing.
     pub missing_toolchains: Vec<(String, MissingToolchain)>,
+    /// The layers of isolation that were active, for each `results.json`.
+    pub isolation: serde_json::Value,
 }
 
 /// Grades every submission: one grade per folder, in the order given, and which
@@ -108,8 +120,15 @@ pub fn grade_all(
         ..Config::default()
     })?;
     let support = Sandbox::support();
+    if let Some(why) = sandbox::refusal(&support, config.isolation) {
+        return Err(GradeError::Environment(why));
+    }
     let isolated = support.network_namespace.is_available();
-    on_event(GradeEvent::Isolation(&isolation(&support)));
+    let mut said = sandbox::layers_sentence(&support, config.isolation);
+    if !isolated {
+        said.push_str("; submissions run one at a time on their fixed ports");
+    }
+    on_event(GradeEvent::Isolation(&said));
     let scratch = scratch_folder()?;
     let sandbox = new_sandbox(config.limits)?;
     let submissions: Vec<Result<Submission, String>> = config
@@ -137,7 +156,7 @@ pub fn grade_all(
     let outcomes = worker_pool::run_indexed(
         submissions.len(),
         jobs,
-        |i| match class.grade_one(&names[i], &submissions[i]) {
+        |i| match class.grade_one(i, &names[i], &submissions[i]) {
             Ok(one) => Some(one),
             Err(e) => {
                 first_error
@@ -161,7 +180,10 @@ pub fn grade_all(
     {
         return Err(e);
     }
-    let mut grading = Grading::default();
+    let mut grading = Grading {
+        isolation: sandbox::layers_json(&support, config.isolation),
+        ..Grading::default()
+    };
     for one in outcomes.into_iter().flatten() {
         if let Some(missing) = one.missing_toolchain {
             grading
@@ -171,30 +193,6 @@ pub fn grade_all(
         grading.graded.push(one.graded);
     }
     Ok(grading)
-}
-
-/// The sentence, said once before anything runs, on how isolation works on this machine.
-fn isolation(support: &Support) -> String {
-    let missing = support.unavailable();
-    if missing.is_empty() {
-        return "each server and client probe runs in a network namespace of its own; student \
-         programs run as an unprivileged user with resource limits, a pids cgroup and a \
-         private /etc/hosts"
-            .to_string();
-    }
-    let list: Vec<String> = missing
-        .iter()
-        .map(|(name, why)| format!("{name}: {why}"))
-        .collect();
-    format!(
-        "confinement is partial here ({}){}",
-        list.join("; "),
-        if support.network_namespace.is_available() {
-            ""
-        } else {
-            "; submissions run one at a time on their fixed ports"
-        }
-    )
 }
 
 /// The folder holding every work folder (and copied interpreters), removed at the end.
@@ -299,6 +297,7 @@ impl Class<'_> {
     /// part of its grade; only a harness failure is an error.
     fn grade_one(
         &self,
+        index: usize,
         name: &str,
         submission: &Result<Submission, String>,
     ) -> Result<OneGrade, GradeError> {
@@ -321,15 +320,29 @@ impl Class<'_> {
                 return Ok(one);
             }
         };
-        let work = self
+        // Its own user and memory budget; what it started ends when this sandbox is dropped.
+        let mut own = self
             .sandbox
-            .prepare_workdir(submission.dir(), self.scratch)
-            .map_err(|e| {
-                GradeError::Environment(format!(
+            .for_submission(index as u32, SUBMISSION_MEMORY_BYTES, &[])
+            .map_err(|e| GradeError::Environment(format!("cannot set up the sandbox: {e}")))?;
+        let limits = self.config.submission_limits;
+        let work = match own.prepare_workdir(submission.dir(), self.scratch, limits) {
+            Ok(work) => work,
+            Err(WorkdirError::Scratch(e)) => {
+                return Err(GradeError::Environment(format!(
                     "cannot copy {} to a work folder: {e}",
                     submission.dir().display()
-                ))
-            })?;
+                )))
+            }
+            // The submission's own problem: its grade says so, the class goes on.
+            Err(e) => {
+                let sentence = explain::problem(&unusable(&e, submission.dir()));
+                for key in RoleKey::ALL {
+                    one.graded.problems.insert(key, sentence.clone());
+                }
+                return Ok(one);
+            }
+        };
         let runnable = match submission {
             Submission::Manifest(m) => manifest_runnable(m, name, &work, &mut one.graded),
             Submission::Sources(s) => self.sources_runnable(s, name, &work, &mut one),
@@ -349,7 +362,10 @@ impl Class<'_> {
         if implementation.roles.is_empty() {
             return Ok(one);
         }
-        let options = self.run_options();
+        for dir in interpreter::copies_in(self.scratch) {
+            own.show_read_only(&dir);
+        }
+        let options = self.run_options(Arc::new(own));
         if !build_steps.is_empty() {
             self.build_first(&mut implementation, &build_steps, &options);
         }
@@ -399,12 +415,12 @@ impl Class<'_> {
     }
 
     /// How the harness runs a submission's units.
-    fn run_options(&self) -> RunOptions {
+    fn run_options(&self, sandbox: Arc<Sandbox>) -> RunOptions {
         RunOptions {
             timeout: self.config.timeout,
             // In namespaces each lane has its own network, so fixed ports never meet.
             jobs: if self.isolated { 2 } else { 1 },
-            confine: Some(Arc::clone(&self.sandbox) as Arc<dyn Confine>),
+            confine: Some(sandbox as Arc<dyn Confine>),
             isolate: self
                 .isolated
                 .then_some(sandbox::enter_fresh_netns as fn() -> std::io::Result<()>),
@@ -412,6 +428,7 @@ impl Class<'_> {
             // Where the reference gives no answer the verdict is `info` whatever the
             // student's program does, and no point depends on it.
             skip_undefined: true,
+            build_timeout: self.config.build_timeout,
             ..RunOptions::default()
         }
     }
@@ -447,7 +464,8 @@ impl Class<'_> {
                     .collect()
             })
             .collect();
-        implementation.build = match build_steps::run_in_order(&argvs, &like, BUILD_TIMEOUT) {
+        implementation.build = match build_steps::run_in_order(&argvs, &like, options.build_timeout)
+        {
             Ok(()) => None,
             Err(failed) => steps.get(failed.index).cloned(),
         };

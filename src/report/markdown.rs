@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use super::causes::{causes, Cause, Listing};
 use super::shared::{first_difference, matrices, Excerpt, Matrix, Shade, Tally};
 use crate::results::{Results, UnitResult};
+use crate::text::markdown_text as md_text;
 pub use crate::text::{visible, visible_str};
 use crate::verdict::Verdict;
 
@@ -373,24 +374,6 @@ fn code_span(s: &str) -> String {
 
 fn longest_backtick_run(s: &str) -> usize {
     s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
-}
-
-/// Plain text for Markdown: one line, visible, with Markdown and HTML syntax escaped.
-fn md_text(s: &str) -> String {
-    let mut out = String::new();
-    for c in visible_str(s).chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `s` cut after `max` characters, with a count of the bytes left out.

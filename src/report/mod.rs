@@ -58,7 +58,12 @@ impl Format {
     pub fn render(self, results: &Results) -> Result<Vec<u8>, String> {
         let mut buf = Vec::new();
         match self {
-            Format::Terminal => terminal::write(results, &mut buf).map_err(|e| e.to_string())?,
+            Format::Terminal => {
+                terminal::write(results, &mut buf).map_err(|e| e.to_string())?;
+                // Whatever a student's program put in the results reaches the terminal
+                // with its control characters shown, never obeyed.
+                buf = crate::text::terminal_text(&String::from_utf8_lossy(&buf)).into_bytes();
+            }
             Format::Json => json::write(results, &mut buf).map_err(|e| e.to_string())?,
             Format::Junit => buf = junit::render(results).map_err(|e| e.to_string())?.into(),
             Format::Markdown => buf = markdown::render(results).into(),

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::time::Duration;
 
 use super::context::confined;
 use super::options::{Axis, Event, RunOptions};
@@ -13,9 +12,6 @@ use crate::registry::{CommandTemplate, Implementation};
 
 /// Failed builds: the sentence, keyed by (axis, implementation name).
 pub(super) type BuildFailures = BTreeMap<(usize, String), String>;
-
-/// How long a build may take.
-const BUILD_LIMIT: Duration = Duration::from_secs(600);
 
 /// Runs every build command once; failures are kept, keyed by (axis, name).
 pub(super) fn build_all(
@@ -62,7 +58,7 @@ fn build_one(
     match Running::spawn(&spec) {
         Err(e) => Some(format!("`{}` could not start: {e}", build.display())),
         Ok(r) => {
-            let f = r.finish(BUILD_LIMIT);
+            let f = r.finish(options.build_timeout);
             (f.exit != Exit::Code(0))
                 .then(|| failure(&build.display(), &f.exit, &f.stderr.bytes, &f.stdout.bytes))
         }

@@ -26,6 +26,9 @@ pub struct Interpreter {
     pub lib_dir: Option<PathBuf>,
 }
 
+/// How the folders of copied interpreters in the scratch folder are named.
+const COPY_PREFIX: &str = "interpreter-";
+
 /// A working interpreter named `name` (`python2`, `python3`) that the unprivileged user
 /// can run: one in `/usr/local/bin`, `/usr/bin`, `/bin` or on `PATH` that everyone may
 /// run, else the newest of pyenv's `X.*` versions that works, copied into `scratch` when
@@ -57,7 +60,7 @@ fn find_path(name: &str, scratch: &Path) -> Option<PathBuf> {
         return Some(copy.join("bin").join(name));
     }
     let copy = scratch.join(format!(
-        "interpreter-{}",
+        "{COPY_PREFIX}{}",
         prefix.file_name()?.to_string_lossy()
     ));
     if !copy_open_to_all(&prefix, &copy) {
@@ -65,6 +68,19 @@ fn find_path(name: &str, scratch: &Path) -> Option<PathBuf> {
     }
     copies.insert(prefix, copy.clone());
     Some(copy.join("bin").join(name))
+}
+
+/// The interpreters [`find`] copied into `scratch` (each a folder), for the sandbox to
+/// show read-only to graded programs.
+pub fn copies_in(scratch: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(scratch) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(COPY_PREFIX))
+        .map(|e| e.path())
+        .collect()
 }
 
 /// The newest of pyenv's installed versions whose `bin/<name>` works (`3.*` for

@@ -51,6 +51,8 @@ pub struct RunOptions {
     /// Whether to skip, as `info`, the units of cases on which the reference gave no
     /// answer (instead of running them for `undefined_timeout` to show what they do).
     pub skip_undefined: bool,
+    /// How long each build may take.
+    pub build_timeout: Duration,
 }
 
 impl Default for RunOptions {
@@ -66,6 +68,7 @@ impl Default for RunOptions {
             isolate: None,
             reference_cache: None,
             skip_undefined: false,
+            build_timeout: Duration::from_secs(600),
         }
     }
 }

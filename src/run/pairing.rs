@@ -9,7 +9,7 @@ use super::context::{client_role, spawn_failed, stdin_of, Context};
 use super::observe::{NotRunReason, Observation, ProcessOutcome};
 use super::process::{Exit, Running};
 use super::relay::Relay;
-use super::server::{Instance, DYING};
+use super::server::Instance;
 use super::wire::{Peer, Transcript, WireEvent, WireWhat};
 use crate::plan::Unit;
 
@@ -72,7 +72,7 @@ pub(super) fn pairing(
     if troubled(&finished.exit, direct, &wire) && !ctx.is_shout_server(axis, unit.server.name()) {
         // A server that is dying must be seen dead now, not blamed on the next unit
         // (shout's own servers never die on a request).
-        server.process.wait_timeout(DYING);
+        server.process.wait_timeout(server.dying);
     }
     Observation::Pairing {
         client: ProcessOutcome::from(finished),

@@ -10,7 +10,7 @@ use super::context::{client_role, spawn_failed, stdin_of, Context};
 use super::observe::{Observation, ProcessOutcome, Reply};
 use super::peer::{healthy, probe_exchange, RecordingServer, MARKER};
 use super::process::Running;
-use super::server::{Instance, DYING};
+use super::server::Instance;
 use super::wire::Transcript;
 use crate::corpus::Input;
 use crate::plan::{Unit, PROBE};
@@ -39,7 +39,7 @@ pub(super) fn server_probe(
     if state.exited.is_none() && state.answers == Some(false) {
         // A server that stopped answering may be crashing: give it a moment to be seen
         // dead rather than merely silent.
-        state.exited = server.process.wait_timeout(DYING);
+        state.exited = server.process.wait_timeout(server.dying);
     }
     Observation::ServerProbe {
         reply,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -38,6 +38,13 @@ pub trait Confine: Send + Sync + std::fmt::Debug {
     /// Adjusts `cmd` before it is spawned (typically installing a `pre_exec` hook) and
     /// returns the handle that ends everything this one child starts.
     fn confine(&self, cmd: &mut Command) -> io::Result<Box<dyn Confined>>;
+
+    /// The command line that runs `argv` (in `cwd`) confined: `argv` itself by default,
+    /// or `argv` behind a launcher that isolates it (bubblewrap).
+    fn wrap(&self, argv: &[OsString], cwd: Option<&Path>) -> io::Result<Vec<OsString>> {
+        let _ = cwd;
+        Ok(argv.to_vec())
+    }
 }
 
 /// One confined child's share of the confinement: ends every process it started, even
@@ -50,6 +57,12 @@ pub trait Confined: Send + std::fmt::Debug {
     /// limit allows.
     fn process_limit_hit(&self) -> bool {
         false
+    }
+
+    /// How the child ended, as the program itself ended: a launcher between them
+    /// (bubblewrap) reports a program killed by signal N as exit status 128 + N.
+    fn exit_of(&self, exit: Exit) -> Exit {
+        exit
     }
 }
 
@@ -162,6 +175,39 @@ pub fn kill_orphans() -> usize {
     killed
 }
 
+/// Reaps the children of this process that have exited and that no [`Running`] waits
+/// for (not the leader of a live group): a launcher's helper (bubblewrap's init) whose
+/// parent was killed first is handed to this process, and would otherwise stay a zombie,
+/// holding its pid, until the end of the run. Returns how many were reaped.
+pub fn reap_orphan_zombies() -> usize {
+    let me = std::process::id() as i32;
+    let ours: BTreeSet<i32> = live_groups().lock().map(|g| g.clone()).unwrap_or_default();
+    let zombies: Vec<i32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|pid| !ours.contains(pid))
+                .filter(|&pid| {
+                    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+                    stat.as_deref().and_then(parent_and_state) == Some((me, 'Z'))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for &pid in &zombies {
+        // SAFETY: waitpid(2) on an exited child of this process that nothing else waits for.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+    }
+    zombies.len()
+}
+
+/// The parent and the state letter from the text of `/proc/PID/stat`.
+fn parent_and_state(stat: &str) -> Option<(i32, char)> {
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((rest.next()?.parse().ok()?, state))
+}
+
 /// The parent process id of `pid`, from `/proc/PID/stat`.
 fn parent_of(pid: i32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -272,8 +318,11 @@ fn drain(
 impl Running {
     /// Starts `spec` in a new process group.
     pub fn spawn(spec: &Spawn) -> io::Result<Running> {
-        let (program, args) = spec
-            .argv
+        let argv = match &spec.confine {
+            Some(confine) => confine.wrap(&spec.argv, spec.cwd.as_deref())?,
+            None => spec.argv.clone(),
+        };
+        let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
         let mut cmd = Command::new(program);
@@ -372,7 +421,11 @@ impl Running {
     }
 
     fn record(&mut self, (status, at): (ExitStatus, Instant)) {
-        self.status = Some(Exit::from_status(status));
+        let exit = Exit::from_status(status);
+        self.status = Some(match &self.confined {
+            Some(confined) => confined.exit_of(exit),
+            None => exit,
+        });
         self.exited_at = Some(at);
     }
 

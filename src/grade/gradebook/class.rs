@@ -10,14 +10,17 @@ use super::score::{buckets, first_problem, points_text, role_score, total, Grade
 use crate::grade::explain::role_words;
 use crate::grade::rubric::Rubric;
 use crate::registry::{valid_name, RoleKey};
+use crate::text::{csv_inert, markdown_text};
 
-/// One RFC 4180 field: quoted when it holds a comma, a quote or a line break, with
-/// quotes doubled.
+/// One RFC 4180 field: made inert for spreadsheets ([`csv_inert`]: no cell starts a
+/// formula), then quoted when it holds a comma, a quote or a line break, with quotes
+/// doubled.
 fn csv_field(s: &str) -> String {
+    let s = csv_inert(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 
@@ -50,10 +53,10 @@ pub fn class_csv(all: &[Graded], rubric: &Rubric) -> String {
     out
 }
 
+/// Student-originated text for a Markdown table cell or list item: one line, visible,
+/// no markup ([`markdown_text`]).
 fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    markdown_text(&s.replace(['\n', '\r'], " "))
 }
 
 /// The class as a Markdown table (points per role, total), then one line per
@@ -88,19 +91,21 @@ pub fn class_markdown(all: &[Graded], rubric: &Rubric) -> String {
     out.push_str("\n## First thing to fix\n\n");
     for g in all {
         let what = first_problem(g, rubric).unwrap_or_else(|| "every check passed.".into());
-        out.push_str(&format!(
-            "- `{}`: {}\n",
-            g.name,
-            what.replace(['\n', '\r'], " ")
-        ));
+        out.push_str(&format!("- `{}`: {}\n", g.name, md_cell(&what)));
     }
     out
 }
 
-/// Writes `OUT/NAME/results.json` for every submission, then `OUT/grades.csv`,
+/// Writes `OUT/NAME/results.json` for every submission (with `isolation`, the layers of
+/// isolation that were active, in its `extra_data`), then `OUT/grades.csv`,
 /// `OUT/grades.md` and `OUT/grades.html`. A name that is not `[a-z0-9-]+`, or that two submissions share, is
 /// an `InvalidInput` error before anything is written.
-pub fn write_all(out_dir: &Path, all: &[Graded], rubric: &Rubric) -> io::Result<()> {
+pub fn write_all(
+    out_dir: &Path,
+    all: &[Graded],
+    rubric: &Rubric,
+    isolation: &serde_json::Value,
+) -> io::Result<()> {
     let mut seen = std::collections::BTreeSet::new();
     for g in all {
         if !valid_name(&g.name) {
@@ -120,7 +125,11 @@ pub fn write_all(out_dir: &Path, all: &[Graded], rubric: &Rubric) -> io::Result<
     for g in all {
         let dir = out_dir.join(&g.name);
         std::fs::create_dir_all(&dir)?;
-        let mut text = serde_json::to_string_pretty(&gradescope(g, rubric))
+        let mut json = gradescope(g, rubric);
+        if let Some(extra) = json.get_mut("extra_data").and_then(|e| e.as_object_mut()) {
+            extra.insert("isolation".into(), isolation.clone());
+        }
+        let mut text = serde_json::to_string_pretty(&json)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         text.push('\n');
         std::fs::write(dir.join("results.json"), text)?;

@@ -605,7 +605,13 @@ fn the_class_markdown_has_a_row_and_a_line_per_submission() {
 fn write_all_writes_every_file_and_refuses_bad_names() {
     let dir = tempfile::tempdir().unwrap();
     let all = [perfect(), title_caser(), no_tcp_client()];
-    write_all(dir.path(), &all, &Rubric::default()).unwrap();
+    write_all(
+        dir.path(),
+        &all,
+        &Rubric::default(),
+        &serde_json::Value::Null,
+    )
+    .unwrap();
     for name in ["alice", "bob", "carol"] {
         let text = std::fs::read_to_string(dir.path().join(name).join("results.json")).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
@@ -617,9 +623,21 @@ fn write_all_writes_every_file_and_refuses_bad_names() {
 
     let mut bad = perfect();
     bad.name = "../escape".into();
-    let e = write_all(dir.path(), &[bad], &Rubric::default()).unwrap_err();
+    let e = write_all(
+        dir.path(),
+        &[bad],
+        &Rubric::default(),
+        &serde_json::Value::Null,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
-    let e = write_all(dir.path(), &[perfect(), perfect()], &Rubric::default()).unwrap_err();
+    let e = write_all(
+        dir.path(),
+        &[perfect(), perfect()],
+        &Rubric::default(),
+        &serde_json::Value::Null,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("two submissions are named `alice`"));
 }
 

@@ -1,6 +1,9 @@
 //! Confinement for untrusted student programs: resource limits, a pids cgroup per child,
-//! a private `/etc/hosts` in a mount namespace, an unprivileged user, a fresh network
-//! namespace per worker thread, and a private copy of the submission to work in.
+//! a memory cgroup per submission, a user of its own per submission, bubblewrap's
+//! namespaces (user, PID with its own `/proc`, mounts showing only the work folder and
+//! read-only toolchains, private `/tmp` and `/dev/shm`), a cleared environment, a fresh
+//! network namespace per worker thread, and a private copy of the submission to work in.
+//! docs/SECURITY.md says which attack each layer stops.
 //!
 //! [`Sandbox`] implements [`Confine`](crate::run::process::Confine), so
 //! [`Running::spawn`](crate::run::process::Running) applies it between `fork` and `exec`.
@@ -21,11 +24,17 @@
 //! - `netns`: a fresh network namespace per worker thread ([`enter_fresh_netns`]).
 //! - `workdir`: the private copy of a submission ([`prepare_workdir`]).
 //! - `sys`: small system-call helpers.
+//! - `bwrap`: the world bubblewrap builds for each program (namespaces, file system view).
+//! - `memcg`: one memory cgroup per submission.
+//! - `isolation`: `--isolation strict|best-effort` and the words for the layers that work.
 
+mod bwrap;
 mod cgroup;
 mod confine;
 mod hosts;
+mod isolation;
 mod limits;
+mod memcg;
 mod netns;
 mod pre_exec;
 mod support;
@@ -33,10 +42,13 @@ mod sys;
 mod user;
 mod workdir;
 
+pub use bwrap::TMPFS_BYTES;
 pub use cgroup::KILL_PATIENCE;
-pub use confine::{prepare_workdir, Sandbox};
+pub use confine::{prepare_workdir, Sandbox, ENV_ALLOWLIST, SUBMISSION_UID_BASE};
+pub use isolation::{layers_json, layers_sentence, refusal, IsolationMode};
 pub use limits::Limits;
 pub use netns::{enter_fresh_netns, enter_user_namespace};
+pub use memcg::SUBMISSION_MEMORY_BYTES;
 pub use support::{Feature, Support};
 pub use user::User;
-pub use workdir::{MAX_WORKDIR_BYTES, MAX_WORKDIR_ENTRIES};
+pub use workdir::{WorkdirError, WorkdirLimits, MAX_WORKDIR_BYTES, MAX_WORKDIR_ENTRIES};

@@ -20,8 +20,9 @@ type Resource = libc::c_int;
 
 /// Everything the child does before `exec`, as plain data.
 pub(super) struct ChildPlan {
-    /// `cgroup.procs` of the child's own cgroup, to join first.
-    pub(super) procs: Option<CString>,
+    /// `cgroup.procs` of each cgroup to join first (its own pids cgroup, its
+    /// submission's memory cgroup).
+    pub(super) procs: Vec<CString>,
     /// The private hosts file and where to mount it, when mount namespaces work.
     pub(super) hosts: Option<(CString, CString)>,
     /// (resource, soft, hard), each lowered only: a limit already lower stays.
@@ -101,7 +102,7 @@ impl ChildPlan {
         // fork copied them, and until `exec` closes them this child would keep a relay's
         // port bound after the relay has let it go.
         close_inherited_sockets();
-        if let Some(procs) = &self.procs {
+        for procs in &self.procs {
             join_cgroup(procs)?;
         }
         if let Some((hosts, target)) = &self.hosts {

@@ -1,11 +1,14 @@
 //! What confinement works on this machine, found once by trying each feature on a
 //! short-lived thread of its own.
 //!
-//! Probing never touches the calling thread's namespaces and never starts a process.
+//! Probing never touches the calling thread's namespaces; it starts one process, a
+//! `bwrap` running `true`, to see whether bubblewrap works.
 
 use std::io;
 
+use super::bwrap::find_bwrap;
 use super::cgroup::{cgroup_base, ChildCgroup};
+use super::memcg::probe_memory_cgroup;
 use super::sys::{check, enter_private_mount_namespace};
 
 /// Whether one confinement feature works on this machine.
@@ -47,6 +50,12 @@ pub struct Support {
     pub drop_user: Feature,
     /// A fresh network namespace per worker thread ([`enter_fresh_netns`](super::enter_fresh_netns)).
     pub network_namespace: Feature,
+    /// Bubblewrap: per program a user and PID namespace with its own `/proc`, private
+    /// `/tmp` and `/dev/shm`, and a file system holding only its work folder and the
+    /// read-only toolchains.
+    pub bubblewrap: Feature,
+    /// A memory cgroup per submission: one memory budget for all its processes.
+    pub memory_cgroup: Feature,
 }
 
 impl Support {
@@ -57,6 +66,8 @@ impl Support {
             ("pids cgroup", &self.pids_cgroup),
             ("unprivileged user", &self.drop_user),
             ("network namespace", &self.network_namespace),
+            ("bubblewrap", &self.bubblewrap),
+            ("memory cgroup", &self.memory_cgroup),
         ]
         .into_iter()
         .filter_map(|(name, feature)| match feature {
@@ -64,6 +75,18 @@ impl Support {
             Feature::Unavailable { reason } => Some((name, reason.as_str())),
         })
         .collect()
+    }
+
+    /// Every layer by name, with whether it works, in a fixed order.
+    pub fn layers(&self) -> Vec<(&'static str, &Feature)> {
+        vec![
+            ("unprivileged user", &self.drop_user),
+            ("pids cgroup", &self.pids_cgroup),
+            ("network namespace", &self.network_namespace),
+            ("mount namespace", &self.mount_namespace),
+            ("bubblewrap", &self.bubblewrap),
+            ("memory cgroup", &self.memory_cgroup),
+        ]
     }
 }
 
@@ -91,6 +114,8 @@ pub(super) fn probe_support() -> Support {
             pids_cgroup: no(),
             drop_user: no(),
             network_namespace: no(),
+            bubblewrap: no(),
+            memory_cgroup: no(),
         };
     }
     // SAFETY: geteuid(2) cannot fail.
@@ -141,11 +166,28 @@ pub(super) fn probe_support() -> Support {
         },
         |()| Feature::Available,
     );
+    let nobody = super::user::User::nobody();
+    let bubblewrap = match find_bwrap(root.then_some((nobody.uid, nobody.gid))) {
+        Ok(_) => Feature::Available,
+        Err(why) => Feature::unavailable(why),
+    };
+    let memory_cgroup = if root {
+        match probe_memory_cgroup() {
+            Ok(()) => Feature::Available,
+            Err(e) => Feature::unavailable(format!(
+                "one memory budget per submission needs a writable memory cgroup (v1, or v2 with the memory controller delegated): {e}"
+            )),
+        }
+    } else {
+        not_root("one memory budget per submission (a memory cgroup)")
+    };
     Support {
         mount_namespace,
         pids_cgroup,
         drop_user,
         network_namespace,
+        bubblewrap,
+        memory_cgroup,
     }
 }
 

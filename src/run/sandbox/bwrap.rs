@@ -1,0 +1,246 @@
+//! The world a graded program sees, built by bubblewrap (`bwrap`, Flatpak's sandbox): its
+//! own user and PID namespaces with their own `/proc`, a private size-capped `/tmp` and
+//! `/dev/shm`, the system's toolchain folders read-only, its own work folder writable,
+//! and nothing else of the machine's files.
+//!
+//! This module only builds `bwrap`'s command line and finds out whether `bwrap` works;
+//! the child is started by [`Running::spawn`](crate::run::process::Running).
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The system folders every graded program sees read-only: programs, libraries, the
+/// toolchains under them (`/usr/lib/jvm`, `/usr/local`) and their configuration
+/// (`/etc`). A folder missing here is left out; a symbolic link (`/bin` → `usr/bin` on
+/// merged-/usr systems) is recreated as a link.
+const SYSTEM_DIRS: [&str; 9] = [
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
+];
+
+/// Default size of the private `/tmp` and of `/dev/shm`, each (64 MiB).
+pub const TMPFS_BYTES: u64 = 64 << 20;
+
+/// How to build a program's world.
+#[derive(Debug, Clone)]
+pub(super) struct Jail {
+    /// The `bwrap` program.
+    bwrap: PathBuf,
+    /// The private hosts file, shown as `/etc/hosts`.
+    hosts: PathBuf,
+    /// Further folders shown read-only at the same path (copied interpreters).
+    read_only: Vec<PathBuf>,
+    /// Size of `/tmp` and of `/dev/shm`, each.
+    tmpfs_bytes: u64,
+    /// The network namespace of this process when the jail was made: a program started
+    /// from a thread still in it gets a network of its own (only `lo`) instead; `None`
+    /// when the harness cannot give servers networks of their own, so that programs
+    /// share this one (the harness's probes must reach them).
+    host_netns: Option<(u64, u64)>,
+    /// This program's own file, hidden if it lies inside a folder shown.
+    own_exe: Option<PathBuf>,
+}
+
+impl Jail {
+    /// A jail using `bwrap`, showing `hosts` as `/etc/hosts`; `own_networks` when the
+    /// harness runs servers in network namespaces of their own (then a program started
+    /// outside one, a build, gets a fresh one from bubblewrap).
+    pub(super) fn new(bwrap: PathBuf, hosts: &Path, own_networks: bool) -> Jail {
+        Jail {
+            bwrap,
+            hosts: hosts.to_path_buf(),
+            read_only: Vec::new(),
+            tmpfs_bytes: TMPFS_BYTES,
+            host_netns: own_networks
+                .then(|| netns_id("/proc/thread-self/ns/net"))
+                .flatten(),
+            own_exe: std::env::current_exe().ok(),
+        }
+    }
+
+    /// Also shows `dir` read-only (a copied interpreter).
+    pub(super) fn show_read_only(&mut self, dir: &Path) {
+        if !self.read_only.iter().any(|d| d == dir) {
+            self.read_only.push(dir.to_path_buf());
+        }
+    }
+
+    /// `bwrap`'s command line running `argv` in `cwd`, which is shown writable: the
+    /// folder the program works in is its own work folder.
+    pub(super) fn argv(&self, argv: &[OsString], cwd: Option<&Path>) -> Vec<OsString> {
+        if argv.is_empty() {
+            return Vec::new();
+        }
+        let mut a: Vec<OsString> = vec![self.bwrap.clone().into()];
+        fn push(a: &mut Vec<OsString>, words: &[&str]) {
+            a.extend(words.iter().map(OsString::from));
+        }
+        push(
+            &mut a,
+            &[
+                "--unshare-user",
+                "--unshare-pid",
+                "--unshare-ipc",
+                "--unshare-uts",
+                "--unshare-cgroup-try",
+                "--disable-userns",
+                "--die-with-parent",
+                "--hostname",
+                "localhost",
+            ],
+        );
+        if self.in_host_netns() {
+            // Never the grader's own network: a build gets one with only `lo`.
+            push(&mut a, &["--unshare-net"]);
+        }
+        for dir in SYSTEM_DIRS {
+            match fs::symlink_metadata(dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    if let Ok(target) = fs::read_link(dir) {
+                        a.extend(["--symlink".into(), target.into(), dir.into()]);
+                    }
+                }
+                Ok(m) if m.is_dir() => a.extend(["--ro-bind".into(), dir.into(), dir.into()]),
+                _ => {}
+            }
+        }
+        let size = self.tmpfs_bytes.to_string();
+        push(&mut a, &["--proc", "/proc", "--dev", "/dev"]);
+        // The program stays in the harness's process group (which finds its sockets and
+        // ends it by that group), so it keeps the grader's session: with no terminal to
+        // open, it cannot type into the grader's (TIOCSTI) either.
+        push(&mut a, &["--ro-bind", "/dev/null", "/dev/tty"]);
+        push(&mut a, &["--size", &size, "--tmpfs", "/tmp"]);
+        push(&mut a, &["--size", &size, "--tmpfs", "/dev/shm"]);
+        // After the tmpfs mounts, which would hide what lies below them (the scratch
+        // folder holding copied interpreters and the work folder is under /tmp).
+        for dir in &self.read_only {
+            a.extend(["--ro-bind".into(), dir.into(), dir.into()]);
+        }
+        if let Some(exe) = self.own_exe.as_deref().filter(|e| self.shows(e)) {
+            a.extend(["--ro-bind".into(), "/dev/null".into(), exe.into()]);
+        }
+        a.extend([
+            "--ro-bind".into(),
+            self.hosts.clone().into(),
+            "/etc/hosts".into(),
+        ]);
+        if let Some(dir) = cwd {
+            a.extend(["--bind".into(), dir.into(), dir.into()]);
+            a.extend(["--chdir".into(), dir.into()]);
+        }
+        a.push("--".into());
+        a.extend(argv.iter().cloned());
+        a
+    }
+
+    /// Whether `path` lies inside a folder the jail shows.
+    fn shows(&self, path: &Path) -> bool {
+        SYSTEM_DIRS
+            .iter()
+            .map(Path::new)
+            .chain(self.read_only.iter().map(PathBuf::as_path))
+            .any(|d| path.starts_with(d))
+    }
+
+    /// Whether the calling thread is still in the network namespace this process started
+    /// in.
+    fn in_host_netns(&self) -> bool {
+        self.host_netns.is_some() && netns_id("/proc/thread-self/ns/net") == self.host_netns
+    }
+}
+
+/// The device and inode of a namespace file, which identify the namespace.
+fn netns_id(path: &str) -> Option<(u64, u64)> {
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The `bwrap` program on `PATH`, when it runs a program in a user, PID, mount and IPC
+/// namespace here (as the user `uid`:`gid` when given, as the children will); otherwise
+/// why not, in one sentence.
+pub(super) fn find_bwrap(user: Option<(u32, u32)>) -> Result<PathBuf, String> {
+    let bwrap = which::which("bwrap")
+        .map_err(|_| "bubblewrap is not installed (apt-get install bubblewrap)".to_string())?;
+    let jail = Jail::new(bwrap.clone(), Path::new("/etc/hosts"), false);
+    let argv = jail.argv(&["true".into()], None);
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some((uid, gid)) = user {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(uid).gid(gid);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("bubblewrap could not start: {e}"))?;
+    if out.status.success() {
+        Ok(bwrap)
+    } else {
+        let why = String::from_utf8_lossy(&out.stderr);
+        Err(format!(
+            "bubblewrap cannot create namespaces here ({}); user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces)",
+            crate::text::visible_str(why.trim())
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(argv: &[OsString]) -> Vec<String> {
+        argv.iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn position(words: &[String], pair: [&str; 2]) -> usize {
+        words
+            .windows(2)
+            .position(|w| w[0] == pair[0] && w[1] == pair[1])
+            .unwrap_or_else(|| panic!("{pair:?} is not in {words:?}"))
+    }
+
+    #[test]
+    fn the_program_sees_its_folder_writable_and_the_copied_tools_above_its_private_tmp() {
+        let mut jail = Jail::new("/usr/bin/bwrap".into(), Path::new("/tmp/hosts"), false);
+        jail.show_read_only(Path::new("/tmp/scratch/interpreter-3.12"));
+        let argv = jail.argv(
+            &["python3".into(), "s.py".into()],
+            Some(Path::new("/tmp/scratch/work")),
+        );
+        let w = words(&argv);
+        assert_eq!(w[0], "/usr/bin/bwrap");
+        for flag in [
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--die-with-parent",
+            "--disable-userns",
+        ] {
+            assert!(w.iter().any(|x| x == flag), "{flag} missing: {w:?}");
+        }
+        // Mounts on /tmp come after the tmpfs, which would hide them.
+        let tmpfs = position(&w, ["--tmpfs", "/tmp"]);
+        assert!(position(&w, ["--ro-bind", "/tmp/scratch/interpreter-3.12"]) > tmpfs);
+        assert!(position(&w, ["--bind", "/tmp/scratch/work"]) > tmpfs);
+        assert!(position(&w, ["--ro-bind", "/tmp/hosts"]) > tmpfs);
+        assert!(position(&w, ["--ro-bind", "/dev/null"]) > position(&w, ["--dev", "/dev"]));
+        assert_eq!(w[position(&w, ["--ro-bind", "/dev/null"]) + 2], "/dev/tty");
+        assert_eq!(&w[w.len() - 3..], ["--", "python3", "s.py"]);
+        // Without networks of its own from the harness, the program keeps this one.
+        assert!(!w.iter().any(|x| x == "--unshare-net"), "{w:?}");
+        assert!(jail.argv(&[], None).is_empty());
+    }
+
+    #[test]
+    fn a_program_started_in_this_processs_network_gets_its_own() {
+        let jail = Jail::new("/usr/bin/bwrap".into(), Path::new("/tmp/hosts"), true);
+        let w = words(&jail.argv(&["true".into()], None));
+        assert!(w.iter().any(|x| x == "--unshare-net"), "{w:?}");
+    }
+}
