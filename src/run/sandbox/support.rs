@@ -118,8 +118,13 @@ pub(super) fn probe_support() -> Support {
             memory_cgroup: no(),
         };
     }
+    // Root of the machine, not of a user namespace of shout's own (an ordinary user's
+    // `grade` and `check DIR` run in one, where only that user is mapped): there, the
+    // submissions' own users do not exist, and the sandbox works as an ordinary user's.
     // SAFETY: geteuid(2) cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = unsafe { libc::geteuid() } == 0
+        && uid_mapped(super::User::nobody().uid)
+        && uid_mapped(super::SUBMISSION_UID_BASE);
     let not_root = |what: &str| Feature::unavailable(format!("{what} needs root"));
     let mount_namespace = if root {
         probe_in_thread(probe_mount_namespace).map_or_else(
@@ -143,12 +148,8 @@ pub(super) fn probe_support() -> Support {
     } else {
         not_root("the per-child process limit (a pids cgroup)")
     };
-    let drop_user = if root && uid_mapped(super::User::nobody().uid) {
+    let drop_user = if root {
         Feature::Available
-    } else if root {
-        Feature::unavailable(
-            "children keep this process's user: this user namespace has no unprivileged user",
-        )
     } else {
         Feature::unavailable(
             "children keep this process's user, because switching users needs root",
