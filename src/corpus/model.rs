@@ -50,6 +50,17 @@ pub enum Input {
     Silent,
 }
 
+impl Input {
+    /// How many writes a probe makes of it (none for a silent connection).
+    pub fn writes(&self) -> usize {
+        match self {
+            Input::Line(_) => 1,
+            Input::Raw(writes) => writes.len(),
+            Input::Silent => 0,
+        }
+    }
+}
+
 /// Which checks a case takes part in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applies {

@@ -234,6 +234,8 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::AnsweredThenExited { .. }
         | ServerFinding::AnsweredThenStopped
         | ServerFinding::SeenThroughClient { .. } => f.predicate(),
+        ServerFinding::ResetAfterReply => " reset the connection (RST) right after its reply instead of closing it normally (FIN), as `SO_LINGER` 0 does: close the socket normally".into(),
+        ServerFinding::KeptConnectionOpen => " sent its reply but never closed the connection: close the connection socket after sending the reply".into(),
     }
 }
 
@@ -381,7 +383,9 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::Refused
             | ServerFinding::ExitedAfterRequest { .. }
             | ServerFinding::AnsweredThenExited { .. }
-            | ServerFinding::AnsweredThenStopped => false,
+            | ServerFinding::AnsweredThenStopped
+            | ServerFinding::ResetAfterReply
+            | ServerFinding::KeptConnectionOpen => false,
         },
         Finding::Client(c) => match c {
             ClientFinding::PrintedPart { .. }

@@ -208,6 +208,12 @@ pub enum ServerFinding {
     },
     /// The server answered a probe, then stopped answering other requests.
     AnsweredThenStopped,
+    /// A TCP server reset the connection (RST) after a right reply, where the reference
+    /// closes it (FIN).
+    ResetAfterReply,
+    /// A TCP server sent a right reply but did not close the connection, where the
+    /// reference closes it right after its reply.
+    KeptConnectionOpen,
 
     /// A pair that met without the relay: the client's output shows the server's fault.
     SeenThroughClient {

@@ -3,6 +3,7 @@
 
 mod compare;
 mod diagnose;
+mod ending;
 mod finding;
 mod judge;
 mod model;

@@ -5,6 +5,7 @@ use super::compare::{
     client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
 };
 use super::diagnose::{diagnose_reply, diagnose_request};
+use super::ending::ending_finding;
 use super::finding::{
     ClientFinding, Finding, ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding,
     ServerFinding,
@@ -42,6 +43,7 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
     let Observation::ServerProbe {
         reply: ref_reply,
         server: ref_server,
+        wire: ref_wire,
         ..
     } = &reference.observation
     else {
@@ -85,7 +87,10 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
             let count = extra + 1;
             Some((ServerFinding::ExtraDatagrams { count }, None))
         } else {
-            reply_finding(e, j, &ref_bytes, got.as_deref())
+            reply_finding(e, j, &ref_bytes, got.as_deref()).or_else(|| {
+                let writes = e.unit.case.input.writes();
+                ending_finding(writes, wire, ref_wire).map(|f| (f, None))
+            })
         }
     };
     match finding {

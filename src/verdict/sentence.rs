@@ -188,6 +188,8 @@ impl ServerFinding {
             ),
             ServerFinding::AnsweredThenExited { exit } => format!(" answered, then exited ({exit}); the reference keeps serving"),
             ServerFinding::AnsweredThenStopped => " answered, then stopped answering other requests".into(),
+            ServerFinding::ResetAfterReply => RESET_AFTER_REPLY.into(),
+            ServerFinding::KeptConnectionOpen => KEPT_OPEN.into(),
             ServerFinding::SeenThroughClient { shows } => format!(
                 "'s reply differs from the reference server's, as this client's output shows: {}",
                 shows.sentence()
@@ -210,6 +212,12 @@ fn unicode_sentence(
     let range = range(from, to);
     format!(" follows Unicode {range}{hint}, the reference Python {python} follows {reference}")
 }
+
+/// A TCP server that ends with RST where the reference ends with FIN.
+const RESET_AFTER_REPLY: &str = " reset the connection (TCP RST, as closing with `SO_LINGER` 0 does) right after its reply, where the reference closes it with FIN: a client that reads until the server closes gets \"connection reset\" instead of the end of the reply";
+
+/// A TCP server that never closes after its reply.
+const KEPT_OPEN: &str = " sent its reply but never closed the connection, where the reference closes it right after its one reply: a client that reads until the server closes waits forever";
 
 /// A TCP server that reads until a short read or a fixed length.
 const WAITS_FOR_MORE: &str = " waits for more bytes than the request holds: it answered only once another byte came, newline or not, so it reads until a short read or a fixed length instead of once (deadlock)";

@@ -4,6 +4,7 @@ mod case_table;
 mod causes;
 mod class_view;
 mod cli_help;
+mod diagnoses;
 mod expectations;
 mod grading;
 mod harness;
