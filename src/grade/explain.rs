@@ -234,6 +234,11 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::AnsweredThenExited { .. }
         | ServerFinding::AnsweredThenStopped
         | ServerFinding::SeenThroughClient { .. } => f.predicate(),
+        ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the message: decode it as plain UTF-8 (not `utf-8-sig`) so that it stays in the reply".into(),
+        ServerFinding::Normalized { form } => format!(
+            " changed how accented characters are encoded (Unicode {} normalization): uppercase the characters exactly as they arrive, without normalizing",
+            form.name()
+        ),
         ServerFinding::ResetAfterReply => " reset the connection (RST) right after its reply instead of closing it normally (FIN), as `SO_LINGER` 0 does: close the socket normally".into(),
         ServerFinding::KeptConnectionOpen => " sent its reply but never closed the connection: close the connection socket after sending the reply".into(),
     }
@@ -324,7 +329,8 @@ fn client_predicate(f: &ClientFinding, r: &UnitResult) -> String {
         | ClientFinding::SentOther { .. }
         | ClientFinding::SentInPieces { .. }
         | ClientFinding::PrintedPart { .. }
-        | ClientFinding::PrintedNothing => f.predicate(),
+        | ClientFinding::PrintedNothing
+        | ClientFinding::ReadPastOneRecv { .. } => f.predicate(),
     }
 }
 
@@ -356,6 +362,8 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::AddedPrefix { .. }
             | ServerFinding::DroppedCr
             | ServerFinding::StrippedWhitespace
+            | ServerFinding::DroppedByteOrderMark
+            | ServerFinding::Normalized { .. }
             | ServerFinding::OtherUnicode { .. }
             | ServerFinding::VersionOnly { .. }
             | ServerFinding::CaseMapping { .. }
@@ -407,7 +415,8 @@ fn wants_detail(f: &Finding) -> bool {
             | ClientFinding::NotContained { .. }
             | ClientFinding::PrintedOther { .. }
             | ClientFinding::PrintedInstead { .. }
-            | ClientFinding::PrintedNothing => false,
+            | ClientFinding::PrintedNothing
+            | ClientFinding::ReadPastOneRecv { .. } => false,
         },
     }
 }

@@ -119,6 +119,15 @@ pub enum ServerFinding {
     DroppedCr,
     /// The server stripped leading or trailing whitespace.
     StrippedWhitespace,
+    /// The server dropped the request's leading byte-order mark (U+FEFF), as decoding
+    /// with `utf-8-sig` does.
+    DroppedByteOrderMark,
+    /// The server normalized the text (before or after uppercasing); the reference
+    /// keeps the request's characters as they come.
+    Normalized {
+        /// Which normalization form the reply is in.
+        form: Normalization,
+    },
     /// The server uppercases under another Unicode version.
     OtherUnicode {
         /// The oldest version that explains the reply.
@@ -321,6 +330,14 @@ pub enum ClientFinding {
         #[serde(with = "bytes_text")]
         reference: Vec<u8>,
     },
+    /// A TCP client read a reply longer than one `recv(1024)` until the server closed,
+    /// and printed more of it than the reference client does.
+    ReadPastOneRecv {
+        /// The reply's length in bytes.
+        reply: usize,
+        /// What the reference client's one read takes.
+        recv: usize,
+    },
     /// The client printed nothing.
     PrintedNothing,
     /// The client printed only part of the reply.
@@ -399,6 +416,40 @@ pub enum Mapping {
     Simple,
     /// Unchanged.
     Identity,
+}
+
+/// A Unicode normalization form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalization {
+    /// Canonical composition (`é` as one code point).
+    Nfc,
+    /// Canonical decomposition (`e` followed by U+0301).
+    Nfd,
+    /// Compatibility composition.
+    Nfkc,
+    /// Compatibility decomposition.
+    Nfkd,
+}
+
+impl Normalization {
+    /// Every form, canonical first.
+    pub const ALL: [Normalization; 4] = [
+        Normalization::Nfc,
+        Normalization::Nfd,
+        Normalization::Nfkc,
+        Normalization::Nfkd,
+    ];
+
+    /// Its usual name (`NFC`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalization::Nfc => "NFC",
+            Normalization::Nfd => "NFD",
+            Normalization::Nfkc => "NFKC",
+            Normalization::Nfkd => "NFKD",
+        }
+    }
 }
 
 /// What a unit could not learn, for the exit status.

@@ -280,6 +280,9 @@ impl Pair<'_> {
         if actual.is_none() {
             return ClientFinding::PatternMismatch;
         }
+        if let Some(found) = self.read_past_one_recv(expected, view) {
+            return found;
+        }
         let (printed, reference) = (view.to_vec(), expected.to_vec());
         if matches!(mode, Some(ClientOutput::Contains)) {
             return ClientFinding::NotContained { printed, reference };
@@ -291,6 +294,28 @@ impl Pair<'_> {
         }
     }
 }
+
+impl Pair<'_> {
+    /// A TCP client that printed more of a reply longer than one `recv(1024)` than the
+    /// reference client does: what the reference client printed (without its final
+    /// newline) begins what it printed.
+    fn read_past_one_recv(&self, expected: &[u8], view: &[u8]) -> Option<ClientFinding> {
+        let reply = self.wire.sent_by(Peer::Server).len();
+        let reply = reply.max(self.ref_wire.sent_by(Peer::Server).len());
+        let stem = expected.strip_suffix(b"\n").unwrap_or(expected);
+        (self.unit.transport == Transport::Tcp
+            && reply > TCP_RECV
+            && view.len() > expected.len()
+            && view.starts_with(stem))
+        .then_some(ClientFinding::ReadPastOneRecv {
+            reply,
+            recv: TCP_RECV,
+        })
+    }
+}
+
+/// The reference TCP client's one read.
+const TCP_RECV: usize = 1024;
 
 /// Whether a client probe recorded the same request bytes as the reference client's.
 fn same_request(this: Option<&Executed>, reference: Option<&Executed>) -> bool {

@@ -150,6 +150,11 @@ impl ServerFinding {
             ServerFinding::AddedPrefix { prefix } => format!(" added a prefix `{}` before the reply", short(prefix)),
             ServerFinding::DroppedCr => " dropped the `\\r` at the end of the request; the reference keeps it in the reply".into(),
             ServerFinding::StrippedWhitespace => " stripped leading or trailing whitespace".into(),
+            ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the request, as decoding with `utf-8-sig` does; the reference decodes plain UTF-8 and keeps it in the reply".into(),
+            ServerFinding::Normalized { form } => format!(
+                " normalized the text to {} (composing or decomposing accented characters); the reference uppercases the characters as they come, so `e` + U+0301 stays two code points",
+                form.name()
+            ),
             ServerFinding::OtherUnicode {
                 from,
                 to,
@@ -320,6 +325,9 @@ impl ClientFinding {
                 escape(reference)
             ),
             ClientFinding::PrintedNothing => " printed nothing".into(),
+            ClientFinding::ReadPastOneRecv { reply, recv } => format!(
+                " read the {reply}-byte reply until the server closed and printed all of it, where the reference client's one `recv({recv})` prints the first {recv} bytes"
+            ),
             ClientFinding::TruncatesReply => " truncates the reply it prints".into(),
         }
     }
