@@ -233,6 +233,10 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ExitedAfterRequest { .. }
         | ServerFinding::AnsweredThenExited { .. }
         | ServerFinding::AnsweredThenStopped
+        | ServerFinding::MixedConcurrentReplies { .. }
+        | ServerFinding::ConcurrentUnanswered { .. }
+        | ServerFinding::StoppedAnswering { .. }
+        | ServerFinding::LeaksDescriptors { .. }
         | ServerFinding::SeenThroughClient { .. } => f.predicate(),
         ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the message: decode it as plain UTF-8 (not `utf-8-sig`) so that it stays in the reply".into(),
         ServerFinding::Normalized { form } => format!(
@@ -393,7 +397,11 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::AnsweredThenExited { .. }
             | ServerFinding::AnsweredThenStopped
             | ServerFinding::ResetAfterReply
-            | ServerFinding::KeptConnectionOpen => false,
+            | ServerFinding::KeptConnectionOpen
+            | ServerFinding::MixedConcurrentReplies { .. }
+            | ServerFinding::ConcurrentUnanswered { .. }
+            | ServerFinding::StoppedAnswering { .. }
+            | ServerFinding::LeaksDescriptors { .. } => false,
         },
         Finding::Client(c) => match c {
             ClientFinding::PrintedPart { .. }

@@ -22,6 +22,7 @@ pub mod execute;
 mod gate;
 pub mod interpreter;
 mod lane;
+mod load;
 pub mod observe;
 mod options;
 mod pairing;

@@ -32,6 +32,9 @@ pub(super) struct Instance {
     /// Once learnt: whether a line this server left unanswered gets an answer when any
     /// further byte follows (it reads until a short read), not only a newline.
     pub answers_any_byte: Option<bool>,
+    /// Set by a unit after which this instance is stopped and replaced, without its end
+    /// being noted on any unit (a server that stopped serving under load).
+    pub retire: bool,
 }
 
 impl Instance {
@@ -240,6 +243,13 @@ impl Slot {
         }
     }
 
+    /// Stops a server a unit asked to retire, without noting its end on any unit.
+    pub fn retire_if_asked(&mut self) {
+        if self.serving().is_some_and(|inst| inst.retire) {
+            self.stop();
+        }
+    }
+
     /// Stops the running server, leaving the slot empty.
     fn stop(&mut self) -> Option<Finished> {
         match std::mem::replace(self, Slot::Empty) {
@@ -287,6 +297,7 @@ fn start(
             _lease: lease,
             silent,
             answers_any_byte: None,
+            retire: false,
         }),
         Err(e) => {
             let out = process.stop();

@@ -217,6 +217,37 @@ pub enum ServerFinding {
     },
     /// The server answered a probe, then stopped answering other requests.
     AnsweredThenStopped,
+    /// Of several clients that sent at once, one got the reply to another's line.
+    MixedConcurrentReplies {
+        /// The client (1-based, in the order they connected).
+        client: usize,
+        /// Whose line its reply was the uppercase of.
+        got: usize,
+        /// Clients in all.
+        clients: usize,
+    },
+    /// Of several clients that sent at once, some got no reply, where the reference
+    /// answered every one.
+    ConcurrentUnanswered {
+        /// Clients without a reply.
+        unanswered: usize,
+        /// Clients in all.
+        clients: usize,
+    },
+    /// The server answered this many requests in a row, then none.
+    StoppedAnswering {
+        /// Requests answered before the first unanswered one.
+        after: usize,
+        /// Requests the case asks for.
+        of: usize,
+    },
+    /// The server kept open descriptors growing with the requests it answered.
+    LeaksDescriptors {
+        /// Requests answered.
+        requests: usize,
+        /// How many more descriptors it held afterwards.
+        grew: usize,
+    },
     /// A TCP server reset the connection (RST) after a right reply, where the reference
     /// closes it (FIN).
     ResetAfterReply,

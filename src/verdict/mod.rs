@@ -6,6 +6,7 @@ mod diagnose;
 mod ending;
 mod finding;
 mod judge;
+mod load;
 mod model;
 mod pairing;
 mod probes;

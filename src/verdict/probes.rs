@@ -10,6 +10,7 @@ use super::finding::{
     ClientFinding, Finding, ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding,
     ServerFinding,
 };
+use super::load::load_probe;
 use super::model::{Fault, Verdict};
 use crate::plan::{UnitKind, PROBE};
 use crate::proto::Transport;
@@ -37,6 +38,12 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
         unreachable!("server probe")
     };
     let kind = UnitKind::ServerProbe;
+    if let Observation::ServerProbe {
+        load: Some(seen), ..
+    } = &e.observation
+    {
+        return load_probe(e, j, seen);
+    }
     let Some(reference) = j.index.get(u, PROBE, REFERENCE) else {
         return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
     };

@@ -193,6 +193,18 @@ impl ServerFinding {
             ),
             ServerFinding::AnsweredThenExited { exit } => format!(" answered, then exited ({exit}); the reference keeps serving"),
             ServerFinding::AnsweredThenStopped => " answered, then stopped answering other requests".into(),
+            ServerFinding::MixedConcurrentReplies { client, got, clients } => format!(
+                " gave client {client} of {clients} that sent at once the reply to client {got}'s line: requests that overlap share one buffer or variable (the reference serves them one after another, each its own reply)"
+            ),
+            ServerFinding::ConcurrentUnanswered { unanswered, clients } => format!(
+                " left {unanswered} of {clients} clients that sent at once without a reply; the reference answers them all, one after another"
+            ),
+            ServerFinding::StoppedAnswering { after, of } => format!(
+                " answered {after} of {of} requests in a row (besides the earlier cases' ones), then stopped answering; the reference answers every request"
+            ),
+            ServerFinding::LeaksDescriptors { requests, grew } => format!(
+                " held {grew} more open descriptors after {requests} requests than before: it keeps one per request (a socket never closed), so it runs out and stops accepting; the reference holds none after a request"
+            ),
             ServerFinding::ResetAfterReply => RESET_AFTER_REPLY.into(),
             ServerFinding::KeptConnectionOpen => KEPT_OPEN.into(),
             ServerFinding::SeenThroughClient { shows } => format!(

@@ -1,0 +1,199 @@
+//! Judging a load case: each of several clients at once must get the uppercase of its
+//! own line (the lines are plain ASCII, so every Unicode version agrees), and a server
+//! must keep answering hundreds of requests in a row without keeping a descriptor per
+//! request. Judged from what the harness saw, against the reference's run of the same
+//! case only where the reference itself did not answer everyone. Pure.
+
+use super::compare::{Judge, Outcome};
+use super::finding::ServerFinding;
+use super::model::{Fault, Verdict};
+use crate::plan::PROBE;
+use crate::registry::REFERENCE;
+use crate::run::execute::Executed;
+use crate::run::observe::{Exchange, LoadSeen, Observation};
+
+/// Descriptors a server may keep beyond what it held before the requests, whatever
+/// their number (a log file, a thread's own): more than this, and more than one for
+/// every two requests answered, is a leak.
+const FD_SLACK: usize = 16;
+
+/// Judges a server probe of a load case (`seen`).
+pub(super) fn load_probe(e: &Executed, j: &Judge, seen: &LoadSeen) -> Outcome {
+    let reference = j
+        .index
+        .get(&e.unit, PROBE, REFERENCE)
+        .and_then(|r| match &r.observation {
+            Observation::ServerProbe { load: Some(l), .. } => Some(l),
+            _ => None,
+        });
+    match load_finding(seen, reference) {
+        None => Outcome::default(),
+        Some(finding) => Outcome {
+            verdict: Verdict::Fail,
+            fault: Some(Fault::Server),
+            finding: Some(finding.into()),
+            ..Outcome::default()
+        },
+    }
+}
+
+/// What is wrong under this load, if anything. `reference` is what the reference did
+/// under the same load, when known.
+fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerFinding> {
+    match seen {
+        LoadSeen::Concurrent { exchanges, .. } => {
+            let everyone_answered = |l: Option<&LoadSeen>| match l {
+                Some(LoadSeen::Concurrent { exchanges, .. }) => {
+                    exchanges.iter().all(|x| x.answered)
+                }
+                _ => false,
+            };
+            mixed(exchanges).or_else(|| {
+                let unanswered = exchanges.iter().filter(|x| !x.answered).count();
+                (unanswered > 0 && everyone_answered(reference)).then_some(
+                    ServerFinding::ConcurrentUnanswered {
+                        unanswered,
+                        clients: exchanges.len(),
+                    },
+                )
+            })
+        }
+        LoadSeen::Volume {
+            requests,
+            answered,
+            unanswered_at,
+            fds_before,
+            fds_after,
+            ..
+        } => {
+            let reference_kept_on = match reference {
+                Some(LoadSeen::Volume { unanswered_at, .. }) => unanswered_at.is_none(),
+                _ => false,
+            };
+            if let (Some(after), true) = (unanswered_at, reference_kept_on) {
+                return Some(ServerFinding::StoppedAnswering {
+                    after: *after,
+                    of: *requests,
+                });
+            }
+            let grew = (*fds_after)?.saturating_sub((*fds_before)?);
+            (grew > FD_SLACK && grew * 2 >= *answered).then_some(ServerFinding::LeaksDescriptors {
+                requests: *answered,
+                grew,
+            })
+        }
+    }
+}
+
+/// A client that got, instead of the uppercase of its own line, that of another
+/// client's line.
+fn mixed(exchanges: &[Exchange]) -> Option<ServerFinding> {
+    let want: Vec<Vec<u8>> = exchanges
+        .iter()
+        .map(|x| x.sent.to_ascii_uppercase())
+        .collect();
+    exchanges.iter().enumerate().find_map(|(i, x)| {
+        if !x.answered || x.reply == want[i] {
+            return None;
+        }
+        let other = want
+            .iter()
+            .enumerate()
+            .position(|(k, w)| k != i && x.reply == *w)?;
+        Some(ServerFinding::MixedConcurrentReplies {
+            client: i + 1,
+            got: other + 1,
+            clients: exchanges.len(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(sent: &str, reply: Option<&str>) -> Exchange {
+        Exchange {
+            sent: sent.into(),
+            answered: reply.is_some(),
+            reply: reply.unwrap_or_default().into(),
+        }
+    }
+
+    fn concurrent(pairs: &[(&str, Option<&str>)]) -> LoadSeen {
+        LoadSeen::Concurrent {
+            exchanges: pairs.iter().map(|&(s, r)| exchange(s, r)).collect(),
+            ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_reply_to_another_clients_line_is_mixing_a_wrong_reply_is_not() {
+        let right = concurrent(&[("a1", Some("A1")), ("b2", Some("B2"))]);
+        assert_eq!(load_finding(&right, Some(&right)), None);
+        let swapped = concurrent(&[("a1", Some("B2")), ("b2", Some("B2"))]);
+        assert_eq!(
+            load_finding(&swapped, Some(&right)),
+            Some(ServerFinding::MixedConcurrentReplies {
+                client: 1,
+                got: 2,
+                clients: 2
+            })
+        );
+        // Lowercase replies are another case's business.
+        let lower = concurrent(&[("a1", Some("a1")), ("b2", Some("b2"))]);
+        assert_eq!(load_finding(&lower, Some(&right)), None);
+    }
+
+    #[test]
+    fn an_unanswered_client_counts_only_where_the_reference_answered_everyone() {
+        let right = concurrent(&[("a1", Some("A1")), ("b2", Some("B2"))]);
+        let one = concurrent(&[("a1", Some("A1")), ("b2", None)]);
+        assert_eq!(
+            load_finding(&one, Some(&right)),
+            Some(ServerFinding::ConcurrentUnanswered {
+                unanswered: 1,
+                clients: 2
+            })
+        );
+        assert_eq!(load_finding(&one, Some(&one)), None);
+        assert_eq!(load_finding(&one, None), None);
+    }
+
+    fn volume(answered: usize, unanswered_at: Option<usize>, fds: (usize, usize)) -> LoadSeen {
+        LoadSeen::Volume {
+            requests: 300,
+            sent: answered + usize::from(unanswered_at.is_some()),
+            answered,
+            unanswered_at,
+            fds_before: Some(fds.0),
+            fds_after: Some(fds.1),
+            ms: 0,
+        }
+    }
+
+    #[test]
+    fn stopping_after_n_requests_and_a_descriptor_per_request_are_findings() {
+        let reference = volume(300, None, (4, 4));
+        assert_eq!(load_finding(&reference, Some(&reference)), None);
+        assert_eq!(
+            load_finding(&volume(100, Some(100), (4, 4)), Some(&reference)),
+            Some(ServerFinding::StoppedAnswering {
+                after: 100,
+                of: 300
+            })
+        );
+        assert_eq!(
+            load_finding(&volume(300, None, (4, 304)), Some(&reference)),
+            Some(ServerFinding::LeaksDescriptors {
+                requests: 300,
+                grew: 300
+            })
+        );
+        // A few more descriptors (a log file, a thread pool) are no leak.
+        assert_eq!(
+            load_finding(&volume(300, None, (4, 12)), Some(&reference)),
+            None
+        );
+    }
+}
