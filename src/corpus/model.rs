@@ -61,6 +61,9 @@ pub enum Load {
     /// This many requests, one after another, each on its own connection (TCP) or
     /// socket (UDP).
     Volume(usize),
+    /// The line sent from other loopback addresses and ports than the probes' usual
+    /// `127.0.0.1`, and over IPv6 where the server listens there too.
+    Addresses,
 }
 
 impl Input {
@@ -183,6 +186,7 @@ struct RawCase {
 enum RawLoad {
     Concurrent(usize),
     Requests(usize),
+    Addresses(bool),
 }
 
 #[derive(Deserialize)]
@@ -264,9 +268,10 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
                 Some(RawLoad::Requests(n)) if (1..=10_000).contains(&n) => {
                     Input::Load(Load::Volume(n))
                 }
+                Some(RawLoad::Addresses(true)) => Input::Load(Load::Addresses),
                 _ => {
                     return Err(err(format!(
-                        "case `{}`: `load` takes concurrent = 2..64 or requests = 1..10000",
+                        "case `{}`: `load` takes concurrent = 2..64, requests = 1..10000 or addresses = true",
                         r.name
                     )))
                 }

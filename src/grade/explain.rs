@@ -237,6 +237,9 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ConcurrentUnanswered { .. }
         | ServerFinding::StoppedAnswering { .. }
         | ServerFinding::LeaksDescriptors { .. }
+        | ServerFinding::RepliesToFixedAddress { .. }
+        | ServerFinding::NotListeningOn { .. }
+        | ServerFinding::UnansweredFrom { .. }
         | ServerFinding::SeenThroughClient { .. } => f.predicate(),
         ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the message: decode it as plain UTF-8 (not `utf-8-sig`) so that it stays in the reply".into(),
         ServerFinding::Normalized { form } => format!(
@@ -401,7 +404,10 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::MixedConcurrentReplies { .. }
             | ServerFinding::ConcurrentUnanswered { .. }
             | ServerFinding::StoppedAnswering { .. }
-            | ServerFinding::LeaksDescriptors { .. } => false,
+            | ServerFinding::LeaksDescriptors { .. }
+            | ServerFinding::RepliesToFixedAddress { .. }
+            | ServerFinding::NotListeningOn { .. }
+            | ServerFinding::UnansweredFrom { .. } => false,
         },
         Finding::Client(c) => match c {
             ClientFinding::PrintedPart { .. }

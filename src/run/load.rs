@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::observe::{Exchange, LoadSeen};
+use super::observe::{Exchange, FromAddress, LoadSeen};
 use crate::proto::Transport;
 
 /// How long the requests of a volume case may take in all; those not sent by then are
@@ -135,6 +135,125 @@ fn udp_concurrent(port: u16, lines: &[Vec<u8>], deadline: Instant) -> Vec<Option
             .map(|r| r.join().ok().flatten())
             .collect()
     })
+}
+
+/// The line sent by the addresses probe.
+pub const ADDRESSES_LINE: &str = "sent from another loopback address";
+
+/// Where the addresses probe sends from and to: UDP from another source to the usual
+/// destination (a reply sent to a fixed address misses it) and to another address of
+/// 127.0.0.0/8; TCP to other addresses (the kernel picks the source); both over IPv6.
+fn address_pairs(transport: Transport) -> Vec<(IpAddr, IpAddr)> {
+    let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    let lo6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    match transport {
+        Transport::Udp => vec![
+            (v4(127, 0, 0, 2), v4(127, 0, 0, 1)),
+            (v4(127, 1, 2, 3), v4(127, 1, 2, 3)),
+            (lo6, lo6),
+        ],
+        Transport::Tcp => vec![
+            (v4(127, 0, 0, 2), v4(127, 0, 0, 2)),
+            (v4(127, 1, 2, 3), v4(127, 1, 2, 3)),
+            (lo6, lo6),
+        ],
+    }
+}
+
+/// [`ADDRESSES_LINE`] from each of [`address_pairs`], one after another. After a request
+/// left unanswered until the time limit the rest would wait as long: the first one is
+/// the finding, so they are not sent.
+pub(super) fn addresses(transport: Transport, port: u16, timeout: Duration) -> LoadSeen {
+    let line = ADDRESSES_LINE.as_bytes();
+    let mut exchanges = Vec::new();
+    for (from, to) in address_pairs(transport) {
+        let to = SocketAddr::new(to, port);
+        let (source, outcome) = match transport {
+            Transport::Udp => udp_from(from, to, line, timeout),
+            Transport::Tcp => tcp_to(to, line, timeout),
+        };
+        let (refused, silent) = (outcome == Sent::Refused, outcome == Sent::Silent);
+        let reply = match outcome {
+            Sent::Reply(r) => Some(r),
+            Sent::Refused | Sent::Silent => None,
+        };
+        exchanges.push(FromAddress {
+            from: source.map_or_else(|| from.to_string(), |s| s.to_string()),
+            to: to.to_string(),
+            exchange: Exchange {
+                sent: line.to_vec(),
+                answered: reply.is_some(),
+                reply: reply.unwrap_or_default(),
+            },
+            not_listening: to.is_ipv6() && refused,
+            tcp_refused: (transport == Transport::Tcp).then_some(refused),
+        });
+        if silent {
+            break;
+        }
+    }
+    LoadSeen::Addresses { exchanges }
+}
+
+/// How one request went.
+#[derive(Debug, PartialEq, Eq)]
+enum Sent {
+    Reply(Vec<u8>),
+    /// Nothing listens there (ICMP port unreachable, or a refused connection).
+    Refused,
+    /// No reply within the time limit.
+    Silent,
+}
+
+fn udp_from(
+    from: IpAddr,
+    to: SocketAddr,
+    line: &[u8],
+    timeout: Duration,
+) -> (Option<SocketAddr>, Sent) {
+    let Ok(s) = UdpSocket::bind(SocketAddr::new(from, 0)) else {
+        return (None, Sent::Refused);
+    };
+    let source = s.local_addr().ok();
+    let _ = s.set_read_timeout(Some(timeout));
+    // Over IPv6, connected, so that a port nothing listens on shows at once as a
+    // refusal rather than as a silence. Over IPv4 unconnected: the kernel sends a reply
+    // to 127.1.2.3 from 127.0.0.1, which a connected socket would not take (the
+    // reference client, unconnected, takes it).
+    let sent = if to.is_ipv6() {
+        s.connect(to).and_then(|()| s.send(line))
+    } else {
+        s.send_to(line, to)
+    };
+    if sent.is_err() {
+        return (source, Sent::Refused);
+    }
+    let mut buf = vec![0u8; 65536];
+    let sent = match s.recv_from(&mut buf) {
+        Ok((n, _)) => Sent::Reply(buf[..n].to_vec()),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Sent::Refused,
+        Err(_) => Sent::Silent,
+    };
+    (source, sent)
+}
+
+fn tcp_to(to: SocketAddr, line: &[u8], timeout: Duration) -> (Option<SocketAddr>, Sent) {
+    let mut s = match TcpStream::connect_timeout(&to, timeout) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return (None, Sent::Refused)
+        }
+        Err(_) => return (None, Sent::Silent),
+    };
+    let source = s.local_addr().ok();
+    if s.write_all(line).is_err() {
+        return (source, Sent::Silent);
+    }
+    let sent = match read_until_close(s, Instant::now() + timeout) {
+        Some(r) => Sent::Reply(r),
+        None => Sent::Silent,
+    };
+    (source, sent)
 }
 
 /// Up to `requests` requests one after another, each waiting up to `timeout` for its

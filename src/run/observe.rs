@@ -153,6 +153,11 @@ pub enum LoadSeen {
         /// Milliseconds from the first connection to the last reply.
         ms: u64,
     },
+    /// The line from other source addresses.
+    Addresses {
+        /// One exchange per source address.
+        exchanges: Vec<FromAddress>,
+    },
     /// Requests one after another.
     Volume {
         /// How many the case asks for.
@@ -171,6 +176,22 @@ pub enum LoadSeen {
         /// Milliseconds the requests took.
         ms: u64,
     },
+}
+
+/// The same line sent from several source addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FromAddress {
+    /// The address and port the request came from (`127.0.0.2:40000`, `[::1]:40000`).
+    pub from: String,
+    /// The address the request went to (the server's port on it).
+    pub to: String,
+    /// The exchange: `answered` false and nothing sent when the server does not listen
+    /// at the address family (IPv6 only).
+    pub exchange: Exchange,
+    /// IPv6, where nothing listened: not an exchange at all.
+    pub not_listening: bool,
+    /// TCP: whether the connection was refused (`None` for UDP).
+    pub tcp_refused: Option<bool>,
 }
 
 /// One client's request and reply under load.

@@ -63,9 +63,13 @@ fn load_probe(unit: &Unit, server: &mut Instance, load: Load, timeout: Duration)
     let seen = match load {
         Load::Concurrent(n) => load::concurrent(unit.transport, port, n, timeout),
         Load::Volume(n) => load::volume(unit.transport, port, n, timeout, pid),
+        Load::Addresses => load::addresses(unit.transport, port, timeout),
     };
     let answered = match &seen {
         LoadSeen::Concurrent { exchanges, .. } => exchanges.first().filter(|x| x.answered),
+        LoadSeen::Addresses { exchanges } => {
+            exchanges.iter().map(|a| &a.exchange).find(|x| x.answered)
+        }
         LoadSeen::Volume { .. } => None,
     };
     let reply = match (&seen, answered) {

@@ -234,6 +234,25 @@ pub enum ServerFinding {
         /// Clients in all.
         clients: usize,
     },
+    /// A UDP server answered 127.0.0.1 but not a request from another loopback address
+    /// to the same address: it replies to a fixed address, not to the sender's.
+    RepliesToFixedAddress {
+        /// Where the unanswered request came from.
+        from: String,
+    },
+    /// The server does not listen on this address, where the reference listens on
+    /// every address.
+    NotListeningOn {
+        /// The address and port.
+        to: String,
+    },
+    /// A request from another source address got no reply.
+    UnansweredFrom {
+        /// Where it came from.
+        from: String,
+        /// Where it went.
+        to: String,
+    },
     /// The server answered this many requests in a row, then none.
     StoppedAnswering {
         /// Requests answered before the first unanswered one.

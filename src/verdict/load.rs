@@ -10,7 +10,7 @@ use super::model::{Fault, Verdict};
 use crate::plan::PROBE;
 use crate::registry::REFERENCE;
 use crate::run::execute::Executed;
-use crate::run::observe::{Exchange, LoadSeen, Observation};
+use crate::run::observe::{Exchange, FromAddress, LoadSeen, Observation};
 
 /// Descriptors a server may keep beyond what it held before the requests, whatever
 /// their number (a log file, a thread's own): more than this, and more than one for
@@ -58,6 +58,13 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
                 )
             })
         }
+        LoadSeen::Addresses { exchanges } => {
+            let reference = match reference {
+                Some(LoadSeen::Addresses { exchanges }) => exchanges.as_slice(),
+                _ => &[],
+            };
+            address_finding(exchanges, reference)
+        }
         LoadSeen::Volume {
             requests,
             answered,
@@ -83,6 +90,30 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             })
         }
     }
+}
+
+/// The first source address whose request went unanswered where the reference's was
+/// answered (IPv6: where this server listens at all), and why.
+fn address_finding(seen: &[FromAddress], reference: &[FromAddress]) -> Option<ServerFinding> {
+    let first_answered = seen.first().is_some_and(|a| a.exchange.answered);
+    seen.iter().enumerate().find_map(|(k, a)| {
+        let reference_answered = reference.get(k).is_some_and(|r| r.exchange.answered);
+        let expected = reference_answered || (a.to.starts_with('[') && !a.not_listening);
+        if a.exchange.answered || a.not_listening || !expected {
+            return None;
+        }
+        let (from, to) = (a.from.clone(), a.to.clone());
+        let datagram = a.tcp_refused.is_none();
+        let ipv6 = a.to.starts_with('[');
+        Some(match (k, datagram, a.tcp_refused) {
+            // From 127.0.0.2 to 127.0.0.1, where the server surely listens.
+            (0, true, _) => ServerFinding::RepliesToFixedAddress { from },
+            (_, false, Some(true)) => ServerFinding::NotListeningOn { to },
+            // Another IPv4 address than 127.0.0.1, which answered.
+            (_, true, _) if first_answered && !ipv6 => ServerFinding::NotListeningOn { to },
+            _ => ServerFinding::UnansweredFrom { from, to },
+        })
+    })
 }
 
 /// A client that got, instead of the uppercase of its own line, that of another
@@ -158,6 +189,54 @@ mod tests {
         );
         assert_eq!(load_finding(&one, Some(&one)), None);
         assert_eq!(load_finding(&one, None), None);
+    }
+
+    fn from(from: &str, to: &str, answered: bool, tcp_refused: Option<bool>) -> FromAddress {
+        FromAddress {
+            from: from.into(),
+            to: to.into(),
+            exchange: exchange("x", answered.then_some("X")),
+            not_listening: to.starts_with('[') && !answered && tcp_refused != Some(false),
+            tcp_refused,
+        }
+    }
+
+    #[test]
+    fn an_unanswered_source_address_is_named_by_its_mechanism() {
+        let udp = |a, b, six| LoadSeen::Addresses {
+            exchanges: vec![
+                from("127.0.0.2:5", "127.0.0.1:9", a, None),
+                from("127.1.2.3:5", "127.1.2.3:9", b, None),
+                from("[::1]:5", "[::1]:9", six, None),
+            ],
+        };
+        let reference = udp(true, true, false);
+        assert_eq!(load_finding(&reference, Some(&reference)), None);
+        assert_eq!(
+            load_finding(&udp(false, false, false), Some(&reference)),
+            Some(ServerFinding::RepliesToFixedAddress {
+                from: "127.0.0.2:5".into()
+            })
+        );
+        assert_eq!(
+            load_finding(&udp(true, false, false), Some(&reference)),
+            Some(ServerFinding::NotListeningOn {
+                to: "127.1.2.3:9".into()
+            })
+        );
+        // Not listening on IPv6, like the reference, is fine; listening there and not
+        // answering is not.
+        let mut silent_six = udp(true, true, false);
+        if let LoadSeen::Addresses { exchanges } = &mut silent_six {
+            exchanges[2].not_listening = false;
+        }
+        assert_eq!(
+            load_finding(&silent_six, Some(&reference)),
+            Some(ServerFinding::UnansweredFrom {
+                from: "[::1]:5".into(),
+                to: "[::1]:9".into()
+            })
+        );
     }
 
     fn volume(answered: usize, unanswered_at: Option<usize>, fds: (usize, usize)) -> LoadSeen {

@@ -199,6 +199,15 @@ impl ServerFinding {
             ServerFinding::ConcurrentUnanswered { unanswered, clients } => format!(
                 " left {unanswered} of {clients} clients that sent at once without a reply; the reference answers them all, one after another"
             ),
+            ServerFinding::RepliesToFixedAddress { from } => format!(
+                " never answered a request from {from}, though it answers 127.0.0.1: it sends its reply to a fixed address instead of the address recvfrom returned"
+            ),
+            ServerFinding::NotListeningOn { to } => format!(
+                " does not answer on {to}: it listens on one address (127.0.0.1 or localhost) where the reference binds every address ('')"
+            ),
+            ServerFinding::UnansweredFrom { from, to } => {
+                format!(" never answered a request sent from {from} to {to}")
+            }
             ServerFinding::StoppedAnswering { after, of } => format!(
                 " answered {after} of {of} requests in a row (besides the earlier cases' ones), then stopped answering; the reference answers every request"
             ),

@@ -240,6 +240,7 @@ const PASSING: &[&str] = &[
     "reply-over-1024",
     "concurrent-clients",
     "many-requests",
+    "other-addresses",
 ];
 
 fn passes(transport: &str, role: &str, command: &str) {
@@ -260,7 +261,12 @@ fn passes(transport: &str, role: &str, command: &str) {
 #[test]
 fn correct_servers_written_differently_pass() {
     for t in ["udp", "tcp"] {
-        for imp in ["socketserver-py", "threaded-py", "asyncio-py"] {
+        for imp in [
+            "socketserver-py",
+            "threaded-py",
+            "asyncio-py",
+            "dual-stack-py",
+        ] {
             let script = fixture(&format!("correct/{imp}/{}Server.py", t.to_uppercase()));
             passes(t, "server", &format!("python3 {script} {{port}}"));
         }
