@@ -64,6 +64,9 @@ pub enum Load {
     /// The line sent from other loopback addresses and ports than the probes' usual
     /// `127.0.0.1`, and over IPv6 where the server listens there too.
     Addresses,
+    /// TCP: the line sent this many milliseconds after the connection is made (a slow
+    /// typist at the reference client, which connects before it reads the line).
+    Late(u64),
 }
 
 impl Input {
@@ -187,6 +190,7 @@ enum RawLoad {
     Concurrent(usize),
     Requests(usize),
     Addresses(bool),
+    LateMs(u64),
 }
 
 #[derive(Deserialize)]
@@ -269,9 +273,12 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
                     Input::Load(Load::Volume(n))
                 }
                 Some(RawLoad::Addresses(true)) => Input::Load(Load::Addresses),
+                Some(RawLoad::LateMs(ms)) if (1..=5_000).contains(&ms) => {
+                    Input::Load(Load::Late(ms))
+                }
                 _ => {
                     return Err(err(format!(
-                        "case `{}`: `load` takes concurrent = 2..64, requests = 1..10000 or addresses = true",
+                        "case `{}`: `load` takes concurrent = 2..64, requests = 1..10000, addresses = true or late-ms = 1..5000",
                         r.name
                     )))
                 }

@@ -240,6 +240,7 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::RepliesToFixedAddress { .. }
         | ServerFinding::NotListeningOn { .. }
         | ServerFinding::UnansweredFrom { .. }
+        | ServerFinding::GaveUpOnLateLine { .. }
         | ServerFinding::SeenThroughClient { .. } => f.predicate(),
         ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the message: decode it as plain UTF-8 (not `utf-8-sig`) so that it stays in the reply".into(),
         ServerFinding::Normalized { form } => format!(
@@ -407,7 +408,8 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::LeaksDescriptors { .. }
             | ServerFinding::RepliesToFixedAddress { .. }
             | ServerFinding::NotListeningOn { .. }
-            | ServerFinding::UnansweredFrom { .. } => false,
+            | ServerFinding::UnansweredFrom { .. }
+            | ServerFinding::GaveUpOnLateLine { .. } => false,
         },
         Finding::Client(c) => match c {
             ClientFinding::PrintedPart { .. }

@@ -256,6 +256,33 @@ fn tcp_to(to: SocketAddr, line: &[u8], timeout: Duration) -> (Option<SocketAddr>
     (source, sent)
 }
 
+/// The line sent by the late-request probe.
+pub const LATE_LINE: &str = "typed a while after connecting";
+
+/// TCP: connects, waits `after`, then sends [`LATE_LINE`] and reads the reply until the
+/// server closes or `timeout` passes (counted from the send).
+pub(super) fn late(port: u16, after: Duration, timeout: Duration) -> LoadSeen {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let line = LATE_LINE.as_bytes();
+    let reply = TcpStream::connect_timeout(&addr, timeout)
+        .ok()
+        .and_then(|mut s| {
+            std::thread::sleep(after);
+            // A server that gave up may have closed already: writing then fails, or
+            // the read sees its close.
+            let _ = s.write_all(line);
+            read_until_close(s, Instant::now() + timeout)
+        });
+    LoadSeen::Late {
+        after_ms: after.as_millis() as u64,
+        exchange: Exchange {
+            sent: line.to_vec(),
+            answered: reply.is_some(),
+            reply: reply.unwrap_or_default(),
+        },
+    }
+}
+
 /// Up to `requests` requests one after another, each waiting up to `timeout` for its
 /// reply, within [`VOLUME_BUDGET`]; stops at the first unanswered one. Counts the open
 /// descriptors of process `pid` and its descendants before and after.

@@ -158,6 +158,13 @@ pub enum LoadSeen {
         /// One exchange per source address.
         exchanges: Vec<FromAddress>,
     },
+    /// TCP: the line sent a while after the connection was made.
+    Late {
+        /// How long after.
+        after_ms: u64,
+        /// The exchange.
+        exchange: Exchange,
+    },
     /// Requests one after another.
     Volume {
         /// How many the case asks for.

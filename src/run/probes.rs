@@ -64,12 +64,14 @@ fn load_probe(unit: &Unit, server: &mut Instance, load: Load, timeout: Duration)
         Load::Concurrent(n) => load::concurrent(unit.transport, port, n, timeout),
         Load::Volume(n) => load::volume(unit.transport, port, n, timeout, pid),
         Load::Addresses => load::addresses(unit.transport, port, timeout),
+        Load::Late(ms) => load::late(port, Duration::from_millis(ms), timeout),
     };
     let answered = match &seen {
         LoadSeen::Concurrent { exchanges, .. } => exchanges.first().filter(|x| x.answered),
         LoadSeen::Addresses { exchanges } => {
             exchanges.iter().map(|a| &a.exchange).find(|x| x.answered)
         }
+        LoadSeen::Late { exchange, .. } => Some(exchange).filter(|x| x.answered),
         LoadSeen::Volume { .. } => None,
     };
     let reply = match (&seen, answered) {

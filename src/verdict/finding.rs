@@ -253,6 +253,14 @@ pub enum ServerFinding {
         /// Where it went.
         to: String,
     },
+    /// A TCP server did not answer a line sent a while after the connection (as a slow
+    /// typist at the reference client sends it) as it answers one sent at once.
+    GaveUpOnLateLine {
+        /// How long after the connection the line came.
+        after_ms: u64,
+        /// Bytes of reply it got (0: none).
+        got: usize,
+    },
     /// The server answered this many requests in a row, then none.
     StoppedAnswering {
         /// Requests answered before the first unanswered one.

@@ -65,6 +65,18 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             };
             address_finding(exchanges, reference)
         }
+        LoadSeen::Late { after_ms, exchange } => {
+            let reference_reply = match reference {
+                Some(LoadSeen::Late { exchange, .. }) if exchange.answered => &exchange.reply,
+                _ => return None,
+            };
+            // Another reply than the reference's to a late line, where the line itself
+            // is plain ASCII: the server did not wait for it.
+            (exchange.reply != *reference_reply).then(|| ServerFinding::GaveUpOnLateLine {
+                after_ms: *after_ms,
+                got: exchange.reply.len(),
+            })
+        }
         LoadSeen::Volume {
             requests,
             answered,
