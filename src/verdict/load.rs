@@ -72,7 +72,7 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             };
             // Another reply than the reference's to a late line, where the line itself
             // is plain ASCII: the server did not wait for it.
-            (exchange.reply != *reference_reply).then(|| ServerFinding::GaveUpOnLateLine {
+            (exchange.reply != *reference_reply).then_some(ServerFinding::GaveUpOnLateLine {
                 after_ms: *after_ms,
                 got: exchange.reply.len(),
             })
