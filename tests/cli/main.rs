@@ -12,6 +12,7 @@ mod layers;
 mod pairings;
 mod protocol_framing;
 mod protocol_input;
+mod protocol_load;
 mod protocol_python;
 mod protocol_rust;
 mod reports;
