@@ -131,13 +131,19 @@ fn reply_finding(
             (Some(exit), Reply::Nothing) if e.unit.transport == Transport::Tcp => {
                 ServerFinding::ExitedWhenClientClosed { exit }
             }
-            (Some(exit), _) => ServerFinding::Died { exit },
+            // The same finding a pairing gives the same death.
+            (Some(exit), _) => ServerFinding::DiedWithoutReply { exit },
             (None, Reply::Refused) => ServerFinding::Refused,
             _ => waiting_for(&e.observation).unwrap_or(ServerFinding::NeverReplied),
         };
         return Some((finding, None));
     };
     if bytes != ref_bytes {
+        // A TCP server that died on the request closes the connection as it goes: the
+        // probe reads an empty reply, but the death is the finding.
+        if let (true, Some(exit)) = (bytes.is_empty(), server.exited) {
+            return Some((ServerFinding::DiedWithoutReply { exit }, None));
+        }
         let request = e.unit.case.request_bytes();
         return Some(diagnose_reply(
             &request, ref_bytes, bytes, j.unicode, &j.python,
