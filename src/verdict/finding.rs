@@ -258,8 +258,6 @@ pub enum ServerFinding {
     GaveUpOnLateLine {
         /// How long after the connection the line came.
         after_ms: u64,
-        /// Bytes of reply it got (0: none).
-        got: usize,
     },
     /// The server answered this many requests in a row, then none.
     StoppedAnswering {

@@ -66,16 +66,18 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             address_finding(exchanges, reference)
         }
         LoadSeen::Late { after_ms, exchange } => {
-            let reference_reply = match reference {
-                Some(LoadSeen::Late { exchange, .. }) if exchange.answered => &exchange.reply,
-                _ => return None,
-            };
-            // Another reply than the reference's to a late line, where the line itself
-            // is plain ASCII: the server did not wait for it.
-            (exchange.reply != *reference_reply).then_some(ServerFinding::GaveUpOnLateLine {
-                after_ms: *after_ms,
-                got: exchange.reply.len(),
-            })
+            let reference_answered = matches!(
+                reference,
+                Some(LoadSeen::Late { exchange, .. }) if exchange.answered && !exchange.reply.is_empty()
+            );
+            // No reply, or an empty one, to a late line the reference answered: the
+            // server did not wait for it. A reply with other bytes is another case's
+            // business (its mistake shows on lines sent at once too).
+            (reference_answered && exchange.reply.is_empty()).then_some(
+                ServerFinding::GaveUpOnLateLine {
+                    after_ms: *after_ms,
+                },
+            )
         }
         LoadSeen::Volume {
             requests,
@@ -249,6 +251,22 @@ mod tests {
                 to: "[::1]:9".into()
             })
         );
+    }
+
+    #[test]
+    fn only_no_reply_to_a_late_line_is_giving_up_on_it() {
+        let late = |reply: Option<&str>| LoadSeen::Late {
+            after_ms: 1000,
+            exchange: exchange("late", reply),
+        };
+        let reference = late(Some("LATE"));
+        assert_eq!(load_finding(&late(Some("LATE")), Some(&reference)), None);
+        assert_eq!(
+            load_finding(&late(None), Some(&reference)),
+            Some(ServerFinding::GaveUpOnLateLine { after_ms: 1000 })
+        );
+        // A reply with a newline added is the mistake of every line, not of a late one.
+        assert_eq!(load_finding(&late(Some("LATE\n")), Some(&reference)), None);
     }
 
     fn volume(answered: usize, unanswered_at: Option<usize>, fds: (usize, usize)) -> LoadSeen {
