@@ -140,19 +140,25 @@ fn udp_concurrent(port: u16, lines: &[Vec<u8>], deadline: Instant) -> Vec<Option
 /// The line sent by the addresses probe.
 pub const ADDRESSES_LINE: &str = "sent from another loopback address";
 
-/// Where the addresses probe sends from and to: UDP from another source to the usual
+/// Where the addresses probe sends from and to, after 127.0.0.1 to itself: UDP from
+/// another source to the usual
 /// destination (a reply sent to a fixed address misses it) and to another address of
 /// 127.0.0.0/8; TCP to other addresses (the kernel picks the source); both over IPv6.
 fn address_pairs(transport: Transport) -> Vec<(IpAddr, IpAddr)> {
     let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
     let lo6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    // First the usual address, as a control: a server that does not answer it has
+    // another problem than addresses.
+    let control = (v4(127, 0, 0, 1), v4(127, 0, 0, 1));
     match transport {
         Transport::Udp => vec![
+            control,
             (v4(127, 0, 0, 2), v4(127, 0, 0, 1)),
             (v4(127, 1, 2, 3), v4(127, 1, 2, 3)),
             (lo6, lo6),
         ],
         Transport::Tcp => vec![
+            control,
             (v4(127, 0, 0, 2), v4(127, 0, 0, 2)),
             (v4(127, 1, 2, 3), v4(127, 1, 2, 3)),
             (lo6, lo6),
@@ -264,6 +270,9 @@ pub const LATE_LINE: &str = "typed a while after connecting";
 pub(super) fn late(port: u16, after: Duration, timeout: Duration) -> LoadSeen {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let line = LATE_LINE.as_bytes();
+    // A control: the same line at once. A server that does not answer it has another
+    // problem than slow clients.
+    let control_answered = tcp_request(port, line, timeout);
     let reply = TcpStream::connect_timeout(&addr, timeout)
         .ok()
         .and_then(|mut s| {
@@ -274,6 +283,7 @@ pub(super) fn late(port: u16, after: Duration, timeout: Duration) -> LoadSeen {
             read_until_close(s, Instant::now() + timeout)
         });
     LoadSeen::Late {
+        control_answered,
         after_ms: after.as_millis() as u64,
         exchange: Exchange {
             sent: line.to_vec(),

@@ -160,6 +160,8 @@ pub enum LoadSeen {
     },
     /// TCP: the line sent a while after the connection was made.
     Late {
+        /// Whether the same line sent at once was answered.
+        control_answered: bool,
         /// How long after.
         after_ms: u64,
         /// The exchange.

@@ -10,7 +10,7 @@ use super::model::{Fault, Verdict};
 use crate::plan::PROBE;
 use crate::registry::REFERENCE;
 use crate::run::execute::Executed;
-use crate::run::observe::{Exchange, FromAddress, LoadSeen, Observation};
+use crate::run::observe::{Exchange, FromAddress, LoadSeen, Observation, Reply};
 
 /// Descriptors a server may keep beyond what it held before the requests, whatever
 /// their number (a log file, a thread's own): more than this, and more than one for
@@ -26,7 +26,7 @@ pub(super) fn load_probe(e: &Executed, j: &Judge, seen: &LoadSeen) -> Outcome {
             Observation::ServerProbe { load: Some(l), .. } => Some(l),
             _ => None,
         });
-    match load_finding(seen, reference) {
+    match exited_under_load(e, seen).or_else(|| load_finding(seen, reference)) {
         None => Outcome::default(),
         Some(finding) => Outcome {
             verdict: Verdict::Fail,
@@ -34,6 +34,33 @@ pub(super) fn load_probe(e: &Executed, j: &Judge, seen: &LoadSeen) -> Outcome {
             finding: Some(finding.into()),
             ..Outcome::default()
         },
+    }
+}
+
+/// A server that exited during a load case other than many requests in a row: the
+/// exit is the finding (a one-shot server leaves the other clients unanswered), the
+/// same one an ordinary probe gives it. Many requests in a row count the ones answered.
+fn exited_under_load(e: &Executed, seen: &LoadSeen) -> Option<ServerFinding> {
+    let Observation::ServerProbe { server, reply, .. } = &e.observation else {
+        return None;
+    };
+    let exit = server.exited?;
+    match seen {
+        LoadSeen::Volume { .. } => None,
+        LoadSeen::Concurrent { .. } | LoadSeen::Addresses { .. } | LoadSeen::Late { .. } => {
+            let control = matches!(
+                seen,
+                LoadSeen::Late {
+                    control_answered: true,
+                    ..
+                }
+            );
+            Some(match reply {
+                Reply::Bytes { .. } => ServerFinding::AnsweredThenExited { exit },
+                _ if control => ServerFinding::AnsweredThenExited { exit },
+                Reply::Nothing | Reply::Refused => ServerFinding::DiedWithoutReply { exit },
+            })
+        }
     }
 }
 
@@ -50,7 +77,8 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             };
             mixed(exchanges).or_else(|| {
                 let unanswered = exchanges.iter().filter(|x| !x.answered).count();
-                (unanswered > 0 && everyone_answered(reference)).then_some(
+                let someone_answered = unanswered < exchanges.len();
+                (unanswered > 0 && someone_answered && everyone_answered(reference)).then_some(
                     ServerFinding::ConcurrentUnanswered {
                         unanswered,
                         clients: exchanges.len(),
@@ -65,7 +93,13 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             };
             address_finding(exchanges, reference)
         }
-        LoadSeen::Late { after_ms, exchange } => {
+        LoadSeen::Late {
+            control_answered: false,
+            ..
+        } => None,
+        LoadSeen::Late {
+            after_ms, exchange, ..
+        } => {
             let reference_answered = matches!(
                 reference,
                 Some(LoadSeen::Late { exchange, .. }) if exchange.answered && !exchange.reply.is_empty()
@@ -91,7 +125,8 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
                 Some(LoadSeen::Volume { unanswered_at, .. }) => unanswered_at.is_none(),
                 _ => false,
             };
-            if let (Some(after), true) = (unanswered_at, reference_kept_on) {
+            // A server that answered none has another problem than volume.
+            if let (Some(after @ 1..), true) = (unanswered_at, reference_kept_on) {
                 return Some(ServerFinding::StoppedAnswering {
                     after: *after,
                     of: *requests,
@@ -109,7 +144,12 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
 /// The first source address whose request went unanswered where the reference's was
 /// answered (IPv6: where this server listens at all), and why.
 fn address_finding(seen: &[FromAddress], reference: &[FromAddress]) -> Option<ServerFinding> {
-    let first_answered = seen.first().is_some_and(|a| a.exchange.answered);
+    // The control, 127.0.0.1 to itself: unanswered, the problem is not addresses.
+    let (control, seen) = seen.split_first()?;
+    if !control.exchange.answered {
+        return None;
+    }
+    let reference = reference.get(1..).unwrap_or_default();
     seen.iter().enumerate().find_map(|(k, a)| {
         let reference_answered = reference.get(k).is_some_and(|r| r.exchange.answered);
         let expected = reference_answered || (a.to.starts_with('[') && !a.not_listening);
@@ -124,7 +164,7 @@ fn address_finding(seen: &[FromAddress], reference: &[FromAddress]) -> Option<Se
             (0, true, _) => ServerFinding::RepliesToFixedAddress { from },
             (_, false, Some(true)) => ServerFinding::NotListeningOn { to },
             // Another IPv4 address than 127.0.0.1, which answered.
-            (_, true, _) if first_answered && !ipv6 => ServerFinding::NotListeningOn { to },
+            (_, true, _) if !ipv6 => ServerFinding::NotListeningOn { to },
             _ => ServerFinding::UnansweredFrom { from, to },
         })
     })
@@ -219,6 +259,7 @@ mod tests {
     fn an_unanswered_source_address_is_named_by_its_mechanism() {
         let udp = |a, b, six| LoadSeen::Addresses {
             exchanges: vec![
+                from("127.0.0.1:5", "127.0.0.1:9", true, None),
                 from("127.0.0.2:5", "127.0.0.1:9", a, None),
                 from("127.1.2.3:5", "127.1.2.3:9", b, None),
                 from("[::1]:5", "[::1]:9", six, None),
@@ -238,11 +279,17 @@ mod tests {
                 to: "127.1.2.3:9".into()
             })
         );
+        // A server that does not answer 127.0.0.1 either has another problem.
+        let mut deaf = udp(false, false, false);
+        if let LoadSeen::Addresses { exchanges } = &mut deaf {
+            exchanges[0].exchange.answered = false;
+        }
+        assert_eq!(load_finding(&deaf, Some(&reference)), None);
         // Not listening on IPv6, like the reference, is fine; listening there and not
         // answering is not.
         let mut silent_six = udp(true, true, false);
         if let LoadSeen::Addresses { exchanges } = &mut silent_six {
-            exchanges[2].not_listening = false;
+            exchanges[3].not_listening = false;
         }
         assert_eq!(
             load_finding(&silent_six, Some(&reference)),
@@ -256,6 +303,7 @@ mod tests {
     #[test]
     fn only_no_reply_to_a_late_line_is_giving_up_on_it() {
         let late = |reply: Option<&str>| LoadSeen::Late {
+            control_answered: true,
             after_ms: 1000,
             exchange: exchange("late", reply),
         };
