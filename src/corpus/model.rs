@@ -48,6 +48,36 @@ pub enum Input {
     Raw(Vec<Vec<u8>>),
     /// A TCP connection that never sends anything.
     Silent,
+    /// Many requests to one server instance: several clients at once, or hundreds in a
+    /// row (server probes only).
+    Load(Load),
+}
+
+/// The load a [`Input::Load`] case puts on a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// This many clients connect and send at once, each its own line.
+    Concurrent(usize),
+    /// This many requests, one after another, each on its own connection (TCP) or
+    /// socket (UDP).
+    Volume(usize),
+    /// The line sent from other loopback addresses and ports than the probes' usual
+    /// `127.0.0.1`, and over IPv6 where the server listens there too.
+    Addresses,
+    /// TCP: the line sent this many milliseconds after the connection is made (a slow
+    /// typist at the reference client, which connects before it reads the line).
+    Late(u64),
+}
+
+impl Input {
+    /// How many writes a probe makes of it (none for a silent connection).
+    pub fn writes(&self) -> usize {
+        match self {
+            Input::Line(_) => 1,
+            Input::Raw(writes) => writes.len(),
+            Input::Silent | Input::Load(_) => 0,
+        }
+    }
 }
 
 /// Which checks a case takes part in.
@@ -87,7 +117,7 @@ impl Case {
     pub fn applies(&self) -> Applies {
         match self.input {
             Input::Line(_) => Applies::Everywhere,
-            Input::Raw(_) | Input::Silent => Applies::ServerProbe,
+            Input::Raw(_) | Input::Silent | Input::Load(_) => Applies::ServerProbe,
         }
     }
 
@@ -114,7 +144,7 @@ impl Case {
         match &self.input {
             Input::Line(l) => l.as_bytes().to_vec(),
             Input::Raw(writes) => writes.concat(),
-            Input::Silent => Vec::new(),
+            Input::Silent | Input::Load(_) => Vec::new(),
         }
     }
 }
@@ -147,9 +177,20 @@ struct RawCase {
     #[serde(default)]
     silent: bool,
     #[serde(default)]
+    load: Option<RawLoad>,
+    #[serde(default)]
     transport: Option<Transport>,
     #[serde(default)]
     note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+enum RawLoad {
+    Concurrent(usize),
+    Requests(usize),
+    Addresses(bool),
+    LateMs(u64),
 }
 
 #[derive(Deserialize)]
@@ -217,7 +258,31 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
         if !names.insert(r.name.clone()) {
             return Err(err(format!("case name `{}` is used twice", r.name)));
         }
-        let input = match (r.line, r.raw, r.silent) {
+        if r.silent && r.load.is_some() {
+            return Err(err(format!(
+                "case `{}` needs exactly one of `line`, `raw`, `silent = true`, `load`",
+                r.name
+            )));
+        }
+        let input = match (r.line, r.raw, r.silent || r.load.is_some()) {
+            (None, None, true) if r.load.is_some() => match r.load {
+                Some(RawLoad::Concurrent(n)) if (2..=64).contains(&n) => {
+                    Input::Load(Load::Concurrent(n))
+                }
+                Some(RawLoad::Requests(n)) if (1..=10_000).contains(&n) => {
+                    Input::Load(Load::Volume(n))
+                }
+                Some(RawLoad::Addresses(true)) => Input::Load(Load::Addresses),
+                Some(RawLoad::LateMs(ms)) if (1..=5_000).contains(&ms) => {
+                    Input::Load(Load::Late(ms))
+                }
+                _ => {
+                    return Err(err(format!(
+                        "case `{}`: `load` takes concurrent = 2..64, requests = 1..10000, addresses = true or late-ms = 1..5000",
+                        r.name
+                    )))
+                }
+            },
             (Some(RawLine::Text(t)), None, false) => Input::Line(t),
             (
                 Some(RawLine::Repeat {
@@ -238,7 +303,7 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
             (None, None, true) => Input::Silent,
             _ => {
                 return Err(err(format!(
-                    "case `{}` needs exactly one of `line`, `raw`, `silent = true`",
+                    "case `{}` needs exactly one of `line`, `raw`, `silent = true`, `load`",
                     r.name
                 )))
             }

@@ -310,7 +310,22 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ExitedAfterRequest { .. }
         | ServerFinding::AnsweredThenExited { .. }
         | ServerFinding::AnsweredThenStopped
+        | ServerFinding::MixedConcurrentReplies { .. }
+        | ServerFinding::ConcurrentUnanswered { .. }
+        | ServerFinding::StoppedAnswering { .. }
+        | ServerFinding::LeaksDescriptors { .. }
+        | ServerFinding::RepliesToFixedAddress { .. }
+        | ServerFinding::NotListeningOn { .. }
+        | ServerFinding::UnansweredFrom { .. }
+        | ServerFinding::GaveUpOnLateLine { .. }
         | ServerFinding::SeenThroughClient { .. } => f.predicate(),
+        ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the message: decode it as plain UTF-8 (not `utf-8-sig`) so that it stays in the reply".into(),
+        ServerFinding::Normalized { form } => format!(
+            " changed how accented characters are encoded (Unicode {} normalization): uppercase the characters exactly as they arrive, without normalizing",
+            form.name()
+        ),
+        ServerFinding::ResetAfterReply => " reset the connection (RST) right after its reply instead of closing it normally (FIN), as `SO_LINGER` 0 does: close the socket normally".into(),
+        ServerFinding::KeptConnectionOpen => " sent its reply but never closed the connection: close the connection socket after sending the reply".into(),
     }
 }
 
@@ -399,7 +414,8 @@ fn client_predicate(f: &ClientFinding, r: &UnitResult) -> String {
         | ClientFinding::SentOther { .. }
         | ClientFinding::SentInPieces { .. }
         | ClientFinding::PrintedPart { .. }
-        | ClientFinding::PrintedNothing => f.predicate(),
+        | ClientFinding::PrintedNothing
+        | ClientFinding::ReadPastOneRecv { .. } => f.predicate(),
     }
 }
 
@@ -431,6 +447,8 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::AddedPrefix { .. }
             | ServerFinding::DroppedCr
             | ServerFinding::StrippedWhitespace
+            | ServerFinding::DroppedByteOrderMark
+            | ServerFinding::Normalized { .. }
             | ServerFinding::OtherUnicode { .. }
             | ServerFinding::VersionOnly { .. }
             | ServerFinding::CaseMapping { .. }
@@ -458,7 +476,17 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::Refused
             | ServerFinding::ExitedAfterRequest { .. }
             | ServerFinding::AnsweredThenExited { .. }
-            | ServerFinding::AnsweredThenStopped => false,
+            | ServerFinding::AnsweredThenStopped
+            | ServerFinding::ResetAfterReply
+            | ServerFinding::KeptConnectionOpen
+            | ServerFinding::MixedConcurrentReplies { .. }
+            | ServerFinding::ConcurrentUnanswered { .. }
+            | ServerFinding::StoppedAnswering { .. }
+            | ServerFinding::LeaksDescriptors { .. }
+            | ServerFinding::RepliesToFixedAddress { .. }
+            | ServerFinding::NotListeningOn { .. }
+            | ServerFinding::UnansweredFrom { .. }
+            | ServerFinding::GaveUpOnLateLine { .. } => false,
         },
         Finding::Client(c) => match c {
             ClientFinding::PrintedPart { .. }
@@ -480,7 +508,8 @@ fn wants_detail(f: &Finding) -> bool {
             | ClientFinding::NotContained { .. }
             | ClientFinding::PrintedOther { .. }
             | ClientFinding::PrintedInstead { .. }
-            | ClientFinding::PrintedNothing => false,
+            | ClientFinding::PrintedNothing
+            | ClientFinding::ReadPastOneRecv { .. } => false,
         },
     }
 }

@@ -167,7 +167,9 @@ impl LaneRun<'_, '_> {
             }
             UnitKind::ServerProbe => {
                 let server = server.expect("server probe has a server");
-                server_probe(unit, server, shared.timeout_for(unit))
+                let observation = server_probe(unit, server, shared.timeout_for(unit));
+                self.slot.retire_if_asked();
+                observation
             }
             UnitKind::ClientProbe => {
                 client_probe(ctx, axis, unit, shared.timeout_for(unit).min(client_cap))

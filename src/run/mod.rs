@@ -24,6 +24,7 @@ pub mod execute;
 mod gate;
 pub mod interpreter;
 mod lane;
+mod load;
 pub mod observe;
 mod options;
 mod pairing;

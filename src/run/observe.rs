@@ -95,6 +95,9 @@ pub enum Observation {
         /// got one too (the server waits for more bytes, not for a newline).
         #[serde(default)]
         answers_with_any_byte: Option<bool>,
+        /// A load case: what the clients at once, or the requests in a row, got.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        load: Option<LoadSeen>,
     },
     /// The harness played the server for a client.
     ClientProbe {
@@ -137,4 +140,78 @@ pub enum NotRunReason {
     /// The reference itself gave no answer on this case, and the run was asked not to
     /// spend time on such cases (the verdict is `info` whatever the program does).
     ReferenceUndefined,
+}
+
+/// What a server did under a load case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "load")]
+pub enum LoadSeen {
+    /// Clients that sent at once, each with its own line.
+    Concurrent {
+        /// Each client's exchange, in the order they connected.
+        exchanges: Vec<Exchange>,
+        /// Milliseconds from the first connection to the last reply.
+        ms: u64,
+    },
+    /// The line from other source addresses.
+    Addresses {
+        /// One exchange per source address.
+        exchanges: Vec<FromAddress>,
+    },
+    /// TCP: the line sent a while after the connection was made.
+    Late {
+        /// Whether the same line sent at once was answered.
+        control_answered: bool,
+        /// How long after.
+        after_ms: u64,
+        /// The exchange.
+        exchange: Exchange,
+    },
+    /// Requests one after another.
+    Volume {
+        /// How many the case asks for.
+        requests: usize,
+        /// How many were sent before the time budget ran out or one went unanswered.
+        sent: usize,
+        /// How many got a reply.
+        answered: usize,
+        /// The first request (0-based) that got no reply, if any.
+        unanswered_at: Option<usize>,
+        /// The server's open descriptors (its process and descendants) before, when
+        /// they could be counted.
+        fds_before: Option<usize>,
+        /// The same after the requests.
+        fds_after: Option<usize>,
+        /// Milliseconds the requests took.
+        ms: u64,
+    },
+}
+
+/// The same line sent from several source addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FromAddress {
+    /// The address and port the request came from (`127.0.0.2:40000`, `[::1]:40000`).
+    pub from: String,
+    /// The address the request went to (the server's port on it).
+    pub to: String,
+    /// The exchange: `answered` false and nothing sent when the server does not listen
+    /// at the address family (IPv6 only).
+    pub exchange: Exchange,
+    /// IPv6, where nothing listened: not an exchange at all.
+    pub not_listening: bool,
+    /// TCP: whether the connection was refused (`None` for UDP).
+    pub tcp_refused: Option<bool>,
+}
+
+/// One client's request and reply under load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// What it sent.
+    #[serde(with = "crate::run::wire::bytes_text")]
+    pub sent: Vec<u8>,
+    /// Whether any reply came.
+    pub answered: bool,
+    /// The reply.
+    #[serde(with = "crate::run::wire::bytes_text")]
+    pub reply: Vec<u8>,
 }

@@ -7,12 +7,13 @@ use std::net::{Ipv4Addr, TcpStream};
 use std::time::Duration;
 
 use super::context::{client_role, spawn_failed, stdin_of, Context};
-use super::observe::{Observation, ProcessOutcome, Reply};
+use super::load;
+use super::observe::{LoadSeen, Observation, ProcessOutcome, Reply};
 use super::peer::{healthy, probe_exchange, RecordingServer, MARKER};
 use super::process::Running;
 use super::server::Instance;
 use super::wire::Transcript;
-use crate::corpus::Input;
+use crate::corpus::{Input, Load};
 use crate::plan::{Unit, PROBE};
 use crate::proto::Transport;
 
@@ -24,6 +25,9 @@ pub(super) fn server_probe(
     unit_limit: Duration,
 ) -> Observation {
     let timeout = server.limit(PROBE, unit_limit);
+    if let Input::Load(load) = unit.case.input {
+        return load_probe(unit, server, load, timeout);
+    }
     let (reply, wire, answers_while) = first_exchange(unit, server, timeout);
     server.answered(PROBE, !matches!(reply, Reply::Nothing));
     let answers_with_newline = answers_with_newline(unit, server, &reply, timeout);
@@ -47,6 +51,57 @@ pub(super) fn server_probe(
         server: state,
         answers_with_newline,
         answers_with_any_byte,
+        load: None,
+    }
+}
+
+/// A load case: clients at once, or requests in a row; then whether the server still
+/// serves. A server that stopped serving under the load is retired, so that the next
+/// unit gets a fresh one rather than a silent one.
+fn load_probe(unit: &Unit, server: &mut Instance, load: Load, timeout: Duration) -> Observation {
+    let (port, pid) = (server.port, server.process.pid());
+    let seen = match load {
+        Load::Concurrent(n) => load::concurrent(unit.transport, port, n, timeout),
+        Load::Volume(n) => load::volume(unit.transport, port, n, timeout, pid),
+        Load::Addresses => load::addresses(unit.transport, port, timeout),
+        Load::Late(ms) => load::late(port, Duration::from_millis(ms), timeout),
+    };
+    let answered = match &seen {
+        LoadSeen::Concurrent { exchanges, .. } => exchanges.first().filter(|x| x.answered),
+        LoadSeen::Addresses { exchanges } => {
+            exchanges.iter().map(|a| &a.exchange).find(|x| x.answered)
+        }
+        LoadSeen::Late { exchange, .. } => Some(exchange).filter(|x| x.answered),
+        LoadSeen::Volume { .. } => None,
+    };
+    let reply = match (&seen, answered) {
+        (_, Some(x)) => Reply::Bytes {
+            bytes: x.reply.clone(),
+            reset: false,
+        },
+        (LoadSeen::Volume { answered, .. }, _) if *answered > 0 => Reply::Bytes {
+            bytes: Vec::new(),
+            reset: false,
+        },
+        _ => Reply::Nothing,
+    };
+    server.answered(PROBE, reply != Reply::Nothing);
+    let mut state = server.after();
+    state.answers = Some(
+        state.exited.is_none()
+            && healthy(unit.transport, server.port, timeout, &mut server.process),
+    );
+    if state.answers == Some(false) {
+        state.exited = server.process.wait_timeout(server.dying);
+        server.retire = true;
+    }
+    Observation::ServerProbe {
+        reply,
+        wire: Transcript::default(),
+        server: state,
+        answers_with_newline: None,
+        answers_with_any_byte: None,
+        load: Some(seen),
     }
 }
 
@@ -66,6 +121,7 @@ fn first_exchange(
         }
         Input::Line(l) => vec![l.as_bytes().to_vec()],
         Input::Raw(writes) => writes.clone(),
+        Input::Load(_) => unreachable!("load cases have their own probe"),
     };
     let (r, w) = probe_exchange(
         unit.transport,

@@ -40,6 +40,9 @@ pub(super) struct Instance {
     pub answers_any_byte: Option<bool>,
     /// How long it gets to be seen dying after a unit that may have killed it.
     pub dying: Duration,
+    /// Set by a unit after which this instance is stopped and replaced, without its end
+    /// being noted on any unit (a server that stopped serving under load).
+    pub retire: bool,
 }
 
 impl Instance {
@@ -256,6 +259,13 @@ impl Slot {
         }
     }
 
+    /// Stops a server a unit asked to retire, without noting its end on any unit.
+    pub fn retire_if_asked(&mut self) {
+        if self.serving().is_some_and(|inst| inst.retire) {
+            self.stop();
+        }
+    }
+
     /// Stops the running server, leaving the slot empty.
     fn stop(&mut self) -> Option<Finished> {
         match std::mem::replace(self, Slot::Empty) {
@@ -308,6 +318,7 @@ fn start(
             } else {
                 DYING
             },
+            retire: false,
         }),
         Err(e) => {
             let out = process.stop();

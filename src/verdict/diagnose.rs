@@ -1,7 +1,7 @@
 //! Diagnoses: recognising the usual ways an implementation goes wrong, as findings.
 //! Pure: compares bytes, words nothing (the finding's sentence does).
 
-use super::finding::{Added, ClientFinding, Mapping, ServerFinding};
+use super::finding::{Added, ClientFinding, Mapping, Normalization, ServerFinding};
 use crate::proto::case::{upper_char, upper_str, UnicodeVersion};
 
 /// A text transformation a server may apply instead of Python's `upper()`.
@@ -173,6 +173,9 @@ fn diagnose_text(
     if up.strip_suffix('\r').map(str::as_bytes) == Some(actual) {
         return Some((ServerFinding::DroppedCr, None));
     }
+    if let Some(found) = normalization(text, &up, actual, reference) {
+        return Some((found, None));
+    }
     if python_strip(&up).as_bytes() == actual && up.as_bytes() != actual {
         return Some((ServerFinding::StrippedWhitespace, Some(" a ".into())));
     }
@@ -217,6 +220,41 @@ fn diagnose_text(
             minimal.map(|c| c.to_string()),
         ))
     })
+}
+
+/// A dropped leading byte-order mark (decoding as `utf-8-sig`), or a Unicode
+/// normalization applied before or after uppercasing: `up` is the reference's reply.
+fn normalization(
+    text: &str,
+    up: &str,
+    actual: &[u8],
+    reference: UnicodeVersion,
+) -> Option<ServerFinding> {
+    if up.as_bytes() == actual {
+        return None;
+    }
+    if let Some(rest) = up.strip_prefix('\u{feff}') {
+        if rest.as_bytes() == actual {
+            return Some(ServerFinding::DroppedByteOrderMark);
+        }
+    }
+    Normalization::ALL.into_iter().find_map(|form| {
+        let after = normalize(form, up);
+        let before = upper_str(&normalize(form, text), reference);
+        (after.as_bytes() == actual || before.as_bytes() == actual)
+            .then_some(ServerFinding::Normalized { form })
+    })
+}
+
+/// `text` in normalization form `form`.
+fn normalize(form: Normalization, text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    match form {
+        Normalization::Nfc => text.nfc().collect(),
+        Normalization::Nfd => text.nfd().collect(),
+        Normalization::Nfkc => text.nfkc().collect(),
+        Normalization::Nfkd => text.nfkd().collect(),
+    }
 }
 
 /// Explains why the bytes a client sent differ from what the reference client sends.
@@ -283,6 +321,37 @@ mod tests {
 
     fn request(expected: &[u8], actual: &[u8]) -> String {
         diagnose_request(expected, actual, V).to_string()
+    }
+
+    fn finding(input: &str, actual: &str) -> ServerFinding {
+        let expected = upper_str(input, V);
+        diagnose_reply(
+            input.as_bytes(),
+            expected.as_bytes(),
+            actual.as_bytes(),
+            V,
+            "3.11",
+        )
+        .0
+    }
+
+    #[test]
+    fn recognises_normalization_and_a_dropped_byte_order_mark() {
+        let nfd = "cafe\u{301}";
+        let nfc = ServerFinding::Normalized {
+            form: Normalization::Nfc,
+        };
+        assert_eq!(finding(nfd, "CAF\u{c9}"), nfc);
+        let nfd_form = ServerFinding::Normalized {
+            form: Normalization::Nfd,
+        };
+        assert_eq!(finding("caf\u{e9}", "CAFE\u{301}"), nfd_form);
+        assert_eq!(
+            finding("\u{feff}hi", "HI"),
+            ServerFinding::DroppedByteOrderMark
+        );
+        // Dropping the first character of any other request is not a byte-order mark.
+        assert_ne!(finding("xhi", "HI"), ServerFinding::DroppedByteOrderMark);
     }
 
     #[test]

@@ -119,6 +119,15 @@ pub enum ServerFinding {
     DroppedCr,
     /// The server stripped leading or trailing whitespace.
     StrippedWhitespace,
+    /// The server dropped the request's leading byte-order mark (U+FEFF), as decoding
+    /// with `utf-8-sig` does.
+    DroppedByteOrderMark,
+    /// The server normalized the text (before or after uppercasing); the reference
+    /// keeps the request's characters as they come.
+    Normalized {
+        /// Which normalization form the reply is in.
+        form: Normalization,
+    },
     /// The server uppercases under another Unicode version.
     OtherUnicode {
         /// The oldest version that explains the reply.
@@ -208,6 +217,68 @@ pub enum ServerFinding {
     },
     /// The server answered a probe, then stopped answering other requests.
     AnsweredThenStopped,
+    /// Of several clients that sent at once, one got the reply to another's line.
+    MixedConcurrentReplies {
+        /// The client (1-based, in the order they connected).
+        client: usize,
+        /// Whose line its reply was the uppercase of.
+        got: usize,
+        /// Clients in all.
+        clients: usize,
+    },
+    /// Of several clients that sent at once, some got no reply, where the reference
+    /// answered every one.
+    ConcurrentUnanswered {
+        /// Clients without a reply.
+        unanswered: usize,
+        /// Clients in all.
+        clients: usize,
+    },
+    /// A UDP server answered 127.0.0.1 but not a request from another loopback address
+    /// to the same address: it replies to a fixed address, not to the sender's.
+    RepliesToFixedAddress {
+        /// Where the unanswered request came from.
+        from: String,
+    },
+    /// The server does not listen on this address, where the reference listens on
+    /// every address.
+    NotListeningOn {
+        /// The address and port.
+        to: String,
+    },
+    /// A request from another source address got no reply.
+    UnansweredFrom {
+        /// Where it came from.
+        from: String,
+        /// Where it went.
+        to: String,
+    },
+    /// A TCP server did not answer a line sent a while after the connection (as a slow
+    /// typist at the reference client sends it) as it answers one sent at once.
+    GaveUpOnLateLine {
+        /// How long after the connection the line came.
+        after_ms: u64,
+    },
+    /// The server answered this many requests in a row, then none.
+    StoppedAnswering {
+        /// Requests answered before the first unanswered one.
+        after: usize,
+        /// Requests the case asks for.
+        of: usize,
+    },
+    /// The server kept open descriptors growing with the requests it answered.
+    LeaksDescriptors {
+        /// Requests answered.
+        requests: usize,
+        /// How many more descriptors it held afterwards.
+        grew: usize,
+    },
+    /// A TCP server reset the connection (RST) after a right reply, where the reference
+    /// closes it (FIN).
+    ResetAfterReply,
+    /// A TCP server sent a right reply but did not close the connection, where the
+    /// reference closes it right after its reply.
+    KeptConnectionOpen,
 
     /// A pair that met without the relay: the client's output shows the server's fault.
     SeenThroughClient {
@@ -315,6 +386,14 @@ pub enum ClientFinding {
         #[serde(with = "bytes_text")]
         reference: Vec<u8>,
     },
+    /// A TCP client read a reply longer than one `recv(1024)` until the server closed,
+    /// and printed more of it than the reference client does.
+    ReadPastOneRecv {
+        /// The reply's length in bytes.
+        reply: usize,
+        /// What the reference client's one read takes.
+        recv: usize,
+    },
     /// The client printed nothing.
     PrintedNothing,
     /// The client printed only part of the reply.
@@ -393,6 +472,40 @@ pub enum Mapping {
     Simple,
     /// Unchanged.
     Identity,
+}
+
+/// A Unicode normalization form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalization {
+    /// Canonical composition (`é` as one code point).
+    Nfc,
+    /// Canonical decomposition (`e` followed by U+0301).
+    Nfd,
+    /// Compatibility composition.
+    Nfkc,
+    /// Compatibility decomposition.
+    Nfkd,
+}
+
+impl Normalization {
+    /// Every form, canonical first.
+    pub const ALL: [Normalization; 4] = [
+        Normalization::Nfc,
+        Normalization::Nfd,
+        Normalization::Nfkc,
+        Normalization::Nfkd,
+    ];
+
+    /// Its usual name (`NFC`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalization::Nfc => "NFC",
+            Normalization::Nfd => "NFD",
+            Normalization::Nfkc => "NFKC",
+            Normalization::Nfkd => "NFKD",
+        }
+    }
 }
 
 /// What a unit could not learn, for the exit status.

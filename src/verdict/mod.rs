@@ -3,8 +3,10 @@
 
 mod compare;
 mod diagnose;
+mod ending;
 mod finding;
 mod judge;
+mod load;
 mod model;
 mod pairing;
 mod probes;
@@ -14,8 +16,8 @@ mod settle;
 pub use compare::{Context, Judged};
 pub use diagnose::{diagnose_reply, diagnose_request, Transform};
 pub use finding::{
-    Added, ClientFinding, Completeness, Finding, Mapping, ReferenceFinding, ReferenceServer,
-    ReferenceSide, RunFinding, ServerFinding,
+    Added, ClientFinding, Completeness, Finding, Mapping, Normalization, ReferenceFinding,
+    ReferenceServer, ReferenceSide, RunFinding, ServerFinding,
 };
 pub use judge::judge;
 pub use model::{Fault, Verdict};

@@ -238,10 +238,19 @@ impl Pair<'_> {
         let u = self.unit;
         let reply = self.wire.sent_by(Peer::Server);
         let answered_at_close = self.answered_at_close();
+        // A server that died on the request: the client's wait is its symptom.
+        if let Some(exit) = self.server.exited.filter(|_| reply.is_empty()) {
+            return (ServerFinding::DiedWithoutReply { exit }, None);
+        }
         if (reply.is_empty() || answered_at_close) && self.client.exit == Exit::TimedOut {
             let no_newline = u.transport == Transport::Tcp && !request.ends_with(b"\n");
             let finding = if no_newline && answered_at_close {
-                ServerFinding::WaitsForNewline
+                // The probe tells a server waiting for a newline from one waiting for
+                // any further byte; the close alone does not.
+                j.index
+                    .get(u, PROBE, u.server.name())
+                    .and_then(|p| waiting_for(&p.observation))
+                    .unwrap_or(ServerFinding::WaitsForNewline)
             } else if no_newline {
                 j.index
                     .get(u, PROBE, u.server.name())
@@ -251,9 +260,6 @@ impl Pair<'_> {
                 ServerFinding::NeverReplied
             };
             return (finding, None);
-        }
-        if let Some(exit) = self.server.exited.filter(|_| reply.is_empty()) {
-            return (ServerFinding::DiedWithoutReply { exit }, None);
         }
         let ref_reply = self.ref_wire.sent_by(Peer::Server);
         diagnose_reply(request, &ref_reply, &reply, j.unicode, &j.python)
@@ -280,6 +286,15 @@ impl Pair<'_> {
         if actual.is_none() {
             return ClientFinding::PatternMismatch;
         }
+        if let Some(found) = self.read_past_one_recv(expected, view) {
+            return found;
+        }
+        // A whole line printed, with less of the reply than the reference client's.
+        if let (Some(v), Some(x)) = (view.strip_suffix(b"\n"), expected.strip_suffix(b"\n")) {
+            if v.len() < x.len() && x.starts_with(v) && self.client.exit == self.ref_client.exit {
+                return ClientFinding::TruncatesReply;
+            }
+        }
         let (printed, reference) = (view.to_vec(), expected.to_vec());
         if matches!(mode, Some(ClientOutput::Contains)) {
             return ClientFinding::NotContained { printed, reference };
@@ -291,6 +306,28 @@ impl Pair<'_> {
         }
     }
 }
+
+impl Pair<'_> {
+    /// A TCP client that printed more of a reply longer than one `recv(1024)` than the
+    /// reference client does: what the reference client printed (without its final
+    /// newline) begins what it printed.
+    fn read_past_one_recv(&self, expected: &[u8], view: &[u8]) -> Option<ClientFinding> {
+        let reply = self.wire.sent_by(Peer::Server).len();
+        let reply = reply.max(self.ref_wire.sent_by(Peer::Server).len());
+        let stem = expected.strip_suffix(b"\n").unwrap_or(expected);
+        (self.unit.transport == Transport::Tcp
+            && reply > TCP_RECV
+            && view.len() > expected.len()
+            && view.starts_with(stem))
+        .then_some(ClientFinding::ReadPastOneRecv {
+            reply,
+            recv: TCP_RECV,
+        })
+    }
+}
+
+/// The reference TCP client's one read.
+const TCP_RECV: usize = 1024;
 
 /// Whether a client probe recorded the same request bytes as the reference client's.
 fn same_request(this: Option<&Executed>, reference: Option<&Executed>) -> bool {

@@ -5,10 +5,12 @@ use super::compare::{
     client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
 };
 use super::diagnose::{diagnose_reply, diagnose_request};
+use super::ending::ending_finding;
 use super::finding::{
     ClientFinding, Finding, ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding,
     ServerFinding,
 };
+use super::load::load_probe;
 use super::model::{Fault, Verdict};
 use crate::plan::{UnitKind, PROBE};
 use crate::proto::Transport;
@@ -36,12 +38,19 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
         unreachable!("server probe")
     };
     let kind = UnitKind::ServerProbe;
+    if let Observation::ServerProbe {
+        load: Some(seen), ..
+    } = &e.observation
+    {
+        return load_probe(e, j, seen);
+    }
     let Some(reference) = j.index.get(u, PROBE, REFERENCE) else {
         return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
     };
     let Observation::ServerProbe {
         reply: ref_reply,
         server: ref_server,
+        wire: ref_wire,
         ..
     } = &reference.observation
     else {
@@ -85,7 +94,10 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
             let count = extra + 1;
             Some((ServerFinding::ExtraDatagrams { count }, None))
         } else {
-            reply_finding(e, j, &ref_bytes, got.as_deref())
+            reply_finding(e, j, &ref_bytes, got.as_deref()).or_else(|| {
+                let writes = e.unit.case.input.writes();
+                ending_finding(writes, wire, ref_wire).map(|f| (f, None))
+            })
         }
     };
     match finding {
@@ -119,13 +131,19 @@ fn reply_finding(
             (Some(exit), Reply::Nothing) if e.unit.transport == Transport::Tcp => {
                 ServerFinding::ExitedWhenClientClosed { exit }
             }
-            (Some(exit), _) => ServerFinding::Died { exit },
+            // The same finding a pairing gives the same death.
+            (Some(exit), _) => ServerFinding::DiedWithoutReply { exit },
             (None, Reply::Refused) => ServerFinding::Refused,
             _ => waiting_for(&e.observation).unwrap_or(ServerFinding::NeverReplied),
         };
         return Some((finding, None));
     };
     if bytes != ref_bytes {
+        // A TCP server that died on the request closes the connection as it goes: the
+        // probe reads an empty reply, but the death is the finding.
+        if let (true, Some(exit)) = (bytes.is_empty(), server.exited) {
+            return Some((ServerFinding::DiedWithoutReply { exit }, None));
+        }
         let request = e.unit.case.request_bytes();
         return Some(diagnose_reply(
             &request, ref_bytes, bytes, j.unicode, &j.python,

@@ -150,6 +150,11 @@ impl ServerFinding {
             ServerFinding::AddedPrefix { prefix } => format!(" added a prefix `{}` before the reply", short(prefix)),
             ServerFinding::DroppedCr => " dropped the `\\r` at the end of the request; the reference keeps it in the reply".into(),
             ServerFinding::StrippedWhitespace => " stripped leading or trailing whitespace".into(),
+            ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the request, as decoding with `utf-8-sig` does; the reference decodes plain UTF-8 and keeps it in the reply".into(),
+            ServerFinding::Normalized { form } => format!(
+                " normalized the text to {} (composing or decomposing accented characters); the reference uppercases the characters as they come, so `e` + U+0301 stays two code points",
+                form.name()
+            ),
             ServerFinding::OtherUnicode {
                 from,
                 to,
@@ -188,6 +193,32 @@ impl ServerFinding {
             ),
             ServerFinding::AnsweredThenExited { exit } => format!(" answered, then exited ({exit}); the reference keeps serving"),
             ServerFinding::AnsweredThenStopped => " answered, then stopped answering other requests".into(),
+            ServerFinding::MixedConcurrentReplies { client, got, clients } => format!(
+                " gave client {client} of {clients} that sent at once the reply to client {got}'s line: requests that overlap share one buffer or variable (the reference serves them one after another, each its own reply)"
+            ),
+            ServerFinding::ConcurrentUnanswered { unanswered, clients } => format!(
+                " left {unanswered} of {clients} clients that sent at once without a reply; the reference answers them all, one after another"
+            ),
+            ServerFinding::RepliesToFixedAddress { from } => format!(
+                " never answered a request from {from}, though it answers 127.0.0.1: it sends its reply to a fixed address instead of the address recvfrom returned"
+            ),
+            ServerFinding::NotListeningOn { to } => format!(
+                " does not answer on {to}: it listens on one address (127.0.0.1 or localhost) where the reference binds every address ('')"
+            ),
+            ServerFinding::UnansweredFrom { from, to } => {
+                format!(" never answered a request sent from {from} to {to}")
+            }
+            ServerFinding::GaveUpOnLateLine { after_ms } => format!(
+                " sent no reply (or an empty one) to a line sent {after_ms} ms after the connection: it gives up on a slow client (a receive timeout), where the reference client connects before the line is typed and the reference server waits for it"
+            ),
+            ServerFinding::StoppedAnswering { after, of } => format!(
+                " answered {after} of {of} requests in a row (besides the earlier cases' ones), then stopped answering; the reference answers every request"
+            ),
+            ServerFinding::LeaksDescriptors { requests, grew } => format!(
+                " held {grew} more open descriptors after {requests} requests than before: it keeps one per request (a socket never closed), so it runs out and stops accepting; the reference holds none after a request"
+            ),
+            ServerFinding::ResetAfterReply => RESET_AFTER_REPLY.into(),
+            ServerFinding::KeptConnectionOpen => KEPT_OPEN.into(),
             ServerFinding::SeenThroughClient { shows } => format!(
                 "'s reply differs from the reference server's, as this client's output shows: {}",
                 shows.sentence()
@@ -210,6 +241,12 @@ fn unicode_sentence(
     let range = range(from, to);
     format!(" follows Unicode {range}{hint}, the reference Python {python} follows {reference}")
 }
+
+/// A TCP server that ends with RST where the reference ends with FIN.
+const RESET_AFTER_REPLY: &str = " reset the connection (TCP RST, as closing with `SO_LINGER` 0 does) right after its reply, where the reference closes it with FIN: a client that reads until the server closes gets \"connection reset\" instead of the end of the reply";
+
+/// A TCP server that never closes after its reply.
+const KEPT_OPEN: &str = " sent its reply but never closed the connection, where the reference closes it right after its one reply: a client that reads until the server closes waits forever";
 
 /// A TCP server that reads until a short read or a fixed length.
 const WAITS_FOR_MORE: &str = " waits for more bytes than the request holds: it answered only once another byte came, newline or not, so it reads until a short read or a fixed length instead of once (deadlock)";
@@ -312,6 +349,9 @@ impl ClientFinding {
                 escape(reference)
             ),
             ClientFinding::PrintedNothing => " printed nothing".into(),
+            ClientFinding::ReadPastOneRecv { reply, recv } => format!(
+                " read the {reply}-byte reply until the server closed and printed all of it, where the reference client's one `recv({recv})` prints the first {recv} bytes"
+            ),
             ClientFinding::TruncatesReply => " truncates the reply it prints".into(),
         }
     }

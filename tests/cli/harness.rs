@@ -235,6 +235,13 @@ const PASSING: &[&str] = &[
     "invalid-utf8",
     "oversize-datagram",
     "split-writes",
+    "decomposed",
+    "byte-order-mark",
+    "reply-over-1024",
+    "concurrent-clients",
+    "many-requests",
+    "other-addresses",
+    "late-line",
 ];
 
 fn passes(transport: &str, role: &str, command: &str) {
@@ -255,11 +262,19 @@ fn passes(transport: &str, role: &str, command: &str) {
 #[test]
 fn correct_servers_written_differently_pass() {
     for t in ["udp", "tcp"] {
-        for imp in ["socketserver-py", "threaded-py"] {
+        for imp in [
+            "socketserver-py",
+            "threaded-py",
+            "asyncio-py",
+            "dual-stack-py",
+        ] {
             let script = fixture(&format!("correct/{imp}/{}Server.py", t.to_uppercase()));
             passes(t, "server", &format!("python3 {script} {{port}}"));
         }
     }
+    // Slow but correct: a fifth of a second over each reply.
+    let slow = fixture("correct/slow-py/TCPServer.py");
+    passes("tcp", "server", &format!("python3 {slow} {{port}}"));
 }
 
 #[test]
