@@ -34,7 +34,7 @@ pub enum Command {
     /// Run the conformance matrix: every client × every server × every case, plus probes.
     #[command(after_help = MATRIX_HELP)]
     Matrix(MatrixArgs),
-    /// Check one candidate command against the reference and Rust counterparts.
+    /// Check one candidate command, or a folder of programs, against the reference.
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// Merge the JSON results of shards (--partition) into one set of reports.

@@ -132,7 +132,7 @@ fn the_class_page_lists_each_fixture_bug_with_its_students() {
         );
     }
     assert!(
-        page.contains("<code class=\"rerun\">shout grade "),
+        page.contains("<code class=\"rerun\">shout check . --case "),
         "{page}"
     );
     assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("src="));

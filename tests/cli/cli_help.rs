@@ -69,12 +69,12 @@ fn every_subcommand_help_says_what_is_required_and_shows_examples() {
     let (_, check, _) = shout(dir.path(), &["check", "--help"]);
     assert!(
         check.contains(
-            "Usage: shout check [OPTIONS] --transport <udp|tcp> <--server <CMD>|--client <CMD>>"
+            "Usage: shout check [OPTIONS] <--server <CMD>|--client <CMD>|DIR>"
         ),
         "{check}"
     );
     assert!(
-        check.contains("Required: --transport udp|tcp, and one of --server 'CMD … {port}' or\n--client 'CMD … {host} {port}'"),
+        check.contains("Required: a folder (`shout check .`), or --transport udp|tcp and one of --server 'CMD …'\nor --client 'CMD …'"),
         "{check}"
     );
     let (_, grade, _) = shout(dir.path(), &["grade", "--help"]);
@@ -95,7 +95,7 @@ fn check_names_the_flags_it_requires() {
     refused(
         dir.path(),
         &["check", "--transport", "udp"],
-        "<--server <CMD>|--client <CMD>>",
+        "<--server <CMD>|--client <CMD>|DIR>",
     );
 }
 
