@@ -224,6 +224,16 @@ pub fn line_at(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// 64-bit FNV-1a of `bytes`: the fingerprints of ids, corpora and scripts.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,15 +70,7 @@ impl std::fmt::Display for Partition {
     }
 }
 
-/// 64-bit FNV-1a.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+pub use crate::text::fnv1a;
 
 /// MurmurHash3's 64-bit finalizer: every input bit affects every output bit.
 pub fn fmix64(mut h: u64) -> u64 {

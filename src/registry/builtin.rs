@@ -104,7 +104,7 @@ fn fingerprint_of(scripts: &[(&str, &str)]) -> String {
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(0);
     }
-    format!("{:016x}", crate::plan::fnv1a(&bytes))
+    format!("{:016x}", crate::text::fnv1a(&bytes))
 }
 
 /// Writes the reference scripts into `dir` (once per run).

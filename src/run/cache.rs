@@ -32,7 +32,7 @@ impl CacheKey {
     /// A short digest of the whole key, for the file name.
     pub fn digest(&self) -> String {
         let text = serde_json::to_vec(&self.parts).unwrap_or_default();
-        format!("{:016x}", crate::plan::fnv1a(&text))
+        format!("{:016x}", crate::text::fnv1a(&text))
     }
 
     /// The parts, by name.
