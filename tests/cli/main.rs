@@ -6,6 +6,7 @@ mod causes;
 mod check_folder;
 mod class_view;
 mod cli_help;
+mod detection;
 mod expectations;
 mod fixed_port;
 mod grading;

@@ -27,6 +27,8 @@ mod submission;
 mod toolchain;
 
 #[cfg(test)]
+mod shape_tests;
+#[cfg(test)]
 mod tests;
 
 pub use language::Language;

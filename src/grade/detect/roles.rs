@@ -74,7 +74,10 @@ struct Candidate {
 /// reads about them.
 pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile>) -> Sources {
     mark_python2(&mut files);
-    let candidates: Vec<Candidate> = files.iter().flat_map(|f| candidates(dir, f)).collect();
+    let candidates: Vec<Candidate> = files
+        .iter()
+        .flat_map(|f| candidates(dir, f, &files))
+        .collect();
     let mut notes = Vec::new();
     let roles = choose(&candidates, &mut notes);
     notes.extend(port_mismatches(&roles));
@@ -107,12 +110,12 @@ fn mark_python2(files: &mut [SourceFile]) {
 }
 
 /// One candidate per role `file` plays, each with its notes.
-fn candidates(dir: &Path, file: &SourceFile) -> Vec<Candidate> {
+fn candidates(dir: &Path, file: &SourceFile, files: &[SourceFile]) -> Vec<Candidate> {
     let found = features(&file.code, file.language);
     let (hint_transport, hint_role) = name_hint(&file.path);
     let mut out = Vec::new();
     for (key, mut notes) in claimed_roles(&found, hint_transport, hint_role) {
-        let (build, run) = commands(dir, file, file.language);
+        let (build, run) = commands(dir, file, file.language, files);
         let host = match key.role {
             Role::Client => found.host.clone(),
             Role::Server => None,
