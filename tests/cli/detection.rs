@@ -10,9 +10,25 @@ use crate::support::root;
 /// One gradebook row: the CSV's header names to their cells.
 type Row = BTreeMap<String, String>;
 
-/// Grades the fixture submissions `names` together; their rows by submission name, the
-/// exit status, and stderr.
-fn grade(names: &[&str]) -> (BTreeMap<String, Row>, Option<i32>, String) {
+/// What grading a few fixture submissions together gave.
+struct Graded {
+    /// The gradebook's rows, by submission name.
+    rows: BTreeMap<String, Row>,
+    code: Option<i32>,
+    stderr: String,
+    out: tempfile::TempDir,
+}
+
+impl Graded {
+    /// The feedback file of submission `name`, as text.
+    fn feedback(&self, name: &str) -> String {
+        std::fs::read_to_string(self.out.path().join(name).join("results.json"))
+            .unwrap_or_else(|e| panic!("{name}: no results.json ({e})"))
+    }
+}
+
+/// Grades the fixture submissions `names` together.
+fn grade(names: &[&str]) -> Graded {
     let out = tempfile::tempdir().unwrap();
     let fixtures = root().join("tests/fixtures/submissions");
     let result = assert_cmd::Command::new(crate::support::shout_bin())
@@ -38,13 +54,31 @@ fn grade(names: &[&str]) -> (BTreeMap<String, Row>, Option<i32>, String) {
             (row["submission"].clone(), row)
         })
         .collect();
-    (rows, result.status.code(), stderr)
+    Graded {
+        rows,
+        code: result.status.code(),
+        stderr,
+        out,
+    }
 }
 
 #[test]
-fn java_in_a_package_earns_every_point() {
-    let (rows, code, stderr) = grade(&["java-package"]);
-    let row = &rows["java-package"];
-    assert_eq!(row["total"], row["max"], "{row:?}\n{stderr}");
-    assert_eq!(code, Some(0), "{stderr}");
+fn package_declared_java_and_mixed_python_earn_every_point() {
+    let graded = grade(&["java-package", "py-mixed"]);
+    let stderr = &graded.stderr;
+    for name in ["java-package", "py-mixed"] {
+        let row = &graded.rows[name];
+        assert_eq!(row["total"], row["max"], "{name}: {row:?}\n{stderr}");
+    }
+    assert_eq!(graded.code, Some(0), "{stderr}");
+    let mixed = graded.feedback("py-mixed");
+    for note in [
+        "UDPClient.py: runs under Python 2: it uses raw_input",
+        "TCPServer.py: runs under Python 3: it uses .encode() and .decode()",
+    ] {
+        assert!(
+            mixed.contains(note),
+            "the feedback names the interpreter: {mixed}"
+        );
+    }
 }

@@ -277,9 +277,36 @@ fn rust(code: &str) -> Reading {
     }
 }
 
-/// Python 2 syntax: `raw_input`, `print` statements, `except E, e`.
-pub(super) fn is_python2(code: &str) -> bool {
-    regex!(r"\braw_input\s*\(").is_match(code)
-        || regex!(r"(?m)^[ \t]*print[ \t]+[^\s(=.,;)]").is_match(code)
-        || regex!(r"(?m)^[ \t]*except\s+[\w.]+\s*,\s*\w+\s*:").is_match(code)
+/// The Python 2 syntax in `code`, named as a note names it: `raw_input`, a `print`
+/// statement, `except E, e`. Code with any of these cannot run under Python 3.
+pub(super) fn python2_syntax(code: &str) -> Option<&'static str> {
+    if regex!(r"\braw_input\s*\(").is_match(code) {
+        Some("raw_input")
+    } else if regex!(r"(?m)^[ \t]*print[ \t]+[^\s(=.,;)]").is_match(code) {
+        Some("a print statement")
+    } else if regex!(r"(?m)^[ \t]*except\s+[\w.]+\s*,\s*\w+\s*:").is_match(code) {
+        Some("`except E, e`")
+    } else {
+        None
+    }
+}
+
+/// What in `code` shows it was written for Python 3, named as a note names it: `input()`,
+/// `.encode()` or `.decode()` of the text, `print(…, end=…)`, an f-string, `bytes`. Code
+/// with any of these runs differently (or not at all) under Python 2, e.g. `.encode()`
+/// of non-ASCII text fails there.
+pub(super) fn python3_usage(code: &str) -> Option<&'static str> {
+    if regex!(r"(?:^|[^\w.])input\s*\(").is_match(code) {
+        Some("input()")
+    } else if regex!(r"\.(?:en|de)code\s*\(").is_match(code) {
+        Some(".encode() and .decode()")
+    } else if regex!(r"\bprint\s*\([^)]*\b(?:end|sep|file|flush)\s*=").is_match(code) {
+        Some("print(…, end=…)")
+    } else if regex!(r#"(?:^|[^\w])[fF][rR]?["']"#).is_match(code) {
+        Some("f-strings")
+    } else if regex!(r#"(?:^|[^\w.])bytes\s*\("#).is_match(code) {
+        Some("bytes()")
+    } else {
+        None
+    }
 }

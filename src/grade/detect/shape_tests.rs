@@ -77,3 +77,81 @@ fn a_package_in_a_source_folder_builds_only_its_own_files() {
     );
     assert_eq!(words(&udp.run), "java -cp .classes lab.udp.Client");
 }
+
+#[test]
+fn python2_clients_and_python3_servers_each_run_under_their_own_interpreter() {
+    check(
+        "py-mixed",
+        Language::Python3,
+        &[
+            "udp-server UDPServer.py Python 3 port=12000 \
+             | runs under Python 3: it uses .encode() and .decode()",
+            "udp-client UDPClient.py Python 2 port=12000 host=localhost \
+             | runs under Python 2: it uses raw_input",
+            "tcp-server TCPServer.py Python 3 port=12000 \
+             | runs under Python 3: it uses .encode() and .decode()",
+            "tcp-client TCPClient.py Python 2 port=12000 host=localhost \
+             | runs under Python 2: it uses raw_input",
+            "note: Python 2 and Python 3 files: each runs under its own interpreter",
+        ],
+    );
+    let s = sources("py-mixed");
+    assert_eq!(
+        words(&s.role(UDP_SERVER).unwrap().run),
+        "python3 UDPServer.py"
+    );
+    assert_eq!(
+        words(&s.role(UDP_CLIENT).unwrap().run),
+        "python2 UDPClient.py"
+    );
+}
+
+/// The interpreter of each of `files` (name, code), in name order.
+fn interpreters(files: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, code) in files {
+        write(dir.path(), name, code);
+    }
+    let s = detect_dir(dir.path());
+    let mut out: Vec<String> = s
+        .roles
+        .values()
+        .map(|r| format!("{} {}", r.file.display(), r.language))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+const PY_UDP_SERVER_EITHER: &str = "from socket import *\nserverSocket = socket(AF_INET, SOCK_DGRAM)\nserverSocket.bind(('', 12000))\nwhile 1:\n    message, clientAddress = serverSocket.recvfrom(2048)\n    serverSocket.sendto(message.upper(), clientAddress)\n";
+
+#[test]
+fn a_file_that_runs_under_either_python_follows_the_folder() {
+    let py2_client = "from socket import *\ns = socket(AF_INET, SOCK_DGRAM)\nm = raw_input('Input lowercase sentence:')\ns.sendto(m, ('localhost', 12000))\nprint s.recvfrom(2048)[0]\n";
+    let py3_client = "from socket import *\ns = socket(AF_INET, SOCK_DGRAM)\nm = input('Input lowercase sentence:')\ns.sendto(m.encode(), ('localhost', 12000))\nprint(s.recvfrom(2048)[0].decode())\n";
+    assert_eq!(
+        interpreters(&[("c.py", py2_client), ("s.py", PY_UDP_SERVER_EITHER)]),
+        ["c.py Python 2", "s.py Python 2"],
+        "a server that runs under either follows a Python 2 folder"
+    );
+    assert_eq!(
+        interpreters(&[("c.py", py3_client), ("s.py", PY_UDP_SERVER_EITHER)]),
+        ["c.py Python 3", "s.py Python 3"]
+    );
+    assert_eq!(
+        interpreters(&[("s.py", PY_UDP_SERVER_EITHER)]),
+        ["s.py Python 3"],
+        "Python 3 when nothing says otherwise"
+    );
+    let py3_server =
+        PY_UDP_SERVER_EITHER.replace("message.upper()", "message.decode().upper().encode()");
+    let with_tcp_py3 = "from socket import *\ns = socket(AF_INET, SOCK_STREAM)\ns.connect(('localhost', 12000))\ns.send(input().encode())\nprint(s.recv(1024).decode())\n";
+    assert_eq!(
+        interpreters(&[
+            ("a.py", py2_client),
+            ("b.py", &py3_server),
+            ("c.py", with_tcp_py3),
+        ]),
+        ["a.py Python 2", "b.py Python 3", "c.py Python 3"]
+    );
+}

@@ -304,6 +304,7 @@ fn every_fixture_folder_is_covered_by_a_test() {
         "java-textbook",
         "js-node",
         "missing-role",
+        "py-mixed",
         "py2",
         "py3-faithful",
         "py3-placeholder",
