@@ -16,6 +16,7 @@
 //! - `language`: the [`Language`]s recognized.
 //! - `toolchain`: the programs this machine lacks ([`MissingToolchain`]).
 
+mod choose;
 mod commands;
 mod features;
 mod language;

@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::choose::{choose, Candidate, NameSays};
 use super::commands::commands;
 use super::features::{features, python2_syntax, python3_usage, Features};
 use super::language::Language;
 use super::model::{FoundRole, Sources};
-use super::sources::{slash_path, SourceFile};
+use super::sources::SourceFile;
 use crate::proto::Transport;
 use crate::registry::{Role, RoleKey};
 
@@ -60,14 +61,6 @@ fn describe(transport: Option<Transport>, role: Option<Role>) -> String {
 
 fn key_phrase(key: RoleKey) -> String {
     describe(Some(key.transport), Some(key.role))
-}
-
-/// A candidate for a role, before duplicates are resolved.
-struct Candidate {
-    key: RoleKey,
-    /// The file name agrees with the role found in the code.
-    name_agrees: bool,
-    role: FoundRole,
 }
 
 /// The roles of a submission whose source files are `files`, with the notes a grader
@@ -161,10 +154,16 @@ fn candidates(dir: &Path, file: &SourceFile, files: &[SourceFile]) -> Vec<Candid
             notes.push("no hardcoded port found".to_string());
         }
         notes.extend(host.as_deref().and_then(host_note));
+        let agrees = hint_transport.map_or(true, |t| t == key.transport)
+            && hint_role.map_or(true, |r| r == key.role);
         out.push(Candidate {
             key,
-            name_agrees: hint_transport.map_or(true, |t| t == key.transport)
-                && hint_role.map_or(true, |r| r == key.role),
+            name: match (agrees, hint_transport.is_some() && hint_role.is_some()) {
+                (false, _) => NameSays::Otherwise,
+                (true, false) => NameSays::Part,
+                (true, true) => NameSays::All,
+            },
+            by_code: found.roles().contains(&key),
             role: FoundRole {
                 file: file.path.clone(),
                 language: file.language,
@@ -235,29 +234,6 @@ fn host_note(h: &str) -> Option<String> {
     } else {
         None
     }
-}
-
-/// One file per role: a file whose name agrees wins over one that only acts the part,
-/// then path order. The others are noted.
-fn choose(candidates: &[Candidate], notes: &mut Vec<String>) -> BTreeMap<RoleKey, FoundRole> {
-    let mut roles: BTreeMap<RoleKey, FoundRole> = BTreeMap::new();
-    for key in RoleKey::ALL {
-        let mut of_key: Vec<&Candidate> = candidates.iter().filter(|c| c.key == key).collect();
-        // A file whose name agrees wins over one that only acts the part; then path order.
-        of_key.sort_by_key(|c| !c.name_agrees);
-        if let Some((first, rest)) = of_key.split_first() {
-            if !rest.is_empty() {
-                let others: Vec<String> = rest.iter().map(|c| slash_path(&c.role.file)).collect();
-                notes.push(format!(
-                    "{key}: {} also look like one; using {}",
-                    others.join(", "),
-                    slash_path(&first.role.file)
-                ));
-            }
-            roles.insert(key, first.role.clone());
-        }
-    }
-    roles
 }
 
 /// A note per transport whose client sends to another port than its server listens on.

@@ -463,7 +463,8 @@ fn duplicate_roles_and_mismatched_ports_are_noted() {
             "udp-server UDPServer.py Python 3 port=12000",
             "udp-client UDPClient.py Python 3 port=5000 host=lab-pc-07 \
              | the server name 'lab-pc-07' is not this machine's loopback address",
-            "note: udp-server: old/server_v1.py also look like one; using UDPServer.py",
+            "note: udp-server: UDPServer.py and old/server_v1.py both play it; \
+             UDPServer.py is graded (its file name names the role), not old/server_v1.py",
             "note: the UDP client sends to port 5000, but the UDP server listens on port 12000",
         ]
     );
