@@ -82,3 +82,46 @@ fn package_declared_java_and_mixed_python_earn_every_point() {
         );
     }
 }
+
+#[test]
+fn clients_that_bind_and_two_servers_for_one_role_are_graded_as_what_they_do() {
+    let graded = grade(&["c-bind-client", "py-two-servers", "go-listenpacket"]);
+    let stderr = &graded.stderr;
+
+    // Both C clients earn every point: the UDP one binds a local port before it sends,
+    // the TCP one names its port as a string. It has no server.
+    let c = &graded.rows["c-bind-client"];
+    assert_eq!(
+        (c["udp-client"].as_str(), c["tcp-client"].as_str()),
+        ("18", "18"),
+        "{c:?}\n{stderr}"
+    );
+    assert!(c["first_problem"].contains("no UDP server found"), "{c:?}");
+
+    // The server the client talks to is graded, and the feedback names both files.
+    let two = &graded.rows["py-two-servers"];
+    assert_eq!(two["total"], two["max"], "{two:?}\n{stderr}");
+    let feedback = graded.feedback("py-two-servers");
+    assert!(
+        feedback
+            .contains("TCPServer_v2.py and TCPServer.py both play it; TCPServer_v2.py is graded"),
+        "{feedback}"
+    );
+
+    // Go is not installed here: all four roles are found, and the reason is the
+    // toolchain, not a missing role.
+    let go = &graded.rows["go-listenpacket"];
+    if which::which("go").is_err() {
+        assert!(
+            go["first_problem"].contains("`go` is not installed"),
+            "{go:?}"
+        );
+        let feedback = graded.feedback("go-listenpacket");
+        for absent in ["server found", "client found"] {
+            assert!(
+                !feedback.contains(absent),
+                "every Go role was found: {feedback}"
+            );
+        }
+    }
+}

@@ -155,3 +155,149 @@ fn a_file_that_runs_under_either_python_follows_the_folder() {
         ["a.py Python 2", "b.py Python 3", "c.py Python 3"]
     );
 }
+
+#[test]
+fn a_go_client_on_an_ephemeral_packet_socket_is_a_client_and_string_ports_are_found() {
+    check(
+        "go-listenpacket",
+        Language::Go,
+        &[
+            "udp-server udp_server.go Go port=12000",
+            "udp-client udp_client.go Go port=12000 host=localhost",
+            "tcp-server tcp_server.go Go port=12000",
+            "tcp-client tcp_client.go Go port=12000 host=localhost",
+        ],
+    );
+    // Go is not installed here: the submission is named as needing it, not run.
+    if which::which("go").is_err() {
+        let missing =
+            missing_toolchain(&detect(&super::tests::fixture("go-listenpacket")).unwrap());
+        assert!(missing.is_some_and(|m| m.to_string().contains("`go` is not installed")));
+    }
+}
+
+/// The roles and ports of one file `name` holding `code`.
+fn roles_of(name: &str, code: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), name, code);
+    let s = detect_dir(dir.path());
+    s.roles
+        .iter()
+        .map(|(key, r)| format!("{key} port={:?}", r.port))
+        .collect()
+}
+
+#[test]
+fn a_go_packet_socket_is_a_server_only_on_a_fixed_port_and_when_it_waits_first() {
+    let client = |listen: &str| {
+        format!(
+            "package main\nimport \"net\"\nfunc main() {{\n\tpc, _ := {listen}\n\tdst, _ := net.ResolveUDPAddr(\"udp\", \"127.0.0.1:12000\")\n\tpc.WriteTo([]byte(\"hi\"), dst)\n\tbuf := make([]byte, 2048)\n\tpc.ReadFrom(buf)\n}}\n"
+        )
+    };
+    for listen in [
+        r#"net.ListenPacket("udp", ":")"#,
+        r#"net.ListenPacket("udp", ":0")"#,
+        r#"net.ListenPacket("udp4", "")"#,
+        r#"net.ListenUDP("udp", nil)"#,
+    ] {
+        assert_eq!(
+            roles_of("main.go", &client(listen)),
+            ["udp-client port=Some(12000)"],
+            "{listen}"
+        );
+    }
+    // A fixed local port does not make a server of a program that sends first.
+    assert_eq!(
+        roles_of("main.go", &client(r#"net.ListenPacket("udp", ":5000")"#)),
+        ["udp-client port=Some(12000)"]
+    );
+    let server = "package main\nimport \"net\"\nfunc main() {\n\tpc, _ := net.ListenPacket(\"udp\", \"0.0.0.0:12000\")\n\tbuf := make([]byte, 2048)\n\tfor {\n\t\tn, a, _ := pc.ReadFrom(buf)\n\t\tpc.WriteTo(buf[:n], a)\n\t}\n}\n";
+    assert_eq!(roles_of("main.go", server), ["udp-server port=Some(12000)"]);
+}
+
+#[test]
+fn a_c_client_that_binds_a_local_port_is_a_client_of_the_server_port() {
+    check(
+        "c-bind-client",
+        Language::C,
+        &[
+            "udp-client udpclient.c C port=12000 host=127.0.0.1",
+            "tcp-client tcpclient.c C port=12000 host=localhost",
+        ],
+    );
+    // The same calls in the server's order: bind, then wait for a datagram.
+    let server = "#include <sys/socket.h>\n#include <netinet/in.h>\nint main(void) {\n  char buf[2048];\n  struct sockaddr_in me, peer;\n  socklen_t len = sizeof peer;\n  int s = socket(AF_INET, SOCK_DGRAM, 0);\n  me.sin_family = AF_INET;\n  me.sin_port = htons(5005);\n  bind(s, (struct sockaddr *)&me, sizeof me);\n  for (;;) {\n    int n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&peer, &len);\n    sendto(s, buf, n, 0, (struct sockaddr *)&peer, len);\n  }\n}\n";
+    assert_eq!(
+        roles_of("udp_client.c", server),
+        ["udp-server port=Some(5005)"]
+    );
+}
+
+#[test]
+fn python_and_java_clients_that_bind_a_local_port_are_clients() {
+    let python = "from socket import *\nclientPort = 5005\nserverPort = 12000\ns = socket(AF_INET, SOCK_DGRAM)\ns.bind(('', clientPort))\nmsg = input('Input lowercase sentence:')\ns.sendto(msg.encode(), ('localhost', serverPort))\nreply, addr = s.recvfrom(2048)\nprint(reply.decode())\n";
+    assert_eq!(roles_of("a.py", python), ["udp-client port=Some(12000)"]);
+    let java = "import java.net.*;\nclass Client {\n  public static void main(String[] a) throws Exception {\n    DatagramSocket s = new DatagramSocket(5005);\n    byte[] b = \"x\".getBytes();\n    s.send(new DatagramPacket(b, b.length, InetAddress.getByName(\"localhost\"), 9876));\n    DatagramPacket r = new DatagramPacket(new byte[1024], 1024);\n    s.receive(r);\n  }\n}\n";
+    assert_eq!(
+        roles_of("Client.java", java),
+        ["udp-client port=Some(9876)"]
+    );
+}
+
+#[test]
+fn ports_written_as_strings_are_found() {
+    let c = "#include <netdb.h>\n#include <sys/socket.h>\nint main(void) {\n  struct addrinfo *res;\n  getaddrinfo(\"localhost\", \"10912\", 0, &res);\n  int s = socket(AF_INET, SOCK_STREAM, 0);\n  connect(s, res->ai_addr, res->ai_addrlen);\n}\n";
+    assert_eq!(roles_of("c.c", c), ["tcp-client port=Some(10912)"]);
+    let define = "#include <sys/socket.h>\n#define PORT \"10912\"\nint main(void) {\n  int s = socket(AF_INET, SOCK_STREAM, 0);\n  bind(s, 0, 0);\n  listen(s, 5);\n}\n";
+    assert_eq!(roles_of("s.c", define), ["tcp-server port=Some(10912)"]);
+    let go = |addr: &str| {
+        format!("package main\nimport \"net\"\nfunc main() {{\n\tln, _ := net.Listen(\"tcp\", {addr})\n\tln.Accept()\n}}\n")
+    };
+    for addr in [
+        r#"":12000""#,
+        r#""localhost:12000""#,
+        r#"net.JoinHostPort("", "12000")"#,
+    ] {
+        assert_eq!(
+            roles_of("s.go", &go(addr)),
+            ["tcp-server port=Some(12000)"],
+            "{addr}"
+        );
+    }
+    let js = "const net = require('net');\nconst PORT = '10912';\nnet.createServer((s) => s.on('data', (d) => s.end(d.toString().toUpperCase()))).listen(PORT);\n";
+    assert_eq!(roles_of("server.js", js), ["tcp-server port=Some(10912)"]);
+}
+
+#[test]
+fn of_two_servers_the_one_the_client_talks_to_is_graded_and_both_are_named() {
+    check(
+        "py-two-servers",
+        Language::Python3,
+        &[
+            "udp-server UDPServer.py Python 3 port=12000",
+            "udp-client UDPClient.py Python 3 port=12000 host=localhost",
+            "tcp-server TCPServer_v2.py Python 3 port=12001",
+            "tcp-client TCPClient.py Python 3 port=12001 host=127.0.0.1",
+            "note: tcp-server: TCPServer_v2.py and TCPServer.py both play it; TCPServer_v2.py \
+             is graded (it listens on port 12001, where the TCP client sends), not TCPServer.py",
+        ],
+    );
+}
+
+#[test]
+fn of_two_rust_servers_the_one_named_a_server_is_graded() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = "use std::io::{Read, Write};\nuse std::net::TcpListener;\nfn main() {\n    let l = TcpListener::bind(\"0.0.0.0:12000\").unwrap();\n    for s in l.incoming() {\n        let mut s = s.unwrap();\n        let mut b = [0u8; 1024];\n        let n = s.read(&mut b).unwrap();\n        s.write_all(&b[..n]).unwrap();\n    }\n}\n";
+    write(dir.path(), "tcpnaive.rs", server);
+    write(dir.path(), "tcpsrv.rs", server);
+    let s = detect_dir(dir.path());
+    assert_eq!(s.role(TCP_SERVER).unwrap().file, Path::new("tcpsrv.rs"));
+    assert_eq!(
+        s.notes,
+        [
+            "tcp-server: tcpsrv.rs and tcpnaive.rs both play it; tcpsrv.rs is graded \
+          (its file name names the role), not tcpnaive.rs"
+        ]
+    );
+    assert!(s.role(TCP_CLIENT).is_none());
+}
