@@ -71,9 +71,17 @@ fn port_value(code: &str, word: &str) -> Option<u16> {
     })
 }
 
-/// True when the first match of `send` comes before the first match of `receive` (or
-/// the code never receives): the program talks first, as a client does.
+/// True when the program reads the keyboard (`input()`, `System.in`, `stdin`, …) and the
+/// first match of `send` comes before the first match of `receive` (or the code never
+/// receives): it talks first, as a client does. Reading the keyboard is asked for too,
+/// so a server whose reply helper is written above its receive loop stays a server.
 fn sends_first(code: &str, send: &Regex, receive: &Regex) -> bool {
+    let keyboard = regex!(
+        r"\b(?:raw_input|input)\s*\(|\bsys\.stdin\b|System\.in\b|\bstdin\b|\bStdin\b|\b(?:scanf|gets|getchar)\s*\(|STDIN_FILENO|\bread\s*\(\s*0\s*,"
+    );
+    if !keyboard.is_match(code) {
+        return false;
+    }
     match (send.find(code), receive.find(code)) {
         (Some(s), Some(r)) => s.start() < r.start(),
         (Some(_), None) => true,

@@ -191,7 +191,7 @@ fn roles_of(name: &str, code: &str) -> Vec<String> {
 fn a_go_packet_socket_is_a_server_only_on_a_fixed_port_and_when_it_waits_first() {
     let client = |listen: &str| {
         format!(
-            "package main\nimport \"net\"\nfunc main() {{\n\tpc, _ := {listen}\n\tdst, _ := net.ResolveUDPAddr(\"udp\", \"127.0.0.1:12000\")\n\tpc.WriteTo([]byte(\"hi\"), dst)\n\tbuf := make([]byte, 2048)\n\tpc.ReadFrom(buf)\n}}\n"
+            "package main\nimport (\n\t\"bufio\"\n\t\"net\"\n\t\"os\"\n)\nfunc main() {{\n\tpc, _ := {listen}\n\tdst, _ := net.ResolveUDPAddr(\"udp\", \"127.0.0.1:12000\")\n\tline, _ := bufio.NewReader(os.Stdin).ReadString('\\n')\n\tpc.WriteTo([]byte(line), dst)\n\tbuf := make([]byte, 2048)\n\tpc.ReadFrom(buf)\n}}\n"
         )
     };
     for listen in [
@@ -237,7 +237,7 @@ fn a_c_client_that_binds_a_local_port_is_a_client_of_the_server_port() {
 fn python_and_java_clients_that_bind_a_local_port_are_clients() {
     let python = "from socket import *\nclientPort = 5005\nserverPort = 12000\ns = socket(AF_INET, SOCK_DGRAM)\ns.bind(('', clientPort))\nmsg = input('Input lowercase sentence:')\ns.sendto(msg.encode(), ('localhost', serverPort))\nreply, addr = s.recvfrom(2048)\nprint(reply.decode())\n";
     assert_eq!(roles_of("a.py", python), ["udp-client port=Some(12000)"]);
-    let java = "import java.net.*;\nclass Client {\n  public static void main(String[] a) throws Exception {\n    DatagramSocket s = new DatagramSocket(5005);\n    byte[] b = \"x\".getBytes();\n    s.send(new DatagramPacket(b, b.length, InetAddress.getByName(\"localhost\"), 9876));\n    DatagramPacket r = new DatagramPacket(new byte[1024], 1024);\n    s.receive(r);\n  }\n}\n";
+    let java = "import java.net.*;\nclass Client {\n  public static void main(String[] a) throws Exception {\n    DatagramSocket s = new DatagramSocket(5005);\n    byte[] b = new java.util.Scanner(System.in).nextLine().getBytes();\n    s.send(new DatagramPacket(b, b.length, InetAddress.getByName(\"localhost\"), 9876));\n    DatagramPacket r = new DatagramPacket(new byte[1024], 1024);\n    s.receive(r);\n  }\n}\n";
     assert_eq!(
         roles_of("Client.java", java),
         ["udp-client port=Some(9876)"]
@@ -300,4 +300,15 @@ fn of_two_rust_servers_the_one_named_a_server_is_graded() {
         ]
     );
     assert!(s.role(TCP_CLIENT).is_none());
+}
+
+#[test]
+fn a_server_whose_reply_helper_comes_before_its_loop_stays_a_server() {
+    let python = "from socket import *\n\ndef reply(sock, message, address):\n    sock.sendto(message.decode().upper().encode(), address)\n\nserverSocket = socket(AF_INET, SOCK_DGRAM)\nserverSocket.bind(('', 12000))\nwhile True:\n    message, address = serverSocket.recvfrom(2048)\n    reply(serverSocket, message, address)\n";
+    assert_eq!(
+        roles_of("server.py", python),
+        ["udp-server port=Some(12000)"]
+    );
+    let c = "#include <sys/socket.h>\n#include <netinet/in.h>\nstatic void answer(int s, char *b, int n, struct sockaddr_in *to) {\n  sendto(s, b, n, 0, (struct sockaddr *)to, sizeof *to);\n}\nint main(void) {\n  char buf[2048];\n  struct sockaddr_in me, peer;\n  socklen_t len = sizeof peer;\n  int s = socket(AF_INET, SOCK_DGRAM, 0);\n  me.sin_port = htons(12000);\n  bind(s, (struct sockaddr *)&me, sizeof me);\n  for (;;) {\n    int n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&peer, &len);\n    answer(s, buf, n, &peer);\n  }\n}\n";
+    assert_eq!(roles_of("server.c", c), ["udp-server port=Some(12000)"]);
 }
