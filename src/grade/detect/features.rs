@@ -59,15 +59,14 @@ fn port_value(code: &str, word: &str) -> Option<u16> {
     if word.chars().all(|c| c.is_ascii_digit()) {
         return word.parse().ok();
     }
-    let name = regex::escape(word);
-    let define = format!(r#"#\s*define\s+{name}\s+"?(\d{{1,5}})\b"#);
-    let assign = format!(r#"\b{name}\s*(?::\s*[\w:]+\s*)?:?=\s*["'`]?:?(\d{{1,5}})\b"#);
-    [define, assign].iter().find_map(|p| {
-        Regex::new(p)
-            .ok()?
-            .captures(code)
-            .and_then(|c| c.get(1))
-            .and_then(|m| m.as_str().parse().ok())
+    let patterns = [
+        regex!(r#"#\s*define\s+(\w+)\s+"?(\d{1,5})\b"#),
+        regex!(r#"\b(\w+)\s*(?::\s*[\w:]+\s*)?:?=\s*["'`]?:?(\d{1,5})\b"#),
+    ];
+    patterns.iter().find_map(|re| {
+        re.captures_iter(code)
+            .find(|c| &c[1] == word)
+            .and_then(|c| c[2].parse().ok())
     })
 }
 
