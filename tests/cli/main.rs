@@ -7,6 +7,7 @@ mod causes;
 mod check_folder;
 mod class_view;
 mod cli_help;
+mod detection;
 mod diagnoses;
 mod expectations;
 mod fixed_port;

@@ -11,11 +11,13 @@
 //! - `sources`: which files are read, and their text without comments.
 //! - `features`: what one file's code does, per language (`pattern`: each regex compiled
 //!   once).
-//! - `commands`: the build and run commands for one file.
-//! - `roles`: one file chosen per role, with the notes a grader reads.
+//! - `commands`: the build and run commands for one file (a Java package as a whole).
+//! - `roles`: the roles each file plays and the interpreter of each Python file, with
+//!   the notes a grader reads; `choose`: one file per role when several play it.
 //! - `language`: the [`Language`]s recognized.
 //! - `toolchain`: the programs this machine lacks ([`MissingToolchain`]).
 
+mod choose;
 mod commands;
 mod features;
 mod language;
@@ -26,6 +28,8 @@ mod sources;
 mod submission;
 mod toolchain;
 
+#[cfg(test)]
+mod shape_tests;
 #[cfg(test)]
 mod tests;
 

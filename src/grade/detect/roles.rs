@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::choose::{choose, Candidate, NameSays};
 use super::commands::commands;
-use super::features::{features, is_python2, Features};
+use super::features::{features, python2_syntax, python3_usage, Features};
 use super::language::Language;
 use super::model::{FoundRole, Sources};
-use super::sources::{slash_path, SourceFile};
+use super::sources::SourceFile;
 use crate::proto::Transport;
 use crate::registry::{Role, RoleKey};
 
@@ -62,20 +63,23 @@ fn key_phrase(key: RoleKey) -> String {
     describe(Some(key.transport), Some(key.role))
 }
 
-/// A candidate for a role, before duplicates are resolved.
-struct Candidate {
-    key: RoleKey,
-    /// The file name agrees with the role found in the code.
-    name_agrees: bool,
-    role: FoundRole,
-}
-
 /// The roles of a submission whose source files are `files`, with the notes a grader
 /// reads about them.
 pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile>) -> Sources {
-    mark_python2(&mut files);
-    let candidates: Vec<Candidate> = files.iter().flat_map(|f| candidates(dir, f)).collect();
+    let interpreters = choose_python(&mut files);
+    let mut candidates: Vec<Candidate> = files
+        .iter()
+        .flat_map(|f| candidates(dir, f, &files))
+        .collect();
     let mut notes = Vec::new();
+    if let Some(why) = interpreters {
+        notes.push("Python 2 and Python 3 files: each runs under its own interpreter".to_string());
+        for c in &mut candidates {
+            if let Some((_, note)) = why.iter().find(|(path, _)| *path == c.role.file) {
+                c.role.notes.push(note.clone());
+            }
+        }
+    }
     let roles = choose(&candidates, &mut notes);
     notes.extend(port_mismatches(&roles));
     if roles.is_empty() {
@@ -93,26 +97,55 @@ pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile
     }
 }
 
-/// Python 2 is a property of the student, not of each file: a server with no print
-/// statement is still Python 2 when its client uses raw_input.
-fn mark_python2(files: &mut [SourceFile]) {
-    let python2 = files
+/// Chooses the interpreter of each Python file. A file with Python 2 syntax runs under
+/// Python 2 and a file written for Python 3 under Python 3, each on its own: a folder may
+/// hold Python 2 clients beside Python 3 servers. A file that runs under either follows
+/// the folder: Python 2 when every file that says which is Python 2 (a textbook server
+/// with no print statement beside a `raw_input` client), else Python 3.
+///
+/// When the folder mixes both, it returns each Python file's note saying which
+/// interpreter runs it and why; `None` when all run under one.
+fn choose_python(files: &mut [SourceFile]) -> Option<Vec<(std::path::PathBuf, String)>> {
+    let readings: Vec<(Option<&str>, Option<&str>)> = files
         .iter()
-        .any(|f| f.language == Language::Python3 && is_python2(&f.code));
-    if python2 {
-        for f in files.iter_mut().filter(|f| f.language == Language::Python3) {
-            f.language = Language::Python2;
+        .map(|f| match f.language {
+            Language::Python2 | Language::Python3 => {
+                let two = python2_syntax(&f.code);
+                (two, two.is_none().then(|| python3_usage(&f.code)).flatten())
+            }
+            _ => (None, None),
+        })
+        .collect();
+    let any_two = readings.iter().any(|(two, _)| two.is_some());
+    let any_three = readings.iter().any(|(_, three)| three.is_some());
+    let otherwise = if any_two && !any_three {
+        Language::Python2
+    } else {
+        Language::Python3
+    };
+    let mut why = Vec::new();
+    for (f, (two, three)) in files.iter_mut().zip(&readings) {
+        if !matches!(f.language, Language::Python2 | Language::Python3) {
+            continue;
         }
+        let (language, reason) = match (two, three) {
+            (Some(r), _) => (Language::Python2, format!("it uses {r}")),
+            (None, Some(r)) => (Language::Python3, format!("it uses {r}")),
+            (None, None) => (otherwise, "its code runs under either".to_string()),
+        };
+        f.language = language;
+        why.push((f.path.clone(), format!("runs under {language}: {reason}")));
     }
+    (any_two && any_three).then_some(why)
 }
 
 /// One candidate per role `file` plays, each with its notes.
-fn candidates(dir: &Path, file: &SourceFile) -> Vec<Candidate> {
+fn candidates(dir: &Path, file: &SourceFile, files: &[SourceFile]) -> Vec<Candidate> {
     let found = features(&file.code, file.language);
     let (hint_transport, hint_role) = name_hint(&file.path);
     let mut out = Vec::new();
     for (key, mut notes) in claimed_roles(&found, hint_transport, hint_role) {
-        let (build, run) = commands(dir, file, file.language);
+        let (build, run) = commands(dir, file, file.language, files);
         let host = match key.role {
             Role::Client => found.host.clone(),
             Role::Server => None,
@@ -121,10 +154,16 @@ fn candidates(dir: &Path, file: &SourceFile) -> Vec<Candidate> {
             notes.push("no hardcoded port found".to_string());
         }
         notes.extend(host.as_deref().and_then(host_note));
+        let agrees = hint_transport.map_or(true, |t| t == key.transport)
+            && hint_role.map_or(true, |r| r == key.role);
         out.push(Candidate {
             key,
-            name_agrees: hint_transport.map_or(true, |t| t == key.transport)
-                && hint_role.map_or(true, |r| r == key.role),
+            name: match (agrees, hint_transport.is_some() && hint_role.is_some()) {
+                (false, _) => NameSays::Otherwise,
+                (true, false) => NameSays::Part,
+                (true, true) => NameSays::All,
+            },
+            by_code: found.roles().contains(&key),
             role: FoundRole {
                 file: file.path.clone(),
                 language: file.language,
@@ -197,29 +236,6 @@ fn host_note(h: &str) -> Option<String> {
     }
 }
 
-/// One file per role: a file whose name agrees wins over one that only acts the part,
-/// then path order. The others are noted.
-fn choose(candidates: &[Candidate], notes: &mut Vec<String>) -> BTreeMap<RoleKey, FoundRole> {
-    let mut roles: BTreeMap<RoleKey, FoundRole> = BTreeMap::new();
-    for key in RoleKey::ALL {
-        let mut of_key: Vec<&Candidate> = candidates.iter().filter(|c| c.key == key).collect();
-        // A file whose name agrees wins over one that only acts the part; then path order.
-        of_key.sort_by_key(|c| !c.name_agrees);
-        if let Some((first, rest)) = of_key.split_first() {
-            if !rest.is_empty() {
-                let others: Vec<String> = rest.iter().map(|c| slash_path(&c.role.file)).collect();
-                notes.push(format!(
-                    "{key}: {} also look like one; using {}",
-                    others.join(", "),
-                    slash_path(&first.role.file)
-                ));
-            }
-            roles.insert(key, first.role.clone());
-        }
-    }
-    roles
-}
-
 /// A note per transport whose client sends to another port than its server listens on.
 fn port_mismatches(roles: &BTreeMap<RoleKey, FoundRole>) -> Vec<String> {
     let mut notes = Vec::new();
@@ -247,15 +263,13 @@ fn is_loopback(host: &str) -> bool {
         || h.starts_with("127.")
 }
 
-/// The most frequent value; ties go to the first seen.
+/// The most frequent value; ties go to the first in [`Language`]'s order (Python 3
+/// before Python 2), so the answer does not depend on the order of the files.
 fn most_common(values: impl Iterator<Item = Language>) -> Option<Language> {
-    let mut counts: Vec<(Language, usize)> = Vec::new();
+    let mut counts: BTreeMap<Language, usize> = BTreeMap::new();
     for v in values {
-        match counts.iter_mut().find(|(l, _)| *l == v) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((v, 1)),
-        }
+        *counts.entry(v).or_default() += 1;
     }
-    let best = counts.iter().map(|(_, n)| *n).max()?;
+    let best = counts.values().copied().max()?;
     counts.into_iter().find(|(_, n)| *n == best).map(|(l, _)| l)
 }

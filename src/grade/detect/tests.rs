@@ -9,13 +9,13 @@ use super::*;
 use crate::proto::Transport;
 use crate::registry::{CommandTemplate, Role, RoleKey};
 
-fn fixture(name: &str) -> PathBuf {
+pub(super) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/submissions")
         .join(name)
 }
 
-fn sources(name: &str) -> Sources {
+pub(super) fn sources(name: &str) -> Sources {
     match detect(&fixture(name)).expect("the fixture is a readable folder") {
         Submission::Sources(s) => s,
         Submission::Manifest(_) => panic!("{name} has no manifest"),
@@ -23,7 +23,7 @@ fn sources(name: &str) -> Sources {
 }
 
 /// One line per role, in manifest order, then the submission's notes.
-fn summary(s: &Sources) -> Vec<String> {
+pub(super) fn summary(s: &Sources) -> Vec<String> {
     let mut out = Vec::new();
     for key in RoleKey::ALL {
         let Some(r) = s.role(key) else { continue };
@@ -43,14 +43,14 @@ fn summary(s: &Sources) -> Vec<String> {
     out
 }
 
-fn check(name: &str, language: Language, expected: &[&str]) {
+pub(super) fn check(name: &str, language: Language, expected: &[&str]) {
     let s = sources(name);
     assert_eq!(s.name, name);
     assert_eq!(s.language, Some(language), "{name}");
     assert_eq!(summary(&s), expected, "{name}");
 }
 
-fn words(c: &CommandTemplate) -> String {
+pub(super) fn words(c: &CommandTemplate) -> String {
     c.words.join(" ")
 }
 
@@ -293,16 +293,21 @@ fn every_fixture_folder_is_covered_by_a_test() {
         "bug-title",
         "bug-upper-client",
         "bug-whole-buffer",
+        "c-bind-client",
         "c-sockets",
+        "go-listenpacket",
         "go-server",
         "hostile-flood",
         "hostile-fork",
         "hostile-ignore-term",
         "hostile-never-binds",
         "hostile-never-exits",
+        "java-package",
         "java-textbook",
         "js-node",
         "missing-role",
+        "py-mixed",
+        "py-two-servers",
         "py2",
         "py3-faithful",
         "py3-placeholder",
@@ -387,7 +392,7 @@ fn comments_are_blanked_but_strings_are_kept() {
     assert_eq!(c, "a(\"//\");     \n    \n   d");
 }
 
-fn write(dir: &Path, rel: &str, text: &str) {
+pub(super) fn write(dir: &Path, rel: &str, text: &str) {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
@@ -461,7 +466,8 @@ fn duplicate_roles_and_mismatched_ports_are_noted() {
             "udp-server UDPServer.py Python 3 port=12000",
             "udp-client UDPClient.py Python 3 port=5000 host=lab-pc-07 \
              | the server name 'lab-pc-07' is not this machine's loopback address",
-            "note: udp-server: old/server_v1.py also look like one; using UDPServer.py",
+            "note: udp-server: UDPServer.py and old/server_v1.py both play it; \
+             UDPServer.py is graded (its file name names the role), not old/server_v1.py",
             "note: the UDP client sends to port 5000, but the UDP server listens on port 12000",
         ]
     );
