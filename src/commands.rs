@@ -380,10 +380,11 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     write_grades(&options, &graded, &isolation)?;
     let table = gradebook::class_markdown(&graded, &options.rubric);
     let _ = io::stdout().write_all(text::terminal_text(&table).as_bytes());
-    // What this machine lacks costs students points: the grader should see it at once.
+    // What this machine lacks is the grader's to fix: those roles were not graded.
     for (sentence, names) in &lacking_toolchains(&missing_toolchains) {
         eprintln!(
-            "shout: warning: this machine lacks a toolchain, so {} scored 0 on those roles: {}",
+            "shout: not graded: {} on the roles that need it, because this machine lacks a \
+             toolchain: {}; install it and grade them again",
             names.join(", "),
             text::visible_str(sentence)
         );
@@ -398,6 +399,12 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
         options.out.display(),
         graded.len()
     );
+    if !missing_toolchains.is_empty() {
+        eprintln!(
+            "shout: incomplete: some roles were not graded on this machine (see above): exit status 2"
+        );
+        return Ok(2);
+    }
     Ok(0)
 }
 

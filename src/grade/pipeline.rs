@@ -307,6 +307,7 @@ impl Class<'_> {
                 language: None,
                 notes: Vec::new(),
                 problems: BTreeMap::new(),
+                not_graded: BTreeMap::new(),
                 results: None,
             },
             missing_toolchain: None,
@@ -397,14 +398,23 @@ impl Class<'_> {
             Ok(runnable) => Some(runnable),
             Err(why) => {
                 let sentence = why.to_string();
+                // A toolchain this machine lacks is the grader's problem: those roles are
+                // not graded, rather than scored 0.
+                let lacking = matches!(why, Unrunnable::MissingToolchain(_));
                 for key in s.roles.keys() {
-                    graded.problems.insert(*key, sentence.clone());
+                    if lacking {
+                        graded.not_graded.insert(*key, sentence.clone());
+                    } else {
+                        graded.problems.insert(*key, sentence.clone());
+                    }
                 }
                 for key in RoleKey::ALL {
-                    graded
-                        .problems
-                        .entry(key)
-                        .or_insert_with(|| missing_role(key));
+                    if !graded.not_graded.contains_key(&key) {
+                        graded
+                            .problems
+                            .entry(key)
+                            .or_insert_with(|| missing_role(key));
+                    }
                 }
                 if let Unrunnable::MissingToolchain(missing) = why {
                     one.missing_toolchain = Some(missing);

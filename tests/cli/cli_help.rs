@@ -68,9 +68,7 @@ fn every_subcommand_help_says_what_is_required_and_shows_examples() {
     }
     let (_, check, _) = shout(dir.path(), &["check", "--help"]);
     assert!(
-        check.contains(
-            "Usage: shout check [OPTIONS] <--server <CMD>|--client <CMD>|DIR>"
-        ),
+        check.contains("Usage: shout check [OPTIONS] <--server <CMD>|--client <CMD>|DIR>"),
         "{check}"
     );
     assert!(

@@ -120,14 +120,18 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert_eq!(result.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("skipping"), "{stderr}");
-    if which::which("go").is_err() {
-        // The grader is told at once that this machine, not the student, lacks Go.
+    let go_missing = which::which("go").is_err();
+    if go_missing {
+        // The grader is told at once that this machine, not the student, lacks Go: the
+        // Go roles are not graded (not scored 0), and the run is incomplete.
+        assert_eq!(result.status.code(), Some(2), "{stderr}");
         assert!(
-            stderr.contains("this machine lacks a toolchain, so go-server scored 0"),
+            stderr.contains("not graded: go-server on the roles that need it"),
             "{stderr}"
         );
+    } else {
+        assert_eq!(result.status.code(), Some(0), "{stderr}");
     }
     let rows = csv_rows(out.path());
     assert_eq!(rows.len(), class.len(), "one row per folder: {rows:?}");
@@ -136,6 +140,15 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
             .find(|r| r[0] == name)
             .unwrap_or_else(|| panic!("no row for {name}: {rows:?}"))
     };
+    if go_missing {
+        // Its roles say why instead of a score, and are out of its maximum.
+        let go = row("go-server");
+        assert!(
+            go[2..6].iter().any(|c| c.starts_with("not graded: ")),
+            "{go:?}"
+        );
+        assert_ne!(go[7], "76", "{go:?}");
+    }
     // At least 17 of a client's 18 points (a C client stops at a NUL byte, an edge case).
     let nearly_full = |name: &str, col: usize| {
         let r = row(name);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::class_html::class_html;
 use super::gradescope::gradescope;
-use super::score::{buckets, first_problem, points_text, role_score, total, Graded};
+use super::score::{buckets, first_problem, max_of, points_text, role_score, total, Graded};
 use crate::grade::explain::role_words;
 use crate::grade::rubric::Rubric;
 use crate::registry::{valid_name, RoleKey};
@@ -21,6 +21,14 @@ fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
+    }
+}
+
+/// A role's cell: its points, or why this machine could not grade it.
+fn role_cell(g: &Graded, bs: &[super::Bucket], role: RoleKey) -> String {
+    match g.not_graded.get(&role) {
+        Some(why) => format!("not graded: {why}"),
+        None => points_text(role_score(bs, role)),
     }
 }
 
@@ -40,13 +48,9 @@ pub fn class_csv(all: &[Graded], rubric: &Rubric) -> String {
     for g in all {
         let bs = buckets(g, rubric);
         let mut row = vec![g.name.clone(), g.language.clone().unwrap_or_default()];
-        row.extend(
-            RoleKey::ALL
-                .iter()
-                .map(|&r| points_text(role_score(&bs, r))),
-        );
+        row.extend(RoleKey::ALL.iter().map(|&r| role_cell(g, &bs, r)));
         row.push(points_text(total(&bs)));
-        row.push(points_text(rubric.max_total()));
+        row.push(points_text(max_of(&bs)));
         row.push(first_problem(g, rubric).unwrap_or_default());
         line(row);
     }
@@ -84,9 +88,18 @@ pub fn class_markdown(all: &[Graded], rubric: &Rubric) -> String {
             md_cell(g.language.as_deref().unwrap_or("—"))
         ));
         for r in RoleKey::ALL {
-            out.push_str(&format!(" {} |", points_text(role_score(&bs, r))));
+            out.push_str(&format!(" {} |", md_cell(&role_cell(g, &bs, r))));
         }
-        out.push_str(&format!(" {} |\n", points_text(total(&bs))));
+        let max = max_of(&bs);
+        if max < rubric.max_total() {
+            out.push_str(&format!(
+                " {} of {} |\n",
+                points_text(total(&bs)),
+                points_text(max)
+            ));
+        } else {
+            out.push_str(&format!(" {} |\n", points_text(total(&bs))));
+        }
     }
     out.push_str("\n## First thing to fix\n\n");
     for g in all {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::score::{buckets, clarity, group_key, points_text, total, Bucket, Graded};
+use super::score::{buckets, clarity, group_key, max_of, points_text, total, Bucket, Graded};
 use crate::grade::explain::{for_student, role_words};
 use crate::grade::rubric::{Rubric, CATEGORIES};
 use crate::registry::{Role, RoleKey, REFERENCE};
@@ -171,7 +171,8 @@ pub(super) fn describe(r: &UnitResult, student: &str) -> String {
 pub fn gradescope(g: &Graded, rubric: &Rubric) -> Value {
     let bs = buckets(g, rubric);
     let score = total(&bs);
-    let max = rubric.max_total();
+    // Roles this machine could not grade are out of the maximum, not scored 0.
+    let max = max_of(&bs);
     let hidden = bs
         .iter()
         .any(|b| rubric.visibility_of(b.category).hides_now());
@@ -192,6 +193,12 @@ pub fn gradescope(g: &Graded, rubric: &Rubric) -> Value {
     }
     for (role, p) in &g.problems {
         output.push_str(&format!("{}: {p}\n", role_words(*role)));
+    }
+    for (role, why) in &g.not_graded {
+        output.push_str(&format!(
+            "{}: not graded on this machine ({why}); it is not counted against you.\n",
+            role_words(*role)
+        ));
     }
     for n in &g.notes {
         output.push_str(&format!("Note: {n}\n"));

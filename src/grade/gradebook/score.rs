@@ -21,9 +21,13 @@ pub struct Graded {
     pub language: Option<String>,
     /// What the student should know that is not a failure (detection notes).
     pub notes: Vec<String>,
-    /// Per role, the sentence saying why it could not be graded (missing role, missing
-    /// toolchain, build failure); such a role scores 0.
+    /// Per role, the sentence saying why it could not be graded (missing role, build
+    /// failure); such a role scores 0.
     pub problems: BTreeMap<RoleKey, String>,
+    /// Per role, why this machine could not grade it (its toolchain is missing here): the
+    /// grader's problem, not the student's. Such a role is neither scored nor counted in
+    /// the maximum, and the run is incomplete.
+    pub not_graded: BTreeMap<RoleKey, String>,
     /// The run's results; `None` when nothing could run.
     pub results: Option<Results>,
 }
@@ -110,6 +114,11 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
         failures: Vec::new(),
         reason: None,
     };
+    if let Some(why) = g.not_graded.get(&role) {
+        b.reason = Some(format!("not graded: {why}"));
+        b.max = 0.0;
+        return b;
+    }
     if let Some(p) = g.problems.get(&role) {
         b.reason = Some(p.clone());
         return b;
@@ -211,6 +220,11 @@ pub fn role_score(buckets: &[Bucket], role: RoleKey) -> f64 {
     )
 }
 
+/// The most `buckets` could earn: the rubric's maximum less the roles not graded.
+pub fn max_of(buckets: &[Bucket]) -> f64 {
+    round2(buckets.iter().map(|b| b.max).sum())
+}
+
 /// The points earned across `buckets`.
 pub fn total(buckets: &[Bucket]) -> f64 {
     round2(buckets.iter().map(|b| b.score).sum())
@@ -232,7 +246,8 @@ pub fn points_text(x: f64) -> String {
 }
 
 /// The first thing the student should fix: the first failure's sentence (what their code
-/// does wrong), else a role's problem (missing, unbuildable), else why a bucket is not
+/// does wrong), else why a role was not graded here, else a role's problem (missing,
+/// unbuildable), else why a bucket is not
 /// full; `None` when everything passed.
 pub fn first_problem(g: &Graded, rubric: &Rubric) -> Option<String> {
     let bs = buckets(g, rubric);
@@ -243,6 +258,12 @@ pub fn first_problem(g: &Graded, rubric: &Rubric) -> Option<String> {
                 .copied()
                 .min_by_key(|r| clarity(r))
                 .map(|r| for_student(example(b, r), &g.name))
+        })
+        .or_else(|| {
+            g.not_graded
+                .values()
+                .next()
+                .map(|w| format!("not graded: {w}"))
         })
         .or_else(|| g.problems.values().next().cloned())
         .or_else(|| {

@@ -50,6 +50,7 @@ fn graded(name: &str, units: Vec<UnitResult>) -> Graded {
         language: Some("Python 3".into()),
         notes: Vec::new(),
         problems: BTreeMap::new(),
+        not_graded: BTreeMap::new(),
         results: Some(Results {
             schema_version: SCHEMA_VERSION,
             shout_version: "0.1.0".into(),
