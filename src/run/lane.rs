@@ -10,11 +10,12 @@
 use std::time::{Duration, Instant};
 
 use super::context::{Context, ProgramKey};
-use super::observe::{Observation, Reply};
+use super::observe::Observation;
 use super::options::Executed;
 use super::pairing::pairing;
 use super::probes::{client_probe, server_probe};
 use super::process::Exit;
+use super::reference::no_answer;
 use super::server::{lane_end_grace, Death, Slot};
 use super::shared::Shared;
 use super::turns::turn_port;
@@ -70,7 +71,7 @@ impl LaneRun<'_, '_> {
         if let Some(program) = self.retry_for(unit, axis, &observation) {
             started = Instant::now();
             observation = self.attempt(unit, axis);
-            if silent(&observation) {
+            if no_answer(&observation) {
                 self.shared.retries.confirmed(&program);
             }
         }
@@ -94,7 +95,7 @@ impl LaneRun<'_, '_> {
     /// (shout's own roles and the reference are not on trial), with retries left.
     fn retry_for(&self, unit: &Unit, axis: usize, observation: &Observation) -> Option<ProgramKey> {
         // Where the reference itself gives no answer, silence is expected.
-        if !silent(observation) || self.shared.undefined.contains(unit) {
+        if !no_answer(observation) || self.shared.undefined.contains(unit) {
             return None;
         }
         let side = match observation {
@@ -214,18 +215,6 @@ impl LaneRun<'_, '_> {
         if let Some((_, e)) = self.done.last_mut() {
             death.note_on(&mut e.observation);
         }
-    }
-}
-
-/// Whether a unit's observation is a silence: its client never finished, or the server
-/// it probed never answered.
-fn silent(observation: &Observation) -> bool {
-    match observation {
-        Observation::Pairing { client, .. } | Observation::ClientProbe { client, .. } => {
-            client.exit == Exit::TimedOut
-        }
-        Observation::ServerProbe { reply, .. } => *reply == Reply::Nothing,
-        Observation::NotRun { .. } => false,
     }
 }
 

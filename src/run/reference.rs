@@ -48,8 +48,9 @@ fn gave_no_answer(e: &Executed) -> bool {
     no_answer(&e.observation)
 }
 
-/// Whether an observation shows the reference giving no answer.
-fn no_answer(observation: &Observation) -> bool {
+/// Whether an observation shows no answer: its client never finished, or the server it
+/// probed never replied (the reference's hang, or a program's silence).
+pub(super) fn no_answer(observation: &Observation) -> bool {
     match observation {
         Observation::Pairing { client, .. } | Observation::ClientProbe { client, .. } => {
             client.exit == Exit::TimedOut

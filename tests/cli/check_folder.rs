@@ -98,21 +98,7 @@ fn an_ordinary_user_checks_a_textbook_folder_with_its_ports_written_in() {
         assert_eq!(code, 0, "{stdout}\n{stderr}");
         return;
     }
-    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
-        .into_iter()
-        .find(|p| {
-            std::process::Command::new("setpriv")
-                .args([
-                    "--reuid=65534",
-                    "--regid=65534",
-                    "--clear-groups",
-                    p,
-                    "-c",
-                    "pass",
-                ])
-                .status()
-                .is_ok_and(|s| s.success())
-        });
+    let python = crate::support::python_for_nobody();
     let Some(python) = python else {
         eprintln!("no CPython 3 here that user 65534 can run: not tried as an ordinary user");
         return;
@@ -132,7 +118,8 @@ fn an_ordinary_user_checks_a_textbook_folder_with_its_ports_written_in() {
         "env",
         &home,
     ];
-    let (code, stdout, stderr) = check(&prefix, dir.path(), &["--python", python]);
+    let python = python.display().to_string();
+    let (code, stdout, stderr) = check(&prefix, dir.path(), &["--python", &python]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Total: 76 / 76 points."), "{stdout}");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use crate::support::{python3, reference, shout_bin};
+use crate::support::{python3, python_for_nobody, reference, shout_bin};
 
 /// A folder readable by everyone holding the reference TCP server (port 12000 written
 /// in), with `edit` applied to its text.
@@ -69,22 +69,6 @@ fn a_server_with_its_port_written_in_is_checked_side_by_side_and_still_judged() 
     let (code, stdout, _) = check(&[], lower.path(), &python, &["--jobs", "3"]);
     assert_eq!(code, 1, "a lowercasing server passed:\n{stdout}");
     assert!(stdout.contains("candidate"), "{stdout}");
-}
-
-/// A CPython 3 that the unprivileged user 65534 can run (pyenv under root's home is not
-/// one), if any.
-fn python_for_nobody() -> Option<PathBuf> {
-    ["/usr/bin/python3", "/usr/local/bin/python3"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| {
-            std::process::Command::new("setpriv")
-                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(p)
-                .args(["-c", "import sys; sys.exit(sys.version_info[0] != 3)"])
-                .status()
-                .is_ok_and(|s| s.success())
-        })
 }
 
 #[test]

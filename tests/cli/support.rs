@@ -850,3 +850,19 @@ pub fn quiet_port() -> (u16, PortLease) {
     }
     panic!("no leased port was free of TCP sockets in 256 tries");
 }
+
+/// A CPython 3 that the unprivileged user 65534 can run (pyenv under root's home is not
+/// one), if any.
+pub fn python_for_nobody() -> Option<PathBuf> {
+    ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| {
+            std::process::Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(p)
+                .args(["-c", "import sys; sys.exit(sys.version_info[0] != 3)"])
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
