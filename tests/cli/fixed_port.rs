@@ -116,3 +116,50 @@ fn an_ordinary_user_checks_a_textbook_server_without_root() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(entry.metadata().unwrap().uid(), 65534);
 }
+
+#[test]
+fn an_ordinary_user_grades_a_textbook_submission_with_full_marks() {
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: the other tests here already run as an ordinary user");
+        return;
+    }
+    let Some(python) = python_for_nobody() else {
+        eprintln!("no CPython 3 here that user 65534 can run: not tried as an ordinary user");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let student = dir.path().join("textbook");
+    std::fs::create_dir(&student).unwrap();
+    let fixture = crate::support::root().join("tests/fixtures/submissions/py3-faithful");
+    for e in std::fs::read_dir(fixture).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), student.join(e.file_name())).unwrap();
+    }
+    std::fs::set_permissions(&student, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = dir.path().join("out");
+    let result = assert_cmd::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"])
+        .arg(format!("HOME={}", dir.path().display()))
+        .arg(shout_bin())
+        .arg("grade")
+        .arg(&student)
+        .arg("--out")
+        .arg(&out)
+        .arg("--python")
+        .arg(&python)
+        // Without root some layers are missing: strict mode refuses, rightly.
+        .args(["--isolation", "best-effort"])
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    let csv = std::fs::read_to_string(out.join("grades.csv")).unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("textbook,Python 3,20,18,20,18,76,76,"),
+        "{row}\n{stderr}"
+    );
+}
