@@ -183,16 +183,27 @@ fn check_folder(dir: PathBuf, args: CheckArgs) -> Result<u8, CommandError> {
     })
 }
 
-/// Student programs write their ports in: an ordinary user enters a user namespace of
-/// shout's own (before any thread starts), where network namespaces can be made, so
-/// each server still gets one. Root needs none.
+/// Before any thread starts: student programs write their ports in, so an ordinary
+/// user enters a user namespace of shout's own, where network namespaces can be made and
+/// each server still gets one (root needs none); and shout takes a mount namespace of its
+/// own, where each submission's work folder is a tmpfs of a fixed size that vanishes
+/// with shout.
 fn own_namespaces_unless_root() {
     // SAFETY: geteuid(2) cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        if let Err(e) = sandbox::enter_user_namespace() {
-            eprintln!(
-                "shout: no user namespace here ({e}): programs run one at a time on their ports"
-            );
+    let in_user_namespace = unsafe { libc::geteuid() } == 0 || {
+        match sandbox::enter_user_namespace() {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!(
+                    "shout: no user namespace here ({e}): programs run one at a time on their ports"
+                );
+                false
+            }
+        }
+    };
+    if in_user_namespace {
+        if let Err(e) = sandbox::enter_private_mounts() {
+            eprintln!("shout: no mount namespace here ({e}): work folders are not size-capped");
         }
     }
 }

@@ -31,6 +31,8 @@ const CWD_MARK: &str = "GRADER-CWD-MARK-90d2";
 const EARLIER_MARK: &str = "EARLIER-GRADES-MARK-3f61";
 /// What the memory attacker reports when two of its processes held 400 MiB at once.
 const MEMORY_MARK: &str = "MEMORY-BUDGET-EXCEEDED";
+/// What the filling attacker reports when it wrote more than its work folder's size.
+const DISK_MARK: &str = "WORK-FOLDER-OVER-BUDGET";
 /// What the attackers of this run name the files they leave in `/tmp` and `/dev/shm`.
 fn leftover_prefix() -> String {
     format!("shout-attack-{}-", std::process::id())
@@ -118,7 +120,14 @@ impl Class {
         }
         let about = self.everything_about(attacker);
         assert!(!about.is_empty(), "nothing was written about {attacker}");
-        for secret in [HONEST_MARK, SECRET, CWD_MARK, EARLIER_MARK, MEMORY_MARK] {
+        for secret in [
+            HONEST_MARK,
+            SECRET,
+            CWD_MARK,
+            EARLIER_MARK,
+            MEMORY_MARK,
+            DISK_MARK,
+        ] {
             assert!(
                 !about.contains(secret),
                 "{attacker} got {secret} into its results"

@@ -13,13 +13,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::bwrap::Jail;
 use super::cgroup::{cgroup_base, sweep_stale_cgroups, ChildCgroup, NoCgroup};
 use super::hosts::hosts_file_contents;
 use super::limits::Limits;
 use super::memcg::MemoryCgroup;
+use super::mounts::{can_cap_folders, CappedFolder, WORK_FOLDER_BYTES};
 use super::pre_exec::ChildPlan;
 use super::support::{probe_support, Feature, Support};
 use super::sys::path_cstring;
@@ -72,6 +73,9 @@ pub struct Sandbox {
     jail: Option<Jail>,
     /// The memory cgroup every child joins: one submission's budget.
     memory: Option<Arc<MemoryCgroup>>,
+    /// The submission's work folder as a tmpfs of [`WORK_FOLDER_BYTES`], where folders
+    /// can be capped; unmounted when the last clone of this sandbox is dropped.
+    work_cap: Arc<Mutex<Option<CappedFolder>>>,
 }
 
 impl Sandbox {
@@ -118,6 +122,7 @@ impl Sandbox {
             cgroup_base,
             jail,
             memory: None,
+            work_cap: Arc::default(),
         })
     }
 
@@ -132,6 +137,7 @@ impl Sandbox {
         read_only: &[PathBuf],
     ) -> io::Result<Sandbox> {
         let mut one = self.clone();
+        one.work_cap = Arc::default();
         if one.user.is_some() {
             let id = SUBMISSION_UID_BASE.saturating_add(n);
             one.user = Some(User { uid: id, gid: id });
@@ -203,7 +209,27 @@ impl Sandbox {
         dest_parent: &Path,
         limits: WorkdirLimits,
     ) -> Result<PathBuf, WorkdirError> {
-        prepare_workdir_as(src, dest_parent, self.user, limits)
+        let parent = match self.cap_parent(dest_parent)? {
+            Some(capped) => capped,
+            None => dest_parent.to_path_buf(),
+        };
+        prepare_workdir_as(src, &parent, self.user, limits)
+    }
+
+    /// Where the work folder goes when it can be capped: a tmpfs of
+    /// [`WORK_FOLDER_BYTES`] made for it under `dest_parent`, kept with this sandbox.
+    fn cap_parent(&self, dest_parent: &Path) -> Result<Option<PathBuf>, WorkdirError> {
+        if !can_cap_folders() {
+            return Ok(None);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("shout-cap-")
+            .tempdir_in(dest_parent)
+            .map_err(WorkdirError::Scratch)?
+            .keep();
+        let capped = CappedFolder::mount(&dir, WORK_FOLDER_BYTES).map_err(WorkdirError::Scratch)?;
+        *self.work_cap.lock().unwrap_or_else(|p| p.into_inner()) = Some(capped);
+        Ok(Some(dir))
     }
 
     /// What the child must do between `fork` and `exec`, prepared here so that the hook
