@@ -19,6 +19,8 @@
 mod class;
 mod class_html;
 mod gradescope;
+#[cfg(test)]
+mod not_graded_tests;
 mod score;
 mod student;
 #[cfg(test)]

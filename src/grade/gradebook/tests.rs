@@ -88,7 +88,7 @@ type ServerBehaviour = dyn Fn(&str) -> (Verdict, Option<Finding>, String);
 
 /// Every unit a grading run gives `name`'s four roles, judged by `server_verdict`
 /// for its server units; its client units all pass.
-fn run_for(name: &str, server_verdict: &ServerBehaviour) -> Vec<UnitResult> {
+pub(super) fn run_for(name: &str, server_verdict: &ServerBehaviour) -> Vec<UnitResult> {
     let mut out = Vec::new();
     for t in Transport::ALL {
         for (case, category, input) in CASES {
@@ -150,7 +150,7 @@ fn run_for(name: &str, server_verdict: &ServerBehaviour) -> Vec<UnitResult> {
     out
 }
 
-fn graded(name: &str, units: Vec<UnitResult>) -> Graded {
+pub(super) fn graded(name: &str, units: Vec<UnitResult>) -> Graded {
     Graded {
         name: name.into(),
         language: Some("Python 3".into()),
@@ -691,46 +691,4 @@ fn points_are_written_as_people_write_them() {
     assert_eq!(points_text(37.5), "37.5");
     assert_eq!(points_text(20.0 / 3.0), "6.67");
     assert_eq!(points_text(0.0), "0");
-}
-
-#[test]
-fn a_role_this_machine_cannot_grade_is_neither_scored_nor_in_the_maximum() {
-    let rubric = Rubric::default();
-    let tc = RoleKey::ALL[3];
-    let mut g = graded(
-        "dana",
-        run_for("dana", &|i| (Verdict::Pass, None, i.to_uppercase()))
-            .into_iter()
-            .filter(|u| !(u.transport == Transport::Tcp && u.client == "dana"))
-            .collect(),
-    );
-    g.not_graded.insert(
-        tc,
-        "`go` is not installed: apt-get install golang-go".into(),
-    );
-    let bs = buckets(&g, &rubric);
-    assert_eq!(total(&bs), 58.0);
-    assert_eq!(max_of(&bs), 58.0);
-    let csv = class_csv(std::slice::from_ref(&g), &rubric);
-    let row = csv.lines().nth(1).unwrap();
-    assert!(row.contains("not graded: `go` is not installed"), "{row}");
-    assert!(row.contains(",58,58,"), "{row}");
-    let md = class_markdown(std::slice::from_ref(&g), &rubric);
-    assert!(md.contains("58 of 58"), "{md}");
-    let first = first_problem(&g, &rubric).unwrap();
-    assert!(first.starts_with("not graded: "), "{first}");
-    let v = gradescope(&g, &rubric);
-    assert_eq!(v["score"], 58.0);
-    assert!(
-        v["output"]
-            .as_str()
-            .unwrap()
-            .contains("it is not counted against you"),
-        "{v}"
-    );
-    // The same role missing from the submission is the student's: 0 of 76.
-    let mut missing = g.clone();
-    missing.not_graded.clear();
-    missing.problems.insert(tc, "no TCP client found".into());
-    assert_eq!(max_of(&buckets(&missing, &rubric)), 76.0);
 }
