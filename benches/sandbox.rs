@@ -1,8 +1,8 @@
 //! What confinement costs per process: spawning and waiting for `/bin/true` plainly,
 //! confined (its own user, pids cgroup, mount namespace and limits), and isolated (the
 //! same inside bubblewrap's namespaces, in a submission's memory cgroup); and what it
-//! costs per submission: the work folder alone, or with the submission's own user and
-//! memory cgroup made and removed.
+//! costs per submission: the work folder alone, or with the submission's own user,
+//! memory cgroup and size-capped work folder (a tmpfs) made and removed.
 //!
 //! `cargo bench --bench sandbox` (as root on Linux) runs `SHOUT_BENCH_ROUNDS` interleaved
 //! rounds (default 5) of `SHOUT_BENCH_SPAWNS` spawns each way (default 50) and prints the
@@ -23,6 +23,10 @@ fn main() {
         // `cargo test --benches` asks for a list; this bench has no tests.
         return;
     }
+    // As `shout grade` does before any thread starts: a mount namespace of its own, so a
+    // submission's work folder is a size-capped tmpfs (its cost is in the per-submission
+    // figure).
+    let capped = shout::run::sandbox::enter_private_mounts().is_ok();
     let env = |name: &str, default: u32| {
         std::env::var(name)
             .ok()
@@ -104,7 +108,7 @@ fn main() {
             println!("median {name}/plain: {median:.2}");
         }
     }
-    // Per submission: the work folder alone, or with its own user and memory cgroup.
+    // Per submission: the work folder alone, or with its own user, memory cgroup and cap.
     let submissions = spawns.min(20);
     let setup = |own: bool| {
         let started = Instant::now();
@@ -115,18 +119,22 @@ fn main() {
                     .expect("a submission's sandbox")
             });
             let dir = match &one {
-                Some(s) => s.prepare_workdir(src.path(), parent.path(), Default::default()),
-                None => sandbox.prepare_workdir(src.path(), parent.path(), Default::default()),
-            }
-            .expect("a work folder");
+                Some(s) => s
+                    .prepare_workdir(src.path(), parent.path(), Default::default())
+                    .expect("a work folder"),
+                // The work folder alone: copied, never capped.
+                None => prepare_workdir(src.path(), parent.path()).expect("a work folder"),
+            };
+            // A capped folder goes with its sandbox; an uncapped one is removed here.
             drop(one);
-            std::fs::remove_dir_all(dir).expect("removing the work folder");
+            let _ = std::fs::remove_dir_all(dir);
         }
         started.elapsed() / submissions
     };
     let (shared, own) = (setup(false), setup(true));
     println!(
-        "per submission, set up and torn down: work folder {shared:.2?}, with its own user and memory cgroup {own:.2?} (+{:.2?})",
+        "per submission, set up and torn down: work folder {shared:.2?}, with its own user and memory cgroup{} {own:.2?} (+{:.2?})",
+        if capped { " and a size-capped work folder" } else { "" },
         own.saturating_sub(shared)
     );
 }
