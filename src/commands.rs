@@ -410,7 +410,18 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
         options.out.display(),
         graded.len()
     );
-    if !missing_toolchains.is_empty() {
+    // Anything else this machine could not grade (no working interpreter), one line each.
+    let told: Vec<&str> = missing_toolchains.iter().map(|(n, _)| n.as_str()).collect();
+    for g in graded.iter().filter(|g| !told.contains(&g.name.as_str())) {
+        if let Some(why) = g.not_graded.values().next() {
+            eprintln!(
+                "shout: not graded: {} on the roles that need it: {}",
+                g.name,
+                text::visible_str(why)
+            );
+        }
+    }
+    if graded.iter().any(|g| !g.not_graded.is_empty()) {
         eprintln!(
             "shout: incomplete: some roles were not graded on this machine (see above): exit status 2"
         );

@@ -398,9 +398,12 @@ impl Class<'_> {
             Ok(runnable) => Some(runnable),
             Err(why) => {
                 let sentence = why.to_string();
-                // A toolchain this machine lacks is the grader's problem: those roles are
-                // not graded, rather than scored 0.
-                let lacking = matches!(why, Unrunnable::MissingToolchain(_));
+                // A toolchain or interpreter this machine lacks is the grader's problem:
+                // those roles are not graded, rather than scored 0.
+                let lacking = matches!(
+                    why,
+                    Unrunnable::MissingToolchain(_) | Unrunnable::NoInterpreter { .. }
+                );
                 for key in s.roles.keys() {
                     if lacking {
                         graded.not_graded.insert(*key, sentence.clone());

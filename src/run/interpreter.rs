@@ -123,14 +123,20 @@ fn open_to_others(path: &Path) -> bool {
             .all(|a| mode(a).is_some_and(|m| m & 0o001 != 0))
 }
 
-/// Whether `python -c pass` succeeds.
+/// Whether `python -c pass` succeeds, in one of three tries. It writes no bytecode:
+/// Python 2 writes its `.pyc` files in place, and another interpreter starting at that
+/// moment (a copy being made, a concurrent run) can read one half written and fail, so
+/// a single failed start is not taken as a broken interpreter.
 fn runs(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "pass"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    (0..3).any(|_| {
+        Command::new(python)
+            .args(["-B", "-c", "pass"])
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 /// Copies the installation `prefix` to `copy` as `cp -a` does (links kept as links,
