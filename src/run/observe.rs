@@ -110,10 +110,14 @@ pub enum Observation {
         #[serde(with = "crate::run::wire::bytes_text")]
         marker: Vec<u8>,
         /// TCP: what the client sent after the one read took `received` (the reference
-        /// server reads once, so it never sees these bytes either). Looked for only when
-        /// that read got less than the line.
+        /// server reads once, so it never sees these bytes either), until the client
+        /// closed.
         #[serde(default, with = "crate::run::wire::bytes_text")]
         unread: Vec<u8>,
+        /// TCP: how many writes (data segments) carried what the one read took: more than
+        /// one is a line written in pieces, however quickly they were read.
+        #[serde(default)]
+        segments: u32,
     },
     /// The unit could not run.
     NotRun {

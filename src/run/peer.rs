@@ -31,6 +31,10 @@ const EXTRA_WAIT: Duration = Duration::from_millis(2);
 /// How long the recording server waits for the rest of a line that came in pieces.
 const UNREAD_WAIT: Duration = Duration::from_millis(100);
 
+/// How long the recording server looks, after a read that took the whole line, for a
+/// piece that followed (a newline written on its own); a client that closes ends it.
+const AFTER_WAIT: Duration = Duration::from_millis(30);
+
 /// The most a TCP probe keeps reading.
 const MOST_READ: usize = 1 << 20;
 
@@ -317,8 +321,10 @@ fn is_timeout(e: &io::Error) -> bool {
 pub(super) struct Recorded {
     /// Every byte its requests' one read took (UDP: every datagram).
     pub received: Vec<u8>,
-    /// TCP: what followed a read that took less than the line.
+    /// TCP: what followed the one read, until the client closed.
     pub unread: Vec<u8>,
+    /// TCP: the most data segments (writes) one connection's read took.
+    pub segments: u32,
 }
 
 /// The harness as the server of a client: it records what the client sends and answers
@@ -424,19 +430,57 @@ fn serve_tcp(
         let mut buf = [0u8; 65536];
         // One read, like the reference server.
         let Ok(n) = s.read(&mut buf) else { continue };
+        // The writes that carried what that read took: counted by the kernel, so a line
+        // written in pieces is seen however the pieces happened to be read.
+        let segments = data_segments_in(&s).unwrap_or(0);
         if let Ok(mut r) = recorded.lock() {
             r.received.extend_from_slice(&buf[..n]);
+            r.segments = r.segments.max(segments);
         }
         let _ = s.write_all(MARKER.as_bytes());
-        if n > 0 && n < line_len {
-            // Less than the line: see whether the rest followed in further writes, for
-            // the diagnosis only.
-            let more = read_for(&mut s, UNREAD_WAIT, buf.len());
+        if n > 0 {
+            // Whatever follows until the client closes: the rest of a line written in
+            // pieces (a read that took less than the line), or a piece sent after it.
+            let wait = if n < line_len {
+                UNREAD_WAIT
+            } else {
+                AFTER_WAIT
+            };
+            let more = read_for(&mut s, wait, buf.len());
             if let Ok(mut r) = recorded.lock() {
                 r.unread.extend_from_slice(&more);
             }
         }
     }
+}
+
+/// How many data segments the peer has sent on `s` (`tcpi_data_segs_in` of Linux's
+/// `TCP_INFO`, since 4.6), or `None` where the kernel does not say. On loopback every
+/// write of a client becomes at least one segment of its own unless several are waiting
+/// at once, and the first always goes alone: more than one means more than one write.
+fn data_segments_in(s: &TcpStream) -> Option<u32> {
+    use std::os::fd::AsRawFd;
+    /// Where `tcpi_data_segs_in` sits in `struct tcp_info` (linux/tcp.h): 8 one-byte
+    /// fields, 24 `__u32`, 4 `__u64`, then `segs_out`, `segs_in`, `notsent_bytes` and
+    /// `min_rtt`.
+    const AT: usize = 8 + 24 * 4 + 4 * 8 + 4 * 4;
+    let mut info = [0u8; 256];
+    let mut len = info.len() as libc::socklen_t;
+    // SAFETY: getsockopt(2) writes at most `len` bytes into `info` and sets `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 || (len as usize) < AT + 4 {
+        return None;
+    }
+    let bytes: [u8; 4] = info[AT..AT + 4].try_into().ok()?;
+    Some(u32::from_ne_bytes(bytes))
 }
 
 #[cfg(test)]
@@ -506,5 +550,43 @@ mod tests {
         let recorded = rec.stop();
         assert_eq!(recorded.received, b"hello");
         assert!(recorded.unread.is_empty());
+        assert_eq!(recorded.segments, 1, "one write is one segment");
+    }
+
+    #[test]
+    fn a_line_written_in_pieces_is_counted_in_pieces_however_it_was_read() {
+        for round in 0..3 {
+            let rec =
+                RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
+            let mut c = TcpStream::connect(("127.0.0.1", rec.port())).unwrap();
+            for b in b"hello" {
+                c.write_all(&[*b]).unwrap();
+            }
+            let mut reply = Vec::new();
+            c.read_to_end(&mut reply).unwrap();
+            let recorded = rec.stop();
+            let mut all = recorded.received.clone();
+            all.extend_from_slice(&recorded.unread);
+            assert_eq!(all, b"hello", "round {round}");
+            assert!(
+                recorded.segments > 1 || !recorded.unread.is_empty(),
+                "round {round}: five writes seen as one: {recorded:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_newline_written_after_the_line_is_seen_after_a_whole_read() {
+        let rec = RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
+        let mut c = TcpStream::connect(("127.0.0.1", rec.port())).unwrap();
+        c.write_all(b"hello").unwrap();
+        c.write_all(b"\n").unwrap();
+        let mut reply = Vec::new();
+        c.read_to_end(&mut reply).unwrap();
+        let recorded = rec.stop();
+        let mut all = recorded.received.clone();
+        all.extend_from_slice(&recorded.unread);
+        assert_eq!(all, b"hello\n");
+        assert!(recorded.segments > 1 || !recorded.unread.is_empty(), "{recorded:?}");
     }
 }

@@ -213,6 +213,7 @@ pub(super) fn client_probe(
             received: recorded.received,
             marker: MARKER.as_bytes().to_vec(),
             unread: recorded.unread,
+            segments: recorded.segments,
         },
         Err(e) => Observation::NotRun {
             reason: spawn_failed(&spec, e),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::finding::{Finding, ReferenceFinding, ReferenceSide, ServerFinding};
 use super::model::{Fault, Verdict};
-use crate::plan::Unit;
+use crate::plan::{Unit, PROBE};
 use crate::proto::case::UnicodeVersion;
 use crate::proto::Transport;
 use crate::registry::ClientOutput;
@@ -79,6 +79,24 @@ impl<'a> Index<'a> {
     /// The unit of `u`'s axis, transport and case with this client and server.
     pub(super) fn get(&self, u: &Unit, client: &str, server: &str) -> Option<&'a Executed> {
         self.by_key.get(&key(u, client, server)).copied()
+    }
+
+    /// What `server` waits for when it leaves a TCP line unanswered, as its probes found
+    /// out: the probe of `u`'s case, else the first of its other cases that tried (a
+    /// server that dies when a probe closes is asked on one case only, and which one
+    /// depends on the order its units ran in).
+    pub(super) fn waits_for(&self, u: &Unit, server: &str) -> Option<ServerFinding> {
+        let same_case = self.get(u, PROBE, server);
+        let others = self
+            .by_key
+            .iter()
+            .filter(|((axis, transport, c, s, _), _)| {
+                *axis == u.axis && *transport == u.transport && c == PROBE && s == server
+            });
+        same_case
+            .into_iter()
+            .chain(others.map(|(_, e)| *e))
+            .find_map(|e| waiting_for(&e.observation))
     }
 }
 

@@ -319,7 +319,7 @@ pub enum ClientFinding {
     },
     /// The client wrote the line in several writes; a server reading once gets a part.
     SentInPieces {
-        /// Bytes in the first write.
+        /// Bytes the one read took (depends on timing; kept for the record).
         got: usize,
         /// Bytes in the line.
         of: usize,

@@ -2,7 +2,7 @@
 //! reference pair, the side at fault, and the finding, one named step at a time.
 
 use super::compare::{
-    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
+    client_view, contains, reference_has_no_answer, reference_reply, Judge, Outcome,
 };
 use super::diagnose::{diagnose_reply, diagnose_request};
 use super::finding::{
@@ -10,6 +10,7 @@ use super::finding::{
     ServerFinding,
 };
 use super::model::{Fault, Verdict};
+use super::probes::in_pieces;
 use crate::plan::{Unit, UnitKind, PROBE};
 use crate::proto::Transport;
 use crate::registry::{ClientOutput, REFERENCE};
@@ -95,6 +96,16 @@ pub(super) fn pairing(e: &Executed, j: &Judge) -> Outcome {
     };
     let actual = client_view(mode, &client.stdout);
     let flooded = client.stdout_total > client.stdout.len() as u64;
+    if let Some(finding) = pieces_against_reference(e, j) {
+        return Outcome {
+            verdict: Verdict::Fail,
+            fault: Some(Fault::Client),
+            expected: Some(expected),
+            actual,
+            finding: Some(Finding::Client(finding)),
+            minimal: None,
+        };
+    }
     if pairing_matches(e, ref_client, j) && !flooded {
         return Outcome::pass(expected, actual);
     }
@@ -116,6 +127,35 @@ pub(super) fn pairing(e: &Executed, j: &Judge) -> Outcome {
         finding: Some(finding),
         minimal,
     }
+}
+
+/// A client that writes the request in pieces (its probe on this case counted them)
+/// reaches the reference server whole only when the pieces happen to arrive before its
+/// one read: whatever a pairing with the reference shows (a whole line by luck, or a
+/// part), it is judged as the probe was, so the verdict and its sentence are the same
+/// however busy the machine is.
+fn pieces_against_reference(e: &Executed, j: &Judge) -> Option<ClientFinding> {
+    let u = &e.unit;
+    if u.server.name() != REFERENCE || u.client.name() == REFERENCE {
+        return None;
+    }
+    let probe = j.index.get(u, u.client.name(), PROBE)?;
+    let reference = j.index.get(u, REFERENCE, PROBE)?;
+    if !in_pieces(&probe.observation) || in_pieces(&reference.observation) {
+        return None;
+    }
+    let (
+        Observation::ClientProbe { received, .. },
+        Observation::ClientProbe { received: line, .. },
+    ) = (&probe.observation, &reference.observation)
+    else {
+        return None;
+    };
+    Some(ClientFinding::SentInPieces {
+        got: received.len(),
+        of: line.len(),
+        received: received.clone(),
+    })
 }
 
 /// Attribution: each side with the reference peer, and each side probed alone.
@@ -238,8 +278,20 @@ impl Pair<'_> {
         let u = self.unit;
         let reply = self.wire.sent_by(Peer::Server);
         let answered_at_close = self.answered_at_close();
+        // Over TCP a dying server closes the connection, and the reference client stops
+        // waiting: a client that ran into its limit was still waiting, so a death came
+        // after it gave up (a server reading until a newline dies on the closed
+        // connection) and the wait is the cause. Whether the death is seen depends only
+        // on timing.
+        let died_after_the_wait = u.transport == Transport::Tcp
+            && self.client.exit == Exit::TimedOut
+            && !request.ends_with(b"\n");
         // A server that died on the request: the client's wait is its symptom.
-        if let Some(exit) = self.server.exited.filter(|_| reply.is_empty()) {
+        if let Some(exit) = self
+            .server
+            .exited
+            .filter(|_| reply.is_empty() && !died_after_the_wait)
+        {
             return (ServerFinding::DiedWithoutReply { exit }, None);
         }
         if (reply.is_empty() || answered_at_close) && self.client.exit == Exit::TimedOut {
@@ -248,13 +300,11 @@ impl Pair<'_> {
                 // The probe tells a server waiting for a newline from one waiting for
                 // any further byte; the close alone does not.
                 j.index
-                    .get(u, PROBE, u.server.name())
-                    .and_then(|p| waiting_for(&p.observation))
+                    .waits_for(u, u.server.name())
                     .unwrap_or(ServerFinding::WaitsForNewline)
             } else if no_newline {
                 j.index
-                    .get(u, PROBE, u.server.name())
-                    .and_then(|p| waiting_for(&p.observation))
+                    .waits_for(u, u.server.name())
                     .unwrap_or(ServerFinding::NeverRepliedNorClosed)
             } else {
                 ServerFinding::NeverReplied

@@ -211,10 +211,7 @@ fn client_finding(
 ) -> Option<ClientFinding> {
     let (
         Observation::ClientProbe {
-            client,
-            received,
-            unread,
-            ..
+            client, received, ..
         },
         Observation::ClientProbe {
             client: ref_client,
@@ -226,14 +223,14 @@ fn client_finding(
     else {
         unreachable!("client probes")
     };
+    if in_pieces(&e.observation) && !in_pieces(&reference.observation) {
+        return Some(ClientFinding::SentInPieces {
+            got: received.len(),
+            of: ref_received.len(),
+            received: received.clone(),
+        });
+    }
     if received != ref_received {
-        if !unread.is_empty() {
-            return Some(ClientFinding::SentInPieces {
-                got: received.len(),
-                of: ref_received.len(),
-                received: received.clone(),
-            });
-        }
         return Some(diagnose_request(ref_received, received, j.unicode));
     }
     if client.stdout_total > client.stdout.len() as u64 {
@@ -270,4 +267,17 @@ fn client_finding(
         return Some(ClientFinding::Exited { exit });
     }
     None
+}
+
+/// Whether a probed client wrote its request in several writes: more than one data
+/// segment reached the one read, or more bytes followed it before the client closed.
+/// Both are counted, not raced: the verdict does not depend on how quickly the pieces
+/// were read.
+pub(super) fn in_pieces(o: &Observation) -> bool {
+    match o {
+        Observation::ClientProbe {
+            segments, unread, ..
+        } => *segments > 1 || !unread.is_empty(),
+        _ => false,
+    }
 }
