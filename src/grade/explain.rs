@@ -219,6 +219,9 @@ fn retell(f: &Finding, r: &UnitResult, student: &str) -> String {
         Finding::Run(RunFinding::RunTimedOut) => {
             return "the grading run's time limit passed first".into();
         }
+        Finding::Run(RunFinding::MachineBusy { .. }) => {
+            return "the grading machine was too busy to time your program fairly; this does not count against you".into();
+        }
         Finding::Run(RunFinding::ReferenceUndefined) => {
             return "the reference itself gives no answer on this case".into();
         }
@@ -438,6 +441,7 @@ fn wants_detail(f: &Finding) -> bool {
         Finding::Run(RunFinding::BuildFailed { .. } | RunFinding::ProgramMissing { .. }) => false,
         Finding::Run(
             RunFinding::RunTimedOut
+            | RunFinding::MachineBusy { .. }
             | RunFinding::ReferenceUndefined
             | RunFinding::NoReference { .. },
         )

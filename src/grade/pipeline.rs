@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::detect::{self, Language, MissingToolchain, Submission};
 use super::explain;
-use super::gradebook::Graded;
+use super::gradebook::{self, Graded};
 use super::rubric::{ClientOutputRule, Rubric};
 use super::unusable::unusable;
 use crate::harness::{self, Config};
@@ -371,7 +371,10 @@ impl Class<'_> {
             self.build_first(&mut implementation, &build_steps, &options);
         }
         let prepared = harness::prepare(&self.harness_config(implementation))?;
-        one.graded.results = Some(prepared.run(&options, &|_| {}));
+        let results = prepared.run(&options, &|_| {});
+        let busy = gradebook::machine_too_busy(&results, &one.graded.name);
+        one.graded.not_graded.extend(busy);
+        one.graded.results = Some(results);
         Ok(one)
     }
 

@@ -10,11 +10,12 @@
 use std::time::{Duration, Instant};
 
 use super::context::{Context, ProgramKey};
-use super::observe::Observation;
+use super::observe::{NotRunReason, Observation};
 use super::options::Executed;
 use super::pairing::pairing;
 use super::probes::{client_probe, server_probe};
 use super::process::Exit;
+use super::pulse;
 use super::reference::no_answer;
 use super::server::{lane_end_grace, Death, Slot};
 use super::shared::Shared;
@@ -59,20 +60,32 @@ impl LaneRun<'_, '_> {
     fn unit(&mut self, unit: &Unit) -> Executed {
         let axis = self.ctx.axis_of(unit);
         let mut started = Instant::now();
-        let mut observation = self.attempt(unit, axis);
+        let mut observation = self.attempt(unit, axis, 1);
         // A server that exited before this unit's request reached it was killed by the
         // previous unit (it answered, then exited): note it there, and run this unit
         // again on a fresh server. Once: a second death is this unit's own.
         if self.died_of_previous(&observation, started) {
             started = Instant::now();
-            observation = self.attempt(unit, axis);
+            observation = self.attempt(unit, axis, 1);
         }
-        // A silence on a busy machine may be the machine's: once more before it counts.
+        // A silence on a busy machine may be the machine's: once more before it counts,
+        // with the limit stretched by how much slower than idle the machine is now.
         if let Some(program) = self.retry_for(unit, axis, &observation) {
+            let before = pulse::slowdown();
             started = Instant::now();
-            observation = self.attempt(unit, axis);
+            observation = self.attempt(unit, axis, pulse::stretch(before));
             if no_answer(&observation) {
-                self.shared.retries.confirmed(&program);
+                let slowdown = before.max(pulse::slowdown());
+                if pulse::too_busy(slowdown) {
+                    // No fair limit is left: the machine, not the program, is named.
+                    let tenths = (slowdown * 10.0).round() as u32;
+                    let reason = NotRunReason::MachineBusy { tenths };
+                    observation = Observation::NotRun { reason };
+                } else {
+                    self.shared.retries.confirmed(&program);
+                }
+            } else {
+                self.shared.retries.answered(&program);
             }
         }
         if let Observation::Pairing { client, .. } | Observation::ClientProbe { client, .. } =
@@ -115,8 +128,9 @@ impl LaneRun<'_, '_> {
         self.shared.retries.take(&program).then_some(program)
     }
 
-    /// One try at `unit`: through the gate, then its server, then the unit itself.
-    fn attempt(&mut self, unit: &Unit, axis: usize) -> Observation {
+    /// One try at `unit`: through the gate, then its server, then the unit itself, with
+    /// its time limit `stretch` times as long.
+    fn attempt(&mut self, unit: &Unit, axis: usize, stretch: u32) -> Observation {
         let shared = self.shared;
         let refused = shared
             .gate
@@ -147,34 +161,38 @@ impl LaneRun<'_, '_> {
         let _listening = turn
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
-        self.dispatch(unit, axis, client_cap)
+        self.dispatch(unit, axis, client_cap, stretch)
     }
 
     /// Runs `unit` by its kind, on the lane's server when it has one.
-    fn dispatch(&mut self, unit: &Unit, axis: usize, client_cap: Duration) -> Observation {
+    fn dispatch(
+        &mut self,
+        unit: &Unit,
+        axis: usize,
+        client_cap: Duration,
+        stretch: u32,
+    ) -> Observation {
         let (ctx, shared) = (self.ctx, self.shared);
         let server = self.slot.serving();
+        let limit = || shared.timeout_for(unit) * stretch;
+        // A stretched retry is not cut short by a cap meant for a client that hangs.
+        let client_cap = if stretch > 1 {
+            client_cap.max(limit())
+        } else {
+            client_cap
+        };
         match unit.kind {
             UnitKind::Pairing => {
                 let server = server.expect("pairing has a server");
-                pairing(
-                    ctx,
-                    axis,
-                    unit,
-                    server,
-                    || shared.timeout_for(unit),
-                    client_cap,
-                )
+                pairing(ctx, axis, unit, server, limit, client_cap)
             }
             UnitKind::ServerProbe => {
                 let server = server.expect("server probe has a server");
-                let observation = server_probe(unit, server, shared.timeout_for(unit));
+                let observation = server_probe(unit, server, limit());
                 self.slot.retire_if_asked();
                 observation
             }
-            UnitKind::ClientProbe => {
-                client_probe(ctx, axis, unit, shared.timeout_for(unit).min(client_cap))
-            }
+            UnitKind::ClientProbe => client_probe(ctx, axis, unit, limit().min(client_cap)),
         }
     }
 

@@ -7,7 +7,8 @@
 //! - [`relay`], `peer`: the recording relay; the harness playing client or server.
 //! - `options`, [`cache`], `context`, `build`: a run's inputs and outputs, the reference's
 //!   observations kept on disk, shared lookups, builds.
-//! - `reference`, `stuck`, `turns`, `gate`, `shared`: the named policies lanes share.
+//! - `reference`, `stuck`, `pulse`, `turns`, `gate`, `shared`: the named policies lanes
+//!   share (`pulse`: how busy the machine is right now).
 //! - `server`, `pairing`, `probes`: one server's lifecycle; the three kinds of unit.
 //! - `lane`, `schedule`, [`execute`]: a lane's units in order; lanes on threads; the entry.
 //! - [`sandbox`]: confinement of untrusted programs (users, limits, cgroups, namespaces,
@@ -32,6 +33,7 @@ mod peer;
 pub mod ports;
 mod probes;
 pub mod process;
+mod pulse;
 pub mod ready;
 mod reference;
 pub mod relay;

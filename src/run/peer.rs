@@ -556,8 +556,7 @@ mod tests {
     #[test]
     fn a_line_written_in_pieces_is_counted_in_pieces_however_it_was_read() {
         for round in 0..3 {
-            let rec =
-                RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
+            let rec = RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
             let mut c = TcpStream::connect(("127.0.0.1", rec.port())).unwrap();
             for b in b"hello" {
                 c.write_all(&[*b]).unwrap();
@@ -587,6 +586,9 @@ mod tests {
         let mut all = recorded.received.clone();
         all.extend_from_slice(&recorded.unread);
         assert_eq!(all, b"hello\n");
-        assert!(recorded.segments > 1 || !recorded.unread.is_empty(), "{recorded:?}");
+        assert!(
+            recorded.segments > 1 || !recorded.unread.is_empty(),
+            "{recorded:?}"
+        );
     }
 }

@@ -92,26 +92,47 @@ impl Silences {
 /// gets no more, so a program that really hangs costs only a few extra limits.
 const RETRIES: u32 = 2;
 
+/// Retries that answered a program may have in a run: each shows the machine was the
+/// cause and is given back, up to this many, so that a program that is slow only when
+/// the machine is keeps being retried, and one that flickers cannot double the run.
+const RETRIES_ANSWERED: u32 = 8;
+
+/// Per program: the retries it has used, and how many of them answered.
+#[derive(Debug, Default, Clone, Copy)]
+struct Used {
+    taken: u32,
+    answered: u32,
+}
+
 /// Per program: retries left, and whether a retry confirmed its silence.
 #[derive(Debug, Default)]
-pub(super) struct Retries(Mutex<BTreeMap<ProgramKey, u32>>);
+pub(super) struct Retries(Mutex<BTreeMap<ProgramKey, Used>>);
 
 impl Retries {
     /// Takes one retry for `program`, if it has any left.
     pub fn take(&self, program: &ProgramKey) -> bool {
         let mut used = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = used.entry(program.clone()).or_insert(0);
-        if *n >= RETRIES {
+        let u = used.entry(program.clone()).or_default();
+        let silent = u.taken - u.answered.min(RETRIES_ANSWERED);
+        if silent >= RETRIES || u.taken >= RETRIES + RETRIES_ANSWERED {
             return false;
         }
-        *n += 1;
+        u.taken += 1;
         true
+    }
+
+    /// A retry of `program` answered: the silence before it was the machine's, and the
+    /// retry is given back.
+    pub fn answered(&self, program: &ProgramKey) {
+        let mut used = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        used.entry(program.clone()).or_default().answered += 1;
     }
 
     /// A retry of `program` was silent too: it gets no more.
     pub fn confirmed(&self, program: &ProgramKey) {
         let mut used = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        used.insert(program.clone(), RETRIES);
+        let u = used.entry(program.clone()).or_default();
+        u.taken = u.taken.max(RETRIES + RETRIES_ANSWERED);
     }
 }
 
@@ -171,6 +192,28 @@ mod tests {
         assert!(!retries.take(&a));
         assert!(retries.take(&b));
         retries.confirmed(&b);
+        assert!(!retries.take(&b));
+    }
+
+    #[test]
+    fn a_retry_that_answered_is_given_back_a_few_times() {
+        let retries = Retries::default();
+        let a: ProgramKey = (0, crate::proto::Transport::Tcp, "slow-java".into());
+        let mut given = 0;
+        for _ in 0..100 {
+            if !retries.take(&a) {
+                break;
+            }
+            retries.answered(&a);
+            given += 1;
+        }
+        assert_eq!(given, RETRIES + RETRIES_ANSWERED);
+        // Two that stay silent, after answers, still end the retries.
+        let b: ProgramKey = (0, crate::proto::Transport::Tcp, "hangs".into());
+        assert!(retries.take(&b));
+        retries.answered(&b);
+        assert!(retries.take(&b));
+        assert!(retries.take(&b));
         assert!(!retries.take(&b));
     }
 }

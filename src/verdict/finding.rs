@@ -42,6 +42,12 @@ pub enum RunFinding {
     },
     /// The run's time limit passed before the unit ran: the run is incomplete.
     RunTimedOut,
+    /// The program was silent twice while the machine ran more than ten times slower
+    /// than an idle core: nothing is concluded, and the run is incomplete.
+    MachineBusy {
+        /// How many times slower than idle, in tenths.
+        tenths: u32,
+    },
     /// Not run: the reference gives no answer on this case.
     ReferenceUndefined,
 
@@ -522,9 +528,11 @@ impl Finding {
     /// Whether the unit was left out for a reason outside the implementations.
     pub fn completeness(&self) -> Completeness {
         match self {
-            Finding::Run(RunFinding::ProgramMissing { .. } | RunFinding::RunTimedOut) => {
-                Completeness::Incomplete
-            }
+            Finding::Run(
+                RunFinding::ProgramMissing { .. }
+                | RunFinding::RunTimedOut
+                | RunFinding::MachineBusy { .. },
+            ) => Completeness::Incomplete,
             Finding::Run(
                 RunFinding::BuildFailed { .. }
                 | RunFinding::ReferenceUndefined

@@ -73,6 +73,9 @@ fn not_run(reason: &NotRunReason) -> Outcome {
             RunFinding::ProgramMissing { detail: m.clone() },
         ),
         NotRunReason::RunTimedOut => Outcome::of(Verdict::Skip, RunFinding::RunTimedOut),
+        NotRunReason::MachineBusy { tenths } => {
+            Outcome::of(Verdict::Skip, RunFinding::MachineBusy { tenths: *tenths })
+        }
         NotRunReason::ProcessLimit => Outcome {
             fault: Some(Fault::Server),
             ..Outcome::of(Verdict::Fail, ServerFinding::ProcessLimit)

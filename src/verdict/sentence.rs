@@ -52,6 +52,11 @@ impl RunFinding {
                 format!("toolchain or program missing: {detail}")
             }
             RunFinding::RunTimedOut => "not run: the run's time limit passed first".into(),
+            RunFinding::MachineBusy { tenths } => format!(
+                "not judged: the machine was too busy (it ran {}.{} times slower than an idle core when the program was silent twice)",
+                tenths / 10,
+                tenths % 10
+            ),
             RunFinding::ReferenceUndefined => {
                 "not run: the reference itself gives no answer on this case".into()
             }

@@ -31,7 +31,8 @@ pub use class::{class_csv, class_markdown, write_all};
 pub use class_html::class_html;
 pub use gradescope::gradescope;
 pub use score::{
-    buckets, counts_for, first_problem, max_of, points_text, role_score, total, Bucket, Graded,
+    buckets, counts_for, first_problem, machine_too_busy, max_of, points_text, role_score, total,
+    Bucket, Graded,
 };
 pub use student::student_text;
 pub use validate::validate_gradescope;

@@ -9,7 +9,7 @@ use crate::grade::rubric::{Rubric, CATEGORIES};
 use crate::plan::UnitKind;
 use crate::registry::{Role, RoleKey, REFERENCE};
 use crate::results::{Results, UnitResult};
-use crate::verdict::{Fault, Finding, Verdict};
+use crate::verdict::{Fault, Finding, RunFinding, Verdict};
 
 /// One submission, ready to grade.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +66,30 @@ impl Bucket<'_> {
     pub fn name(&self) -> String {
         format!("{} — {}", role_words(self.role), self.category.as_str())
     }
+}
+
+/// The roles of `student` with a unit the machine was too busy to judge (the program
+/// was silent twice while the machine ran over ten times slower than idle), each with
+/// the sentence saying so: such a role is not graded rather than scored on what is left.
+pub fn machine_too_busy(results: &Results, student: &str) -> BTreeMap<RoleKey, String> {
+    let mut out = BTreeMap::new();
+    for r in &results.results {
+        let Some(Finding::Run(RunFinding::MachineBusy { tenths })) = &r.finding else {
+            continue;
+        };
+        for role in RoleKey::ALL {
+            if counts_for(r, student, role) {
+                out.entry(role).or_insert_with(|| {
+                    format!(
+                        "the grading machine was too busy (it ran {}.{} times slower than an idle core); grade again when it is quieter",
+                        tenths / 10,
+                        tenths % 10
+                    )
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Whether unit `r` is graded for `student`'s `role`.
