@@ -25,6 +25,7 @@ use crate::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Rol
 use crate::run::build_steps;
 use crate::run::execute::{ReferenceCache, RunOptions};
 use crate::run::process::{Confine, Spawn};
+use crate::run::rust_toolchain::{self, RustFound, RustToolchain};
 use crate::run::sandbox::{
     self, IsolationMode, Limits, Sandbox, WorkdirError, WorkdirLimits, SUBMISSION_MEMORY_BYTES,
 };
@@ -174,6 +175,8 @@ pub fn grade_all(
             })
         },
     );
+    // A toolchain shown inside the scratch folder is unmounted before the folder goes.
+    rust_toolchain::release(scratch.path());
     if let Some(e) = first_error
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
@@ -269,6 +272,9 @@ enum Unrunnable {
     MissingToolchain(MissingToolchain),
     /// No working interpreter `program` (`python2`, `python3`) can be found.
     NoInterpreter { language: Language, program: String },
+    /// The toolchain is installed where the user submissions run as cannot reach it
+    /// (rustup under `/root`), and could not be shown to it: `why` says so and how to fix.
+    Unreachable { language: Language, why: String },
 }
 
 impl fmt::Display for Unrunnable {
@@ -280,6 +286,7 @@ impl fmt::Display for Unrunnable {
                 "{language} submission; no working `{program}` is installed: {}",
                 language.install_hint()
             ),
+            Unrunnable::Unreachable { language, why } => write!(f, "{language} submission; {why}"),
         }
     }
 }
@@ -290,6 +297,8 @@ struct Runnable {
     /// Its builds when there are several, to run in order before the harness runs it
     /// (the harness runs one build command per implementation); otherwise empty.
     build_steps: Vec<CommandTemplate>,
+    /// Toolchain folders its programs must see read-only (a Rust toolchain).
+    read_only: Vec<PathBuf>,
 }
 
 impl Class<'_> {
@@ -351,6 +360,7 @@ impl Class<'_> {
         let Some(Runnable {
             mut implementation,
             build_steps,
+            read_only,
         }) = runnable
         else {
             return Ok(one);
@@ -363,8 +373,11 @@ impl Class<'_> {
         if implementation.roles.is_empty() {
             return Ok(one);
         }
-        for dir in interpreter::copies_in(self.scratch) {
-            own.show_read_only(&dir);
+        for dir in interpreter::copies_in(self.scratch)
+            .iter()
+            .chain(&read_only)
+        {
+            own.show_read_only(dir);
         }
         let options = self.run_options(Arc::new(own));
         if !build_steps.is_empty() {
@@ -394,7 +407,8 @@ impl Class<'_> {
                     .map(|n| format!("{}: {n}", role.file.display())),
             );
         }
-        match implementation_of(s, name, work, self.scratch, &self.config.rubric) {
+        let other_user = self.sandbox.user().is_some();
+        match implementation_of(s, name, work, self.scratch, other_user, &self.config.rubric) {
             Ok(runnable) => Some(runnable),
             Err(why) => {
                 let sentence = why.to_string();
@@ -402,7 +416,9 @@ impl Class<'_> {
                 // those roles are not graded, rather than scored 0.
                 let lacking = matches!(
                     why,
-                    Unrunnable::MissingToolchain(_) | Unrunnable::NoInterpreter { .. }
+                    Unrunnable::MissingToolchain(_)
+                        | Unrunnable::NoInterpreter { .. }
+                        | Unrunnable::Unreachable { .. }
                 );
                 for key in s.roles.keys() {
                     if lacking {
@@ -529,6 +545,7 @@ fn manifest_runnable(
             Some(Runnable {
                 implementation: imp,
                 build_steps: Vec::new(),
+                read_only: Vec::new(),
             })
         }
         _ => {
@@ -566,6 +583,8 @@ struct Commands {
     fixed_ports: BTreeMap<RoleKey, u16>,
     /// Each distinct build once, in role order.
     builds: Vec<CommandTemplate>,
+    /// The Rust toolchain the commands run, when they run one.
+    rust: Option<RustToolchain>,
 }
 
 /// The implementation a detected submission becomes, or why it cannot run here.
@@ -574,13 +593,15 @@ fn implementation_of(
     name: &str,
     work: &Path,
     scratch: &Path,
+    other_user: bool,
     rubric: &Rubric,
 ) -> Result<Runnable, Unrunnable> {
     let Commands {
         roles,
         fixed_ports,
         mut builds,
-    } = commands_of(s, scratch)?;
+        rust,
+    } = commands_of(s, scratch, other_user)?;
     let probe = Submission::Sources(detect::Sources {
         roles: s
             .roles
@@ -606,19 +627,27 @@ fn implementation_of(
         .language
         .map(|l| l.to_string())
         .unwrap_or_else(|| "unknown".into());
+    let mut env: BTreeMap<String, String> = [
+        ("LC_ALL".to_string(), "C.UTF-8".to_string()),
+        ("PYTHONIOENCODING".to_string(), "utf-8".to_string()),
+        ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
+        ("HOME".to_string(), work.display().to_string()),
+    ]
+    .into_iter()
+    .collect();
+    if let Some(rust) = &rust {
+        // The toolchain's own programs, never rustup's proxies (which would look for it
+        // in the home folder); Cargo's files go to `$HOME/.cargo`, the work folder.
+        let path = format!("{}:{}", rust.bin.display(), sandbox::ENV_ALLOWLIST[0].1);
+        env.insert("PATH".into(), path);
+        env.insert("RUSTC".into(), rust.bin.join("rustc").display().to_string());
+    }
     let implementation = Implementation {
         name: name.to_string(),
         language: language.clone(),
         dir: Some(work.to_path_buf()),
         build,
-        env: [
-            ("LC_ALL".to_string(), "C.UTF-8".to_string()),
-            ("PYTHONIOENCODING".to_string(), "utf-8".to_string()),
-            ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
-            ("HOME".to_string(), work.display().to_string()),
-        ]
-        .into_iter()
-        .collect(),
+        env: env.into_iter().collect(),
         roles,
         client_output: match rubric.client_output {
             ClientOutputRule::Exact => ClientOutput::Reference,
@@ -632,20 +661,31 @@ fn implementation_of(
     Ok(Runnable {
         implementation,
         build_steps,
+        read_only: rust.map(|r| r.root).into_iter().collect(),
     })
 }
 
 /// Each role's run command and the builds, interpreters resolved.
-fn commands_of(s: &detect::Sources, scratch: &Path) -> Result<Commands, Unrunnable> {
+fn commands_of(
+    s: &detect::Sources,
+    scratch: &Path,
+    other_user: bool,
+) -> Result<Commands, Unrunnable> {
     let mut commands = Commands {
         roles: BTreeMap::new(),
         fixed_ports: BTreeMap::new(),
         builds: Vec::new(),
+        rust: None,
+    };
+    let mut resolve = |t: &CommandTemplate, language: Language| {
+        let (t, rust) = resolve(t, language, scratch, other_user)?;
+        commands.rust = commands.rust.take().or(rust);
+        Ok::<_, Unrunnable>(t)
     };
     for (key, role) in &s.roles {
-        let run = resolve(&role.run, role.language, scratch)?;
+        let run = resolve(&role.run, role.language)?;
         if let Some(b) = &role.build {
-            let b = resolve(b, role.language, scratch)?;
+            let b = resolve(b, role.language)?;
             if !commands.builds.contains(&b) {
                 commands.builds.push(b);
             }
@@ -659,15 +699,30 @@ fn commands_of(s: &detect::Sources, scratch: &Path) -> Result<Commands, Unrunnab
 }
 
 /// Replaces an interpreter name by one that runs here, for the unprivileged user too
-/// (see [`interpreter::find`]).
+/// (see [`interpreter::find`]), and `cargo` or `rustc` by the toolchain's own (see
+/// [`rust_toolchain::find`]), which it returns too.
 fn resolve(
     t: &CommandTemplate,
     language: Language,
     scratch: &Path,
-) -> Result<CommandTemplate, Unrunnable> {
+    other_user: bool,
+) -> Result<(CommandTemplate, Option<RustToolchain>), Unrunnable> {
     let mut t = t.clone();
+    let mut rust = None;
     if let Some(first) = t.words.first_mut() {
-        if first == "python2" || first == "python3" {
+        if first == "cargo" || first == "rustc" {
+            match rust_toolchain::find(scratch, other_user) {
+                // The missing toolchain is found and said as for any other language.
+                RustFound::NotInstalled => {}
+                RustFound::Usable(toolchain) => {
+                    *first = toolchain.bin.join(&*first).display().to_string();
+                    rust = Some(toolchain);
+                }
+                RustFound::Unreachable(why) => {
+                    return Err(Unrunnable::Unreachable { language, why })
+                }
+            }
+        } else if first == "python2" || first == "python3" {
             let found =
                 interpreter::find(first, scratch).ok_or_else(|| Unrunnable::NoInterpreter {
                     language,
@@ -687,7 +742,7 @@ fn resolve(
             }
         }
     }
-    Ok(t)
+    Ok((t, rust))
 }
 
 #[cfg(test)]
@@ -716,7 +771,14 @@ mod tests {
 
     fn runnable(s: &detect::Sources) -> Result<Runnable, Unrunnable> {
         let work = Path::new("/tmp/shout-work");
-        implementation_of(s, "c-sockets", work, Path::new("/tmp"), &Rubric::default())
+        implementation_of(
+            s,
+            "c-sockets",
+            work,
+            Path::new("/tmp"),
+            false,
+            &Rubric::default(),
+        )
     }
 
     #[test]

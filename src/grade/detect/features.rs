@@ -385,7 +385,12 @@ fn rust(code: &str) -> Reading {
     f.tcp_client = !f.tcp_server && h(regex!(r"TcpStream::connect\s*\("));
     Reading {
         roles: f,
-        ports: vec![regex!(r#""[\w.\-\[\]:]*:(\d{1,5})""#), port_variable()],
+        ports: vec![
+            regex!(r#""[\w.\-\[\]:]*:(\d{1,5})""#),
+            // `TcpStream::connect(("127.0.0.1", 12000))`: a (host, port) pair.
+            regex!(r#"\(\s*"[^"]*"\s*,\s*(\d{1,5})\s*\)"#),
+            port_variable(),
+        ],
         hosts: vec![
             regex!(r#""([\w.\-]+):\d{1,5}""#),
             regex!(r#"connect\s*\(\s*\(\s*"([^"]+)""#),

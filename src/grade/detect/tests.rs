@@ -311,6 +311,7 @@ fn every_fixture_folder_is_covered_by_a_test() {
         "py2",
         "py3-faithful",
         "py3-placeholder",
+        "rust-cargo",
         "with-manifest",
     ];
     let mut found: Vec<String> = std::fs::read_dir(fixture(""))
@@ -436,7 +437,7 @@ fn rust_files_build_with_rustc_or_cargo() {
     let client = s.role(RoleKey::ALL[3]).unwrap();
     assert_eq!(
         words(client.build.as_ref().unwrap()),
-        "cargo build --release --manifest-path client/Cargo.toml"
+        "cargo build --release --offline --manifest-path client/Cargo.toml"
     );
     assert_eq!(words(&client.run), "client/target/release/tcpc");
 }
