@@ -174,7 +174,8 @@ fn check_folder(dir: PathBuf, args: CheckArgs) -> Result<u8, CommandError> {
     let lost = graded.iter().any(|g| {
         gradebook::total(&gradebook::buckets(g, &config.rubric)) < config.rubric.max_total()
     });
-    Ok(if !missing_toolchains.is_empty() {
+    let incomplete = graded.iter().any(|g| !g.not_graded.is_empty());
+    Ok(if !missing_toolchains.is_empty() || incomplete {
         2
     } else if lost {
         1

@@ -10,6 +10,8 @@
 //! - [`pipeline`]: each submission detected, then copied, built and run against the
 //!   reference and shout's own roles, confined, by [`crate::run`]: grading starts no
 //!   process or thread itself.
+//! - `hosts`: the servers clients name, as host names for the private `/etc/hosts` and
+//!   addresses for each private network's loopback interface.
 //! - `unusable`: a submission that cannot be copied (too large, unreadable) as the
 //!   problem its grade states.
 //! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
@@ -18,6 +20,7 @@
 pub mod detect;
 pub mod explain;
 pub mod gradebook;
+mod hosts;
 pub mod pipeline;
 pub mod rubric;
 mod unusable;

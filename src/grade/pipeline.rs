@@ -17,6 +17,7 @@ use std::time::Duration;
 use super::detect::{self, Language, MissingToolchain, Submission};
 use super::explain;
 use super::gradebook::Graded;
+use super::hosts::{self, Reach};
 use super::rubric::{ClientOutputRule, Rubric};
 use super::unusable::unusable;
 use crate::harness::{self, Config};
@@ -89,9 +90,6 @@ pub enum GradeError {
     Environment(String),
 }
 
-/// The host names student clients use for "the server": the textbook's placeholders.
-const PLACEHOLDER_HOSTS: [&str; 2] = ["hostname", "servername"];
-
 /// Everything grading found: the grades, and what this machine lacked.
 #[derive(Debug, Clone, Default)]
 pub struct Grading {
@@ -131,18 +129,23 @@ pub fn grade_all(
     }
     on_event(GradeEvent::Isolation(&said));
     let scratch = scratch_folder()?;
-    let sandbox = new_sandbox(config.limits)?;
     let submissions: Vec<Result<Submission, String>> = config
         .dirs
         .iter()
         .map(|d| detect::detect(d).map_err(|e| e.to_string()))
         .collect();
     let names = unique_names(&config.dirs, &submissions)?;
+    // Every server name a client of the class names reaches the test server.
+    let sandbox = new_sandbox(config.limits, &hosts::host_names(&submissions))?;
     let class = Class {
         config,
         sandbox,
         scratch: scratch.path(),
         isolated,
+        reach: Reach {
+            own_networks: isolated,
+            hosts_file: support.mount_namespace.is_available() || support.bubblewrap.is_available(),
+        },
         // Every submission is judged against the same reference: its own units run once.
         reference: Arc::new(
             config
@@ -212,9 +215,9 @@ fn scratch_folder() -> Result<tempfile::TempDir, GradeError> {
     Ok(scratch)
 }
 
-/// The sandbox every student program runs in; the placeholders resolve to this machine.
-fn new_sandbox(limits: Limits) -> Result<Arc<Sandbox>, GradeError> {
-    let hosts: Vec<(String, IpAddr)> = PLACEHOLDER_HOSTS
+/// The sandbox every student program runs in; `names` resolve to this machine.
+fn new_sandbox(limits: Limits, names: &[String]) -> Result<Arc<Sandbox>, GradeError> {
+    let hosts: Vec<(String, IpAddr)> = names
         .iter()
         .map(|h| (h.to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST)))
         .collect();
@@ -256,6 +259,8 @@ struct Class<'a> {
     scratch: &'a Path,
     /// Whether each lane gets a network namespace of its own.
     isolated: bool,
+    /// What this machine can do for the servers clients name.
+    reach: Reach,
     reference: Arc<ReferenceCache>,
 }
 
@@ -365,8 +370,18 @@ impl Class<'_> {
         else {
             return Ok(one);
         };
+        let mut client_addresses = Vec::new();
+        if let Submission::Sources(s) = submission {
+            // A client whose server this machine cannot put where it sends is not graded.
+            for (key, why) in hosts::unreachable_clients(s, self.reach) {
+                implementation.roles.remove(&key);
+                implementation.fixed_ports.remove(&key);
+                one.graded.not_graded.insert(key, why);
+            }
+            client_addresses = hosts::client_addresses(s);
+        }
         for key in RoleKey::ALL {
-            if implementation.role(key).is_none() {
+            if implementation.role(key).is_none() && !one.graded.not_graded.contains_key(&key) {
                 one.graded.problems.insert(key, missing_role(key));
             }
         }
@@ -379,7 +394,7 @@ impl Class<'_> {
         {
             own.show_read_only(dir);
         }
-        let options = self.run_options(Arc::new(own));
+        let options = self.run_options(Arc::new(own), client_addresses);
         if !build_steps.is_empty() {
             self.build_first(&mut implementation, &build_steps, &options);
         }
@@ -444,7 +459,7 @@ impl Class<'_> {
     }
 
     /// How the harness runs a submission's units.
-    fn run_options(&self, sandbox: Arc<Sandbox>) -> RunOptions {
+    fn run_options(&self, sandbox: Arc<Sandbox>, client_addresses: Vec<IpAddr>) -> RunOptions {
         RunOptions {
             timeout: self.config.timeout,
             // In namespaces each lane has its own network, so fixed ports never meet.
@@ -453,6 +468,7 @@ impl Class<'_> {
             isolate: self
                 .isolated
                 .then_some(sandbox::enter_fresh_netns as fn() -> std::io::Result<()>),
+            client_addresses,
             reference_cache: Some(Arc::clone(&self.reference)),
             // Where the reference gives no answer the verdict is `info` whatever the
             // student's program does, and no point depends on it.

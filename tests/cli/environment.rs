@@ -34,3 +34,24 @@ fn a_cargo_project_builds_with_the_graders_rustup_toolchain_and_earns_every_poin
     assert_eq!(row["max"], "76", "every role counts: {row:?}\n{stderr}");
     assert_eq!(graded.code, Some(0), "{stderr}");
 }
+
+#[test]
+fn clients_that_send_to_a_lan_address_or_a_lab_machine_earn_every_client_point() {
+    let graded = grade_with(&["py-lan-address", "c-lan-address", "py-hostname"], &[]);
+    let stderr = &graded.stderr;
+    for name in ["py-lan-address", "c-lan-address", "py-hostname"] {
+        let row = &graded.rows[name];
+        assert_eq!(
+            (row["udp-client"].as_str(), row["tcp-client"].as_str()),
+            ("18", "18"),
+            "{name}: {row:?}\n{stderr}"
+        );
+    }
+    for name in ["py-lan-address", "py-hostname"] {
+        let row = &graded.rows[name];
+        assert_eq!(row["total"], row["max"], "{name}: {row:?}\n{stderr}");
+    }
+    // The C folder has no servers: that, not its clients, is what it lacks.
+    let c = &graded.rows["c-lan-address"];
+    assert!(c["first_problem"].contains("no UDP server found"), "{c:?}");
+}

@@ -146,9 +146,9 @@ fn candidates(dir: &Path, file: &SourceFile, files: &[SourceFile]) -> Vec<Candid
     let mut out = Vec::new();
     for (key, mut notes) in claimed_roles(&found, hint_transport, hint_role) {
         let (build, run) = commands(dir, file, file.language, files);
-        let host = match key.role {
-            Role::Client => found.host.clone(),
-            Role::Server => None,
+        let (host, hosts) = match key.role {
+            Role::Client => (found.host.clone(), found.hosts.clone()),
+            Role::Server => (None, Vec::new()),
         };
         if found.port.is_none() {
             notes.push("no hardcoded port found".to_string());
@@ -171,6 +171,7 @@ fn candidates(dir: &Path, file: &SourceFile, files: &[SourceFile]) -> Vec<Candid
                 run,
                 port: found.port,
                 host,
+                hosts,
                 notes,
             },
         });
@@ -229,7 +230,8 @@ fn host_note(h: &str) -> Option<String> {
         ))
     } else if !is_loopback(h) {
         Some(format!(
-            "the server name '{h}' is not this machine's loopback address"
+            "the server name '{h}' is not this machine's loopback address; grading puts the test \
+             server there; to run it yourself, set it to 'localhost'"
         ))
     } else {
         None

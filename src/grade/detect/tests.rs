@@ -294,6 +294,7 @@ fn every_fixture_folder_is_covered_by_a_test() {
         "bug-upper-client",
         "bug-whole-buffer",
         "c-bind-client",
+        "c-lan-address",
         "c-sockets",
         "go-listenpacket",
         "go-server",
@@ -306,6 +307,8 @@ fn every_fixture_folder_is_covered_by_a_test() {
         "java-textbook",
         "js-node",
         "missing-role",
+        "py-hostname",
+        "py-lan-address",
         "py-mixed",
         "py-two-servers",
         "py2",
@@ -466,7 +469,8 @@ fn duplicate_roles_and_mismatched_ports_are_noted() {
         [
             "udp-server UDPServer.py Python 3 port=12000",
             "udp-client UDPClient.py Python 3 port=5000 host=lab-pc-07 \
-             | the server name 'lab-pc-07' is not this machine's loopback address",
+             | the server name 'lab-pc-07' is not this machine's loopback address; grading \
+             puts the test server there; to run it yourself, set it to 'localhost'",
             "note: udp-server: UDPServer.py and old/server_v1.py both play it; \
              UDPServer.py is graded (its file name names the role), not old/server_v1.py",
             "note: the UDP client sends to port 5000, but the UDP server listens on port 12000",
