@@ -7,6 +7,8 @@
 //!   visibility, from TOML or the defaults.
 //! - [`explain`]: the sentences a student reads: each finding retold from their side,
 //!   and the problems that stop a role from being graded.
+//! - `candidates`: a role two files play, when the code cannot say which is meant:
+//!   both graded, the better kept.
 //! - [`pipeline`]: each submission detected, then copied, built and run against the
 //!   reference and shout's own roles, confined, by [`crate::run`]: grading starts no
 //!   process or thread itself.
@@ -17,6 +19,7 @@
 //! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
 //!   class's CSV and Markdown tables.
 
+mod candidates;
 pub mod detect;
 pub mod explain;
 pub mod gradebook;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::candidates;
 use super::detect::{self, Language, MissingToolchain, Submission};
 use super::explain;
 use super::gradebook::Graded;
@@ -400,7 +401,55 @@ impl Class<'_> {
         }
         let prepared = harness::prepare(&self.harness_config(implementation))?;
         one.graded.results = Some(prepared.run(&options, &|_| {}));
+        if let Some(s) = candidates::with_alternates(submission) {
+            self.grade_alternates(s, name, &work, &options, &mut one.graded)?;
+        }
         Ok(one)
+    }
+
+    /// Grades the second file of each role the code cannot decide on (see
+    /// [`candidates`]) in one more run, and keeps the better of the two per role.
+    fn grade_alternates(
+        &self,
+        s: &detect::Sources,
+        name: &str,
+        work: &Path,
+        options: &RunOptions,
+        graded: &mut Graded,
+    ) -> Result<(), GradeError> {
+        let Some(variant) = candidates::variant(s) else {
+            return Ok(());
+        };
+        let other_user = self.sandbox.user().is_some();
+        let rubric = &self.config.rubric;
+        let runnable =
+            match implementation_of(&variant, name, work, self.scratch, other_user, rubric) {
+                Ok(runnable) => runnable,
+                Err(why) => {
+                    for (key, alternate) in &s.alternates {
+                        let file = alternate.file.display();
+                        graded
+                            .notes
+                            .push(format!("{key}: {file} could not be graded too: {why}"));
+                    }
+                    return Ok(());
+                }
+            };
+        let Runnable {
+            mut implementation,
+            build_steps,
+            ..
+        } = runnable;
+        for (key, _) in hosts::unreachable_clients(&variant, self.reach) {
+            implementation.roles.remove(&key);
+            implementation.fixed_ports.remove(&key);
+        }
+        if !build_steps.is_empty() {
+            self.build_first(&mut implementation, &build_steps, options);
+        }
+        let second = harness::prepare(&self.harness_config(implementation))?.run(options, &|_| {});
+        candidates::keep_better(graded, &second, s, rubric);
+        Ok(())
     }
 
     /// What a detected submission runs as, or `None` (with the problems and notes in

@@ -91,7 +91,12 @@ fn package_declared_java_and_mixed_python_earn_every_point() {
 
 #[test]
 fn clients_that_bind_and_two_servers_for_one_role_are_graded_as_what_they_do() {
-    let graded = grade(&["c-bind-client", "py-two-servers", "go-listenpacket"]);
+    let graded = grade(&[
+        "c-bind-client",
+        "py-two-servers",
+        "py-two-udp-servers",
+        "go-listenpacket",
+    ]);
     let stderr = &graded.stderr;
 
     // Both C clients earn every point: the UDP one binds a local port before it sends,
@@ -111,6 +116,18 @@ fn clients_that_bind_and_two_servers_for_one_role_are_graded_as_what_they_do() {
     assert!(
         feedback
             .contains("TCPServer_v2.py and TCPServer.py both play it; TCPServer_v2.py is graded"),
+        "{feedback}"
+    );
+
+    // Two UDP servers on one port, which the code cannot tell apart: the better-named
+    // one uppercases only ASCII, the other is right. Both are graded; the right one is
+    // kept, and the feedback says so.
+    let both = &graded.rows["py-two-udp-servers"];
+    assert_eq!(both["udp-server"], "20", "{both:?}\n{stderr}");
+    assert_eq!(both["total"], both["max"], "{both:?}\n{stderr}");
+    let feedback = graded.feedback("py-two-udp-servers");
+    assert!(
+        feedback.contains("graded both UDPServer.py and server_fixed.py; kept server_fixed.py"),
         "{feedback}"
     );
 

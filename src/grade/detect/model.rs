@@ -48,6 +48,9 @@ pub struct Sources {
     pub language: Option<Language>,
     /// The roles found; a role not in the folder is absent.
     pub roles: BTreeMap<RoleKey, FoundRole>,
+    /// For a role that two files play and the code cannot decide between, the second:
+    /// grading grades both and keeps the better. Absent for every other role.
+    pub alternates: BTreeMap<RoleKey, FoundRole>,
     /// Notes about the submission as a whole (duplicate roles, mismatched ports, …).
     pub notes: Vec<String>,
 }
@@ -58,10 +61,11 @@ impl Sources {
         self.roles.get(&key)
     }
 
-    /// Every server name and address the submission's clients name, each once.
+    /// Every server name and address the submission's clients name (second files
+    /// included), each once.
     pub fn client_hosts(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        for role in self.roles.values() {
+        for role in self.roles.values().chain(self.alternates.values()) {
             for h in &role.hosts {
                 if !out.contains(&h.as_str()) {
                     out.push(h);

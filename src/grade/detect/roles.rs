@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::choose::{choose, Candidate, NameSays};
+use super::choose::{choose, Candidate, Chosen, NameSays};
 use super::commands::commands;
 use super::features::{features, python2_syntax, python3_usage, Features};
 use super::language::Language;
@@ -80,7 +80,7 @@ pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile
             }
         }
     }
-    let roles = choose(&candidates, &mut notes);
+    let Chosen { roles, alternates } = choose(&candidates, &mut notes);
     notes.extend(port_mismatches(&roles));
     if roles.is_empty() {
         notes.push("no source file plays a role".to_string());
@@ -93,6 +93,7 @@ pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile
         dir: dir.to_path_buf(),
         language,
         roles,
+        alternates,
         notes,
     }
 }
