@@ -14,6 +14,8 @@
 //!   process or thread itself.
 //! - `hosts`: the servers clients name, as host names for the private `/etc/hosts` and
 //!   addresses for each private network's loopback interface.
+//! - `runnable`: what a detected submission runs as (commands, builds, environment,
+//!   interpreters and toolchains resolved), or why it cannot run here.
 //! - `unusable`: a submission that cannot be copied (too large, unreadable) as the
 //!   problem its grade states.
 //! - [`gradebook`]: results turned into scores, Gradescope `results.json`, and the
@@ -26,4 +28,5 @@ pub mod gradebook;
 mod hosts;
 pub mod pipeline;
 pub mod rubric;
+mod runnable;
 mod unusable;
