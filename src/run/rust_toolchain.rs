@@ -127,3 +127,34 @@ fn sysroot() -> Option<PathBuf> {
     let path = PathBuf::from(text.trim());
     (out.status.success() && path.is_absolute() && path.is_dir()).then_some(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_toolchain_the_sandbox_user_cannot_reach_is_shown_to_it_or_named_as_the_reason() {
+        let scratch = tempfile::tempdir().unwrap();
+        // Test processes have no private mount namespace: a toolchain under a home
+        // folder others cannot enter cannot be shown here, and that is the reason given.
+        match find(scratch.path(), true) {
+            RustFound::NotInstalled => {}
+            RustFound::Usable(toolchain) => {
+                assert!(toolchain.bin.join("cargo").is_file(), "{toolchain:?}");
+                assert!(open_to_others(&toolchain.bin.join("rustc")), "{toolchain:?}");
+            }
+            RustFound::Unreachable(why) => {
+                assert!(why.starts_with("cargo lives under "), "{why}");
+                assert!(why.contains("which the sandbox user cannot read"), "{why}");
+                assert!(why.contains("apt-get install cargo"), "{why}");
+            }
+        }
+        // The grader's own user reaches it wherever it is.
+        match find(scratch.path(), false) {
+            RustFound::NotInstalled => {}
+            RustFound::Usable(toolchain) => assert!(toolchain.bin.join("rustc").is_file()),
+            RustFound::Unreachable(why) => panic!("the grader's own toolchain: {why}"),
+        }
+        release(scratch.path());
+    }
+}
