@@ -141,7 +141,10 @@ mod tests {
             RustFound::NotInstalled => {}
             RustFound::Usable(toolchain) => {
                 assert!(toolchain.bin.join("cargo").is_file(), "{toolchain:?}");
-                assert!(open_to_others(&toolchain.bin.join("rustc")), "{toolchain:?}");
+                assert!(
+                    open_to_others(&toolchain.bin.join("rustc")),
+                    "{toolchain:?}"
+                );
             }
             RustFound::Unreachable(why) => {
                 assert!(why.starts_with("cargo lives under "), "{why}");
