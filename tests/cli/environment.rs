@@ -35,8 +35,23 @@ fn a_cargo_project_builds_with_the_graders_rustup_toolchain_and_earns_every_poin
     assert_eq!(graded.code, Some(0), "{stderr}");
 }
 
+/// Whether shout can give each server a network namespace of its own here: as root, or
+/// inside a user namespace of its own.
+fn own_networks() -> bool {
+    // SAFETY: geteuid(2) cannot fail.
+    (unsafe { libc::geteuid() } == 0)
+        || std::process::Command::new("unshare")
+            .args(["-Urn", "true"])
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
 #[test]
 fn clients_that_send_to_a_lan_address_or_a_lab_machine_earn_every_client_point() {
+    if !own_networks() {
+        eprintln!("skipped: no network namespaces here (not root, no user namespaces)");
+        return;
+    }
     let graded = grade_with(&["py-lan-address", "c-lan-address", "py-hostname"], &[]);
     let stderr = &graded.stderr;
     for name in ["py-lan-address", "c-lan-address", "py-hostname"] {
