@@ -147,16 +147,10 @@ pub fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, CommandError> 
 /// the feedback printed instead of written. Exit status 0 with every point, 1 when
 /// points are lost, 2 when a role could not be graded here (a missing toolchain).
 fn check_folder(dir: PathBuf, args: CheckArgs) -> Result<u8, CommandError> {
-    // Student programs write their ports in: give them networks of their own, entered
-    // before any thread starts.
-    // SAFETY: geteuid(2) cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        if let Err(e) = sandbox::enter_user_namespace() {
-            eprintln!(
-                "shout: no user namespace here ({e}): programs run one at a time on their ports"
-            );
-        }
-    }
+    // Student programs write their ports in: give them networks of their own, and shout
+    // mounts of its own (where a toolchain under root's home is shown), entered before
+    // any thread starts.
+    own_namespaces_unless_root();
     let config = GradeOptions::for_check(dir, &args)?.config_for_check();
     signals::kill_children_on_interrupt()?;
     // How a class's untrusted code is confined is the grader's concern, not the author's.
@@ -174,7 +168,8 @@ fn check_folder(dir: PathBuf, args: CheckArgs) -> Result<u8, CommandError> {
     let lost = graded.iter().any(|g| {
         gradebook::total(&gradebook::buckets(g, &config.rubric)) < config.rubric.max_total()
     });
-    Ok(if !missing_toolchains.is_empty() {
+    let incomplete = graded.iter().any(|g| !g.not_graded.is_empty());
+    Ok(if !missing_toolchains.is_empty() || incomplete {
         2
     } else if lost {
         1

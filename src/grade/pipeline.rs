@@ -8,23 +8,26 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::detect::{self, Language, MissingToolchain, Submission};
+use super::candidates;
+use super::detect::{self, MissingToolchain, Submission};
 use super::explain;
 use super::gradebook::{self, Graded};
-use super::rubric::{ClientOutputRule, Rubric};
+use super::hosts::{self, Reach};
+use super::rubric::Rubric;
+use super::runnable::{implementation_of, manifest_runnable, missing_role, Runnable, Unrunnable};
 use super::unusable::unusable;
 use crate::harness::{self, Config};
 use crate::plan::Filters;
-use crate::registry::{ClientOutput, CommandTemplate, Implementation, Origin, RoleKey};
+use crate::registry::{CommandTemplate, Implementation, RoleKey};
 use crate::run::build_steps;
 use crate::run::execute::{ReferenceCache, RunOptions};
 use crate::run::process::{Confine, Spawn};
+use crate::run::rust_toolchain;
 use crate::run::sandbox::{
     self, IsolationMode, Limits, Sandbox, WorkdirError, WorkdirLimits, SUBMISSION_MEMORY_BYTES,
 };
@@ -88,9 +91,6 @@ pub enum GradeError {
     Environment(String),
 }
 
-/// The host names student clients use for "the server": the textbook's placeholders.
-const PLACEHOLDER_HOSTS: [&str; 2] = ["hostname", "servername"];
-
 /// Everything grading found: the grades, and what this machine lacked.
 #[derive(Debug, Clone, Default)]
 pub struct Grading {
@@ -130,18 +130,23 @@ pub fn grade_all(
     }
     on_event(GradeEvent::Isolation(&said));
     let scratch = scratch_folder()?;
-    let sandbox = new_sandbox(config.limits)?;
     let submissions: Vec<Result<Submission, String>> = config
         .dirs
         .iter()
         .map(|d| detect::detect(d).map_err(|e| e.to_string()))
         .collect();
     let names = unique_names(&config.dirs, &submissions)?;
+    // Every server name a client of the class names reaches the test server.
+    let sandbox = new_sandbox(config.limits, &hosts::host_names(&submissions))?;
     let class = Class {
         config,
         sandbox,
         scratch: scratch.path(),
         isolated,
+        reach: Reach {
+            own_networks: isolated,
+            hosts_file: support.mount_namespace.is_available() || support.bubblewrap.is_available(),
+        },
         // Every submission is judged against the same reference: its own units run once.
         reference: Arc::new(
             config
@@ -174,6 +179,8 @@ pub fn grade_all(
             })
         },
     );
+    // A toolchain shown inside the scratch folder is unmounted before the folder goes.
+    rust_toolchain::release(scratch.path());
     if let Some(e) = first_error
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
@@ -209,9 +216,9 @@ fn scratch_folder() -> Result<tempfile::TempDir, GradeError> {
     Ok(scratch)
 }
 
-/// The sandbox every student program runs in; the placeholders resolve to this machine.
-fn new_sandbox(limits: Limits) -> Result<Arc<Sandbox>, GradeError> {
-    let hosts: Vec<(String, IpAddr)> = PLACEHOLDER_HOSTS
+/// The sandbox every student program runs in; `names` resolve to this machine.
+fn new_sandbox(limits: Limits, names: &[String]) -> Result<Arc<Sandbox>, GradeError> {
+    let hosts: Vec<(String, IpAddr)> = names
         .iter()
         .map(|h| (h.to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST)))
         .collect();
@@ -253,6 +260,8 @@ struct Class<'a> {
     scratch: &'a Path,
     /// Whether each lane gets a network namespace of its own.
     isolated: bool,
+    /// What this machine can do for the servers clients name.
+    reach: Reach,
     reference: Arc<ReferenceCache>,
 }
 
@@ -260,36 +269,6 @@ struct Class<'a> {
 struct OneGrade {
     graded: Graded,
     missing_toolchain: Option<MissingToolchain>,
-}
-
-/// Why a detected submission cannot run on this machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Unrunnable {
-    /// Its commands name programs that are not installed.
-    MissingToolchain(MissingToolchain),
-    /// No working interpreter `program` (`python2`, `python3`) can be found.
-    NoInterpreter { language: Language, program: String },
-}
-
-impl fmt::Display for Unrunnable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Unrunnable::MissingToolchain(missing) => write!(f, "{missing}"),
-            Unrunnable::NoInterpreter { language, program } => write!(
-                f,
-                "{language} submission; no working `{program}` is installed: {}",
-                language.install_hint()
-            ),
-        }
-    }
-}
-
-/// A detected submission ready for the harness.
-struct Runnable {
-    implementation: Implementation,
-    /// Its builds when there are several, to run in order before the harness runs it
-    /// (the harness runs one build command per implementation); otherwise empty.
-    build_steps: Vec<CommandTemplate>,
 }
 
 impl Class<'_> {
@@ -351,31 +330,94 @@ impl Class<'_> {
         let Some(Runnable {
             mut implementation,
             build_steps,
+            read_only,
         }) = runnable
         else {
             return Ok(one);
         };
+        let mut client_addresses = Vec::new();
+        if let Submission::Sources(s) = submission {
+            // A client whose server this machine cannot put where it sends is not graded.
+            for (key, why) in hosts::unreachable_clients(s, self.reach) {
+                implementation.roles.remove(&key);
+                implementation.fixed_ports.remove(&key);
+                one.graded.not_graded.insert(key, why);
+            }
+            client_addresses = hosts::client_addresses(s);
+        }
         for key in RoleKey::ALL {
-            if implementation.role(key).is_none() {
+            if implementation.role(key).is_none() && !one.graded.not_graded.contains_key(&key) {
                 one.graded.problems.insert(key, missing_role(key));
             }
         }
         if implementation.roles.is_empty() {
             return Ok(one);
         }
-        for dir in interpreter::copies_in(self.scratch) {
-            own.show_read_only(&dir);
+        for dir in interpreter::copies_in(self.scratch)
+            .iter()
+            .chain(&read_only)
+        {
+            own.show_read_only(dir);
         }
-        let options = self.run_options(Arc::new(own));
+        let options = self.run_options(Arc::new(own), client_addresses);
         if !build_steps.is_empty() {
             self.build_first(&mut implementation, &build_steps, &options);
         }
         let prepared = harness::prepare(&self.harness_config(implementation))?;
-        let results = prepared.run(&options, &|_| {});
-        let busy = gradebook::machine_too_busy(&results, &one.graded.name);
-        one.graded.not_graded.extend(busy);
-        one.graded.results = Some(results);
+        one.graded.results = Some(prepared.run(&options, &|_| {}));
+        if let Some(s) = candidates::with_alternates(submission) {
+            self.grade_alternates(s, name, &work, &options, &mut one.graded)?;
+        }
+        if let Some(results) = &one.graded.results {
+            let busy = gradebook::machine_too_busy(results, &one.graded.name);
+            one.graded.not_graded.extend(busy);
+        }
         Ok(one)
+    }
+
+    /// Grades the second file of each role the code cannot decide on (see
+    /// [`candidates`]) in one more run, and keeps the better of the two per role.
+    fn grade_alternates(
+        &self,
+        s: &detect::Sources,
+        name: &str,
+        work: &Path,
+        options: &RunOptions,
+        graded: &mut Graded,
+    ) -> Result<(), GradeError> {
+        let Some(variant) = candidates::variant(s) else {
+            return Ok(());
+        };
+        let other_user = self.sandbox.user().is_some();
+        let rubric = &self.config.rubric;
+        let runnable =
+            match implementation_of(&variant, name, work, self.scratch, other_user, rubric) {
+                Ok(runnable) => runnable,
+                Err(why) => {
+                    for (key, alternate) in &s.alternates {
+                        let file = alternate.file.display();
+                        graded
+                            .notes
+                            .push(format!("{key}: {file} could not be graded too: {why}"));
+                    }
+                    return Ok(());
+                }
+            };
+        let Runnable {
+            mut implementation,
+            build_steps,
+            ..
+        } = runnable;
+        for (key, _) in hosts::unreachable_clients(&variant, self.reach) {
+            implementation.roles.remove(&key);
+            implementation.fixed_ports.remove(&key);
+        }
+        if !build_steps.is_empty() {
+            self.build_first(&mut implementation, &build_steps, options);
+        }
+        let second = harness::prepare(&self.harness_config(implementation))?.run(options, &|_| {});
+        candidates::keep_better(graded, &second, s, rubric);
+        Ok(())
     }
 
     /// What a detected submission runs as, or `None` (with the problems and notes in
@@ -397,7 +439,8 @@ impl Class<'_> {
                     .map(|n| format!("{}: {n}", role.file.display())),
             );
         }
-        match implementation_of(s, name, work, self.scratch, &self.config.rubric) {
+        let other_user = self.sandbox.user().is_some();
+        match implementation_of(s, name, work, self.scratch, other_user, &self.config.rubric) {
             Ok(runnable) => Some(runnable),
             Err(why) => {
                 let sentence = why.to_string();
@@ -405,7 +448,9 @@ impl Class<'_> {
                 // those roles are not graded, rather than scored 0.
                 let lacking = matches!(
                     why,
-                    Unrunnable::MissingToolchain(_) | Unrunnable::NoInterpreter { .. }
+                    Unrunnable::MissingToolchain(_)
+                        | Unrunnable::NoInterpreter { .. }
+                        | Unrunnable::Unreachable { .. }
                 );
                 for key in s.roles.keys() {
                     if lacking {
@@ -431,7 +476,7 @@ impl Class<'_> {
     }
 
     /// How the harness runs a submission's units.
-    fn run_options(&self, sandbox: Arc<Sandbox>) -> RunOptions {
+    fn run_options(&self, sandbox: Arc<Sandbox>, client_addresses: Vec<IpAddr>) -> RunOptions {
         RunOptions {
             timeout: self.config.timeout,
             // In namespaces each lane has its own network, so fixed ports never meet.
@@ -440,6 +485,7 @@ impl Class<'_> {
             isolate: self
                 .isolated
                 .then_some(sandbox::enter_fresh_netns as fn() -> std::io::Result<()>),
+            client_addresses,
             reference_cache: Some(Arc::clone(&self.reference)),
             // Where the reference gives no answer the verdict is `info` whatever the
             // student's program does, and no point depends on it.
@@ -504,266 +550,5 @@ impl Class<'_> {
             reproduce_check: Some(vec!["check".to_string(), ".".to_string()]),
             ..Config::default()
         }
-    }
-}
-
-/// What a submission with a manifest runs as: its one implementation, in the work
-/// folder. `None` (with the problem in `graded`) when it declares more or fewer.
-fn manifest_runnable(
-    m: &detect::ManifestSubmission,
-    name: &str,
-    work: &Path,
-    graded: &mut Graded,
-) -> Option<Runnable> {
-    graded.language = m.implementations.first().map(|i| i.language.clone());
-    match m.implementations.as_slice() {
-        [one] => {
-            let mut imp = one.clone();
-            imp.name = name.to_string();
-            imp.origin = Origin::Submission(m.dir.clone());
-            imp.dir = Some(
-                work.join(
-                    one.dir
-                        .as_deref()
-                        .and_then(|d| d.strip_prefix(&m.dir).ok())
-                        .unwrap_or(Path::new("")),
-                ),
-            );
-            Some(Runnable {
-                implementation: imp,
-                build_steps: Vec::new(),
-            })
-        }
-        _ => {
-            let why = format!(
-                "{} declares {} implementations; a submission's manifest declares exactly one",
-                m.file.display(),
-                m.implementations.len()
-            );
-            for key in RoleKey::ALL {
-                graded.problems.insert(key, why.clone());
-            }
-            None
-        }
-    }
-}
-
-/// The sentence for a role the submission does not have.
-fn missing_role(key: RoleKey) -> String {
-    let file = match (key.transport, key.role) {
-        (crate::proto::Transport::Udp, crate::registry::Role::Server) => "UDPServer.py",
-        (crate::proto::Transport::Udp, crate::registry::Role::Client) => "UDPClient.py",
-        (crate::proto::Transport::Tcp, crate::registry::Role::Server) => "TCPServer.py",
-        (crate::proto::Transport::Tcp, crate::registry::Role::Client) => "TCPClient.py",
-    };
-    format!(
-        "no {} {} found (a file such as {file}, in any supported language)",
-        key.transport.to_string().to_uppercase(),
-        key.role.as_str()
-    )
-}
-
-/// A detected submission's commands, with interpreters resolved to ones that run here.
-struct Commands {
-    roles: BTreeMap<RoleKey, CommandTemplate>,
-    fixed_ports: BTreeMap<RoleKey, u16>,
-    /// Each distinct build once, in role order.
-    builds: Vec<CommandTemplate>,
-}
-
-/// The implementation a detected submission becomes, or why it cannot run here.
-fn implementation_of(
-    s: &detect::Sources,
-    name: &str,
-    work: &Path,
-    scratch: &Path,
-    rubric: &Rubric,
-) -> Result<Runnable, Unrunnable> {
-    let Commands {
-        roles,
-        fixed_ports,
-        mut builds,
-    } = commands_of(s, scratch)?;
-    let probe = Submission::Sources(detect::Sources {
-        roles: s
-            .roles
-            .iter()
-            .map(|(k, r)| {
-                let mut r = r.clone();
-                r.run = roles.get(k).cloned().unwrap_or(r.run);
-                (*k, r)
-            })
-            .collect(),
-        ..s.clone()
-    });
-    if let Some(missing) = detect::missing_toolchain(&probe) {
-        return Err(Unrunnable::MissingToolchain(missing));
-    }
-    // Several builds (one per source file) run in order, stopping at the first failure:
-    // see `Class::build_first`.
-    let (build, build_steps) = match builds.len() {
-        0 | 1 => (builds.pop(), Vec::new()),
-        _ => (None, builds),
-    };
-    let language = s
-        .language
-        .map(|l| l.to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let implementation = Implementation {
-        name: name.to_string(),
-        language: language.clone(),
-        dir: Some(work.to_path_buf()),
-        build,
-        env: [
-            ("LC_ALL".to_string(), "C.UTF-8".to_string()),
-            ("PYTHONIOENCODING".to_string(), "utf-8".to_string()),
-            ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
-            ("HOME".to_string(), work.display().to_string()),
-        ]
-        .into_iter()
-        .collect(),
-        roles,
-        client_output: match rubric.client_output {
-            ClientOutputRule::Exact => ClientOutput::Reference,
-            ClientOutputRule::Contains => ClientOutput::Contains,
-        },
-        fixed_ports,
-        // Version-step cases are not graded; a submission in Python follows the reference.
-        unicode: crate::registry::UnicodePolicy::default_for(&language),
-        origin: Origin::Submission(s.dir.clone()),
-    };
-    Ok(Runnable {
-        implementation,
-        build_steps,
-    })
-}
-
-/// Each role's run command and the builds, interpreters resolved.
-fn commands_of(s: &detect::Sources, scratch: &Path) -> Result<Commands, Unrunnable> {
-    let mut commands = Commands {
-        roles: BTreeMap::new(),
-        fixed_ports: BTreeMap::new(),
-        builds: Vec::new(),
-    };
-    for (key, role) in &s.roles {
-        let run = resolve(&role.run, role.language, scratch)?;
-        if let Some(b) = &role.build {
-            let b = resolve(b, role.language, scratch)?;
-            if !commands.builds.contains(&b) {
-                commands.builds.push(b);
-            }
-        }
-        commands.roles.insert(*key, run);
-        if let Some(p) = role.port {
-            commands.fixed_ports.insert(*key, p);
-        }
-    }
-    Ok(commands)
-}
-
-/// Replaces an interpreter name by one that runs here, for the unprivileged user too
-/// (see [`interpreter::find`]).
-fn resolve(
-    t: &CommandTemplate,
-    language: Language,
-    scratch: &Path,
-) -> Result<CommandTemplate, Unrunnable> {
-    let mut t = t.clone();
-    if let Some(first) = t.words.first_mut() {
-        if first == "python2" || first == "python3" {
-            let found =
-                interpreter::find(first, scratch).ok_or_else(|| Unrunnable::NoInterpreter {
-                    language,
-                    program: first.clone(),
-                })?;
-            *first = found.path.display().to_string();
-            // A copied interpreter still looks for its shared library where it was
-            // built (pyenv's builds link `libpythonX.Y.so` by an absolute run path).
-            if let Some(lib) = found.lib_dir {
-                t.words.splice(
-                    0..0,
-                    [
-                        "env".to_string(),
-                        format!("LD_LIBRARY_PATH={}", lib.display()),
-                    ],
-                );
-            }
-        }
-    }
-    Ok(t)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(words: &[&str]) -> CommandTemplate {
-        CommandTemplate {
-            words: words.iter().map(|w| w.to_string()).collect(),
-        }
-    }
-
-    /// The C fixture, its commands replaced by programs every machine has.
-    fn c_sockets_with(build: impl Fn(usize) -> Option<CommandTemplate>) -> detect::Sources {
-        let dir =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/c-sockets");
-        let Submission::Sources(mut s) = detect::detect(&dir).unwrap() else {
-            panic!("c-sockets has no manifest")
-        };
-        for (i, role) in s.roles.values_mut().enumerate() {
-            role.build = build(i);
-            role.run = words(&["true"]);
-        }
-        s
-    }
-
-    fn runnable(s: &detect::Sources) -> Result<Runnable, Unrunnable> {
-        let work = Path::new("/tmp/shout-work");
-        implementation_of(s, "c-sockets", work, Path::new("/tmp"), &Rubric::default())
-    }
-
-    #[test]
-    fn several_builds_become_steps_in_role_order_not_a_shell_line() {
-        let s = c_sockets_with(|i| Some(words(&["mkdir", &format!("out{i}")])));
-        let r = runnable(&s).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.implementation.build, None);
-        let steps: Vec<String> = r.build_steps.iter().map(|b| b.words.join(" ")).collect();
-        assert_eq!(
-            steps,
-            ["mkdir out0", "mkdir out1", "mkdir out2", "mkdir out3"]
-        );
-    }
-
-    #[test]
-    fn one_shared_build_stays_the_implementations_build() {
-        let s = c_sockets_with(|_| Some(words(&["mkdir", "out"])));
-        let r = runnable(&s).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.implementation.build, Some(words(&["mkdir", "out"])));
-        assert!(r.build_steps.is_empty());
-    }
-
-    #[test]
-    fn a_missing_compiler_is_a_value_worded_as_before() {
-        let s = c_sockets_with(|_| Some(words(&["shout-no-such-compiler"])));
-        let Err(Unrunnable::MissingToolchain(missing)) = runnable(&s) else {
-            panic!("the compiler is missing")
-        };
-        assert_eq!(missing.programs.len(), 1);
-        assert_eq!(
-            missing.to_string(),
-            "C submission; `shout-no-such-compiler` is not installed: apt-get install gcc"
-        );
-    }
-
-    #[test]
-    fn no_interpreter_is_worded_as_before() {
-        let why = Unrunnable::NoInterpreter {
-            language: Language::Python2,
-            program: "python2".into(),
-        };
-        assert_eq!(
-            why.to_string(),
-            "Python 2 submission; no working `python2` is installed: install Python 2 with pyenv: pyenv install 2.7.18"
-        );
     }
 }

@@ -5,11 +5,13 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use super::observe::NotRunReason;
 use super::options::{Axis, RunOptions};
 use super::process::{Confine, Spawn};
+use super::sandbox::add_loopback_addresses;
 use crate::corpus::Input;
 use crate::plan::{Side, Unit};
 use crate::proto::Transport;
@@ -111,11 +113,30 @@ impl Context<'_> {
     /// Gives the calling thread a network of its own when the run asks for one (before a
     /// server starts or a client probe listens). The only caller of the hook.
     pub fn isolate(&self) -> Result<(), NotRunReason> {
-        match self.options.isolate {
-            Some(isolate) => isolate().map_err(|e| {
-                NotRunReason::SpawnFailed(format!("cannot create a network namespace: {e}"))
-            }),
-            None => Ok(()),
+        let Some(isolate) = self.options.isolate else {
+            return Ok(());
+        };
+        isolate().map_err(|e| {
+            NotRunReason::SpawnFailed(format!("cannot create a network namespace: {e}"))
+        })?;
+        add_loopback_addresses(&self.options.client_addresses).map_err(|e| {
+            NotRunReason::SpawnFailed(format!(
+                "cannot give the private network the addresses the client sends to: {e}"
+            ))
+        })
+    }
+
+    /// Where the harness listens for a client (relay, recording server): `127.0.0.1`,
+    /// or every address of the private network when the client sends to others there.
+    pub fn client_listen_ip(&self) -> IpAddr {
+        let addresses = &self.options.client_addresses;
+        if self.options.isolate.is_none() || addresses.is_empty() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else if addresses.iter().any(IpAddr::is_ipv6) {
+            // Both families: Linux's IPv6 sockets take IPv4 too unless told not to.
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
         }
     }
 

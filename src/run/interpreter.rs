@@ -114,7 +114,7 @@ fn copied_lib_dir(interpreter: &Path, scratch: &Path) -> Option<PathBuf> {
 }
 
 /// Whether every folder above `path` lets others in, and `path` lets them run it.
-fn open_to_others(path: &Path) -> bool {
+pub(super) fn open_to_others(path: &Path) -> bool {
     let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode()).ok();
     mode(path).is_some_and(|m| m & 0o001 != 0)
         && path

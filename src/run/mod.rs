@@ -13,9 +13,9 @@
 //! - `lane`, `schedule`, [`execute`]: a lane's units in order; lanes on threads; the entry.
 //! - [`sandbox`]: confinement of untrusted programs (users, limits, cgroups, namespaces,
 //!   a private hosts file, work folders), asked for by `grade`.
-//! - [`interpreter`], [`build_steps`], [`worker_pool`]: what grading asks run to do:
-//!   find and probe interpreters, run a submission's build steps in order, grade
-//!   submissions side by side.
+//! - [`interpreter`], [`rust_toolchain`], [`build_steps`], [`worker_pool`]: what grading
+//!   asks run to do: find and probe interpreters, make a Rust toolchain reachable, run a
+//!   submission's build steps in order, grade submissions side by side.
 
 mod build;
 pub mod build_steps;
@@ -37,6 +37,7 @@ mod pulse;
 pub mod ready;
 mod reference;
 pub mod relay;
+pub mod rust_toolchain;
 pub mod sandbox;
 mod schedule;
 mod server;

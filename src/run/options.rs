@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -45,6 +46,11 @@ pub struct RunOptions {
     /// Called on a lane's thread before each server it starts and each client probe, to
     /// give them a network of their own (for programs on fixed ports); none by default.
     pub isolate: Option<fn() -> io::Result<()>>,
+    /// Addresses the clients under test send to other than `127.0.0.1` (a LAN address
+    /// written in, `192.168.0.123`): with `isolate`, each private network gets them on
+    /// its loopback interface, and the relay and the recording server listen on every
+    /// address there, so such a client reaches them. Empty by default.
+    pub client_addresses: Vec<IpAddr>,
     /// Observations of the reference's own units kept from earlier runs with the same
     /// interpreters and timeouts; none by default.
     pub reference_cache: Option<Arc<ReferenceCache>>,
@@ -66,6 +72,7 @@ impl Default for RunOptions {
             capture_limit: 64 * 1024,
             confine: None,
             isolate: None,
+            client_addresses: Vec::new(),
             reference_cache: None,
             skip_undefined: false,
             build_timeout: Duration::from_secs(600),

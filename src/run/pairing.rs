@@ -33,7 +33,7 @@ pub(super) fn pairing(
         match Relay::start(
             unit.transport,
             server.port,
-            listen,
+            (ctx.client_listen_ip(), listen).into(),
             ctx.options.capture_limit,
         ) {
             Ok(r) => Some(r),

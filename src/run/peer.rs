@@ -5,7 +5,7 @@
 //! it returns replies and transcripts.
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -343,12 +343,12 @@ pub(super) struct RecordingServer {
 }
 
 impl RecordingServer {
-    /// Listens on `listen` (0: any free port). Over TCP, each connection gets one read,
+    /// Listens on `listen` (port 0: any free port). Over TCP, each connection gets one read,
     /// like the reference server, which waits `timeout`; when that read took less than
     /// `line_len` bytes, what followed is kept as `unread`.
     pub fn start(
         transport: Transport,
-        listen: u16,
+        listen: SocketAddr,
         timeout: Duration,
         line_len: usize,
     ) -> Result<RecordingServer, NotRunReason> {
@@ -357,7 +357,7 @@ impl RecordingServer {
         let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&recorded));
         let (port, thread) = match transport {
             Transport::Udp => {
-                let Ok(s) = UdpSocket::bind((Ipv4Addr::LOCALHOST, listen)) else {
+                let Ok(s) = UdpSocket::bind(listen) else {
                     return Err(NotRunReason::SpawnFailed("cannot bind a UDP socket".into()));
                 };
                 let _ = s.set_read_timeout(Some(Duration::from_millis(5)));
@@ -368,7 +368,7 @@ impl RecordingServer {
                 )
             }
             Transport::Tcp => {
-                let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, listen)) else {
+                let Ok(l) = TcpListener::bind(listen) else {
                     return Err(NotRunReason::SpawnFailed("cannot bind a TCP socket".into()));
                 };
                 let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -541,7 +541,8 @@ mod tests {
 
     #[test]
     fn the_recording_server_answers_the_marker_and_keeps_what_it_read() {
-        let rec = RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
+        let at = (Ipv4Addr::LOCALHOST, 0).into();
+        let rec = RecordingServer::start(Transport::Tcp, at, Duration::from_secs(5), 5).unwrap();
         let mut c = TcpStream::connect(("127.0.0.1", rec.port())).unwrap();
         c.write_all(b"hello").unwrap();
         let mut reply = Vec::new();

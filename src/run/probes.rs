@@ -194,7 +194,8 @@ pub(super) fn client_probe(
     }
     let listen = ctx.client_fixed_port(axis, unit).unwrap_or(0);
     let line_len = unit.case.request_bytes().len();
-    let recorder = match RecordingServer::start(unit.transport, listen, timeout, line_len) {
+    let at = (ctx.client_listen_ip(), listen).into();
+    let recorder = match RecordingServer::start(unit.transport, at, timeout, line_len) {
         Ok(r) => r,
         Err(reason) => return Observation::NotRun { reason },
     };

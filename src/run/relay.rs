@@ -51,14 +51,15 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Starts a relay on `127.0.0.1:listen_port` (0: any free port) that forwards to
-    /// `127.0.0.1:server_port`.
+    /// Starts a relay on `listen` (port 0: any free port; `127.0.0.1` unless the client
+    /// sends to another address) that forwards to `127.0.0.1:server_port`.
     pub fn start(
         transport: Transport,
         server_port: u16,
-        listen_port: u16,
+        listen: SocketAddr,
         limit: usize,
     ) -> io::Result<Relay> {
+        let listen_port = listen.port();
         let recorder = Recorder {
             started: Instant::now(),
             events: Arc::default(),
@@ -71,8 +72,8 @@ impl Relay {
         let deadline = Instant::now() + Duration::from_secs(2);
         let (port, threads, udp_sockets) = loop {
             let started = match transport {
-                Transport::Udp => udp(server, listen_port, recorder.clone(), Arc::clone(&stop)),
-                Transport::Tcp => tcp(server, listen_port, recorder.clone(), Arc::clone(&stop))
+                Transport::Udp => udp(server, listen, recorder.clone(), Arc::clone(&stop)),
+                Transport::Tcp => tcp(server, listen, recorder.clone(), Arc::clone(&stop))
                     .map(|(port, threads)| (port, threads, Vec::new())),
             };
             match started {
@@ -132,11 +133,11 @@ type UdpSockets = Vec<Arc<UdpSocket>>;
 
 fn udp(
     server: SocketAddr,
-    listen_port: u16,
+    listen: SocketAddr,
     rec: Recorder,
     stop: Arc<AtomicBool>,
 ) -> io::Result<(u16, Vec<JoinHandle<()>>, UdpSockets)> {
-    let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, listen_port))?);
+    let front = Arc::new(UdpSocket::bind(listen)?);
     let back = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?);
     front.set_read_timeout(Some(TICK))?;
     back.set_read_timeout(Some(TICK))?;
@@ -254,11 +255,11 @@ fn set_linger_zero(stream: &TcpStream) -> io::Result<()> {
 
 fn tcp(
     server: SocketAddr,
-    listen_port: u16,
+    listen: SocketAddr,
     rec: Recorder,
     stop: Arc<AtomicBool>,
 ) -> io::Result<(u16, Vec<JoinHandle<()>>)> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, listen_port))?;
+    let listener = TcpListener::bind(listen)?;
     let port = listener.local_addr()?.port();
     let acceptor = std::thread::spawn(move || {
         let mut pumps = Vec::new();

@@ -8,20 +8,20 @@ use std::time::Duration;
 use crate::support::root;
 
 /// One gradebook row: the CSV's header names to their cells.
-type Row = BTreeMap<String, String>;
+pub(crate) type Row = BTreeMap<String, String>;
 
 /// What grading a few fixture submissions together gave.
-struct Graded {
+pub(crate) struct Graded {
     /// The gradebook's rows, by submission name.
-    rows: BTreeMap<String, Row>,
-    code: Option<i32>,
-    stderr: String,
-    out: tempfile::TempDir,
+    pub(crate) rows: BTreeMap<String, Row>,
+    pub(crate) code: Option<i32>,
+    pub(crate) stderr: String,
+    pub(crate) out: tempfile::TempDir,
 }
 
 impl Graded {
     /// The feedback file of submission `name`, as text.
-    fn feedback(&self, name: &str) -> String {
+    pub(crate) fn feedback(&self, name: &str) -> String {
         std::fs::read_to_string(self.out.path().join(name).join("results.json"))
             .unwrap_or_else(|e| panic!("{name}: no results.json ({e})"))
     }
@@ -29,11 +29,17 @@ impl Graded {
 
 /// Grades the fixture submissions `names` together.
 fn grade(names: &[&str]) -> Graded {
+    grade_with(names, &[])
+}
+
+/// Grades the fixture submissions `names` together, with `args` after `grade`'s own.
+pub(crate) fn grade_with(names: &[&str], args: &[&str]) -> Graded {
     let out = tempfile::tempdir().unwrap();
     let fixtures = root().join("tests/fixtures/submissions");
     let result = assert_cmd::Command::new(crate::support::shout_bin())
         .arg("grade")
         .args(names.iter().map(|n| fixtures.join(n)))
+        .args(args)
         .arg("--out")
         .arg(out.path())
         .timeout(Duration::from_secs(900))
@@ -85,7 +91,12 @@ fn package_declared_java_and_mixed_python_earn_every_point() {
 
 #[test]
 fn clients_that_bind_and_two_servers_for_one_role_are_graded_as_what_they_do() {
-    let graded = grade(&["c-bind-client", "py-two-servers", "go-listenpacket"]);
+    let graded = grade(&[
+        "c-bind-client",
+        "py-two-servers",
+        "py-two-udp-servers",
+        "go-listenpacket",
+    ]);
     let stderr = &graded.stderr;
 
     // Both C clients earn every point: the UDP one binds a local port before it sends,
@@ -105,6 +116,18 @@ fn clients_that_bind_and_two_servers_for_one_role_are_graded_as_what_they_do() {
     assert!(
         feedback
             .contains("TCPServer_v2.py and TCPServer.py both play it; TCPServer_v2.py is graded"),
+        "{feedback}"
+    );
+
+    // Two UDP servers on one port, which the code cannot tell apart: the better-named
+    // one uppercases only ASCII, the other is right. Both are graded; the right one is
+    // kept, and the feedback says so.
+    let both = &graded.rows["py-two-udp-servers"];
+    assert_eq!(both["udp-server"], "20", "{both:?}\n{stderr}");
+    assert_eq!(both["total"], both["max"], "{both:?}\n{stderr}");
+    let feedback = graded.feedback("py-two-udp-servers");
+    assert!(
+        feedback.contains("graded both UDPServer.py and server_fixed.py; kept server_fixed.py"),
         "{feedback}"
     );
 

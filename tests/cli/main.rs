@@ -9,6 +9,7 @@ mod class_view;
 mod cli_help;
 mod detection;
 mod diagnoses;
+mod environment;
 mod expectations;
 mod fixed_port;
 mod grading;

@@ -1,6 +1,10 @@
 //! One file per role when several files play it (`TCPServer.py` and `TCPServer_v2.py`,
 //! `tcpsrv.rs` and `tcpnaive.rs`): the candidates are ranked by what their names say and
-//! what their code does, the first is used, and a note names the others and why.
+//! what their code does, the first is used, and a note names the others and why. When
+//! the code cannot tell the first two apart (both play the role, and neither uses the
+//! port of the transport's other role where the other does not), the second is kept as
+//! the role's alternate: grading grades both and keeps the better. At most two per role
+//! are graded, so the cost stays bounded.
 //!
 //! Pure: it works on candidates already read.
 
@@ -41,13 +45,20 @@ struct Rank {
     port_known: bool,
 }
 
+/// The files chosen: one per role, and the runner-up of each role whose first two the
+/// code cannot tell apart.
+pub(super) struct Chosen {
+    /// One file per role.
+    pub(super) roles: BTreeMap<RoleKey, FoundRole>,
+    /// The second file of a role that the code cannot decide on: graded too.
+    pub(super) alternates: BTreeMap<RoleKey, FoundRole>,
+}
+
 /// One file per role, ranked by [`Rank`] and then path order. Every role with more than
-/// one candidate gets a note naming them all, the one used, and why.
-pub(super) fn choose(
-    candidates: &[Candidate],
-    notes: &mut Vec<String>,
-) -> BTreeMap<RoleKey, FoundRole> {
+/// one candidate gets a note naming them all, the one used (or the two graded), and why.
+pub(super) fn choose(candidates: &[Candidate], notes: &mut Vec<String>) -> Chosen {
     let mut roles: BTreeMap<RoleKey, FoundRole> = BTreeMap::new();
+    let mut alternates: BTreeMap<RoleKey, FoundRole> = BTreeMap::new();
     for key in RoleKey::ALL {
         let mut of_key: Vec<(Rank, &Candidate)> = candidates
             .iter()
@@ -59,8 +70,22 @@ pub(super) fn choose(
         let Some(((best_rank, best), rest)) = of_key.split_first() else {
             continue;
         };
-        if let Some((next_rank, _)) = rest.first() {
+        if let Some((next_rank, next)) = rest.first() {
             let others: Vec<String> = rest.iter().map(|(_, c)| slash_path(&c.role.file)).collect();
+            if undecided(best_rank, next_rank) {
+                let (first, second) = (slash_path(&best.role.file), slash_path(&next.role.file));
+                let mut note = format!(
+                    "{key}: {first} and {second} both play it, and the code does not say \
+                     which is meant; both are graded and the better kept"
+                );
+                if others.len() > 1 {
+                    note.push_str(&format!(" ({} not graded)", others[1..].join(", ")));
+                }
+                notes.push(note);
+                alternates.insert(key, next.role.clone());
+                roles.insert(key, best.role.clone());
+                continue;
+            }
             notes.push(format!(
                 "{key}: {} and {} both play it; {} is graded ({}), not {}",
                 slash_path(&best.role.file),
@@ -72,7 +97,13 @@ pub(super) fn choose(
         }
         roles.insert(key, best.role.clone());
     }
-    roles
+    Chosen { roles, alternates }
+}
+
+/// Whether the code cannot tell two candidates apart: only their names or the order of
+/// their paths would decide.
+fn undecided(best: &Rank, next: &Rank) -> bool {
+    best.by_code == next.by_code && best.meets_partner == next.meets_partner
 }
 
 fn rank(c: &Candidate, all: &[Candidate]) -> Rank {

@@ -104,6 +104,7 @@ pub(super) fn commands(
                         "cargo",
                         "build",
                         "--release",
+                        "--offline",
                         "--manifest-path",
                         &manifest,
                     ])),

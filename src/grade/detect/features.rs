@@ -106,6 +106,10 @@ pub(super) struct Features {
     pub(super) port: Option<u16>,
     /// The server name a client hardcodes; `None` for a file that is no client.
     pub(super) host: Option<String>,
+    /// Every server name and address a client's code names, in order of appearance,
+    /// each once: what its host patterns find, and every IPv4 or IPv6 address written
+    /// in a string. Empty for a file that is no client.
+    pub(super) hosts: Vec<String>,
 }
 
 impl Features {
@@ -164,8 +168,42 @@ pub(super) fn features(code: &str, language: Language) -> Features {
     };
     if client {
         f.host = first_capture(code, &hosts, parse_host);
+        f.hosts = every_host(code, &hosts);
     }
     f
+}
+
+/// Every server name the `patterns` capture and every address written in a string, in
+/// order of appearance, each once.
+fn every_host(code: &str, patterns: &[&Regex]) -> Vec<String> {
+    let mut found: Vec<(usize, String)> = patterns
+        .iter()
+        .flat_map(|re| re.captures_iter(code))
+        .filter_map(|c| c.get(1))
+        .filter_map(|m| parse_host(m.as_str()).map(|h| (m.start(), h)))
+        .collect();
+    // `"10.0.0.117"`, `'192.168.0.123:12000'`, `"[fd00::7]:12000"`, `"fd00::7"`.
+    let literal = regex!(
+        r#"["'`]\[?((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})\]?(?::\d{1,5})?["'`]"#
+    );
+    for c in literal.captures_iter(code) {
+        let m = c.get(1).expect("one group");
+        if m.as_str().parse::<std::net::IpAddr>().is_ok() {
+            found.push((m.start(), m.as_str().to_string()));
+        }
+    }
+    found.sort_by_key(|(at, _)| *at);
+    let mut out: Vec<String> = Vec::new();
+    for (_, host) in found {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        if !out.contains(&host) {
+            out.push(host);
+        }
+    }
+    out
 }
 
 fn python(code: &str) -> Reading {
@@ -385,7 +423,12 @@ fn rust(code: &str) -> Reading {
     f.tcp_client = !f.tcp_server && h(regex!(r"TcpStream::connect\s*\("));
     Reading {
         roles: f,
-        ports: vec![regex!(r#""[\w.\-\[\]:]*:(\d{1,5})""#), port_variable()],
+        ports: vec![
+            regex!(r#""[\w.\-\[\]:]*:(\d{1,5})""#),
+            // `TcpStream::connect(("127.0.0.1", 12000))`: a (host, port) pair.
+            regex!(r#"\(\s*"[^"]*"\s*,\s*(\d{1,5})\s*\)"#),
+            port_variable(),
+        ],
         hosts: vec![
             regex!(r#""([\w.\-]+):\d{1,5}""#),
             regex!(r#"connect\s*\(\s*\(\s*"([^"]+)""#),

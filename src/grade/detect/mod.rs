@@ -29,6 +29,8 @@ mod submission;
 mod toolchain;
 
 #[cfg(test)]
+mod env_tests;
+#[cfg(test)]
 mod shape_tests;
 #[cfg(test)]
 mod tests;

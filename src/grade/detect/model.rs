@@ -28,6 +28,10 @@ pub struct FoundRole {
     /// The server name a client hardcodes (`localhost`, `127.0.0.1`, `hostname`); always
     /// `None` for servers.
     pub host: Option<String>,
+    /// Every server name and address a client's code names (`hostname`, `lab-pc-07`,
+    /// `192.168.0.123`, `fd00::7`), in order of appearance: grading makes each one reach
+    /// the test server. Empty for servers.
+    pub hosts: Vec<String>,
     /// What a grader should know about this file, e.g. that its name lies.
     pub notes: Vec<String>,
 }
@@ -44,6 +48,9 @@ pub struct Sources {
     pub language: Option<Language>,
     /// The roles found; a role not in the folder is absent.
     pub roles: BTreeMap<RoleKey, FoundRole>,
+    /// For a role that two files play and the code cannot decide between, the second:
+    /// grading grades both and keeps the better. Absent for every other role.
+    pub alternates: BTreeMap<RoleKey, FoundRole>,
     /// Notes about the submission as a whole (duplicate roles, mismatched ports, …).
     pub notes: Vec<String>,
 }
@@ -52,6 +59,20 @@ impl Sources {
     /// The role `key`, if the submission has it.
     pub fn role(&self, key: RoleKey) -> Option<&FoundRole> {
         self.roles.get(&key)
+    }
+
+    /// Every server name and address the submission's clients name (second files
+    /// included), each once.
+    pub fn client_hosts(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for role in self.roles.values().chain(self.alternates.values()) {
+            for h in &role.hosts {
+                if !out.contains(&h.as_str()) {
+                    out.push(h);
+                }
+            }
+        }
+        out
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::choose::{choose, Candidate, NameSays};
+use super::choose::{choose, Candidate, Chosen, NameSays};
 use super::commands::commands;
 use super::features::{features, python2_syntax, python3_usage, Features};
 use super::language::Language;
@@ -80,7 +80,7 @@ pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile
             }
         }
     }
-    let roles = choose(&candidates, &mut notes);
+    let Chosen { roles, alternates } = choose(&candidates, &mut notes);
     notes.extend(port_mismatches(&roles));
     if roles.is_empty() {
         notes.push("no source file plays a role".to_string());
@@ -93,6 +93,7 @@ pub(super) fn detect_sources(name: String, dir: &Path, mut files: Vec<SourceFile
         dir: dir.to_path_buf(),
         language,
         roles,
+        alternates,
         notes,
     }
 }
@@ -146,9 +147,9 @@ fn candidates(dir: &Path, file: &SourceFile, files: &[SourceFile]) -> Vec<Candid
     let mut out = Vec::new();
     for (key, mut notes) in claimed_roles(&found, hint_transport, hint_role) {
         let (build, run) = commands(dir, file, file.language, files);
-        let host = match key.role {
-            Role::Client => found.host.clone(),
-            Role::Server => None,
+        let (host, hosts) = match key.role {
+            Role::Client => (found.host.clone(), found.hosts.clone()),
+            Role::Server => (None, Vec::new()),
         };
         if found.port.is_none() {
             notes.push("no hardcoded port found".to_string());
@@ -171,6 +172,7 @@ fn candidates(dir: &Path, file: &SourceFile, files: &[SourceFile]) -> Vec<Candid
                 run,
                 port: found.port,
                 host,
+                hosts,
                 notes,
             },
         });
@@ -229,7 +231,8 @@ fn host_note(h: &str) -> Option<String> {
         ))
     } else if !is_loopback(h) {
         Some(format!(
-            "the server name '{h}' is not this machine's loopback address"
+            "the server name '{h}' is not this machine's loopback address; grading puts the test \
+             server there; to run it yourself, set it to 'localhost'"
         ))
     } else {
         None

@@ -282,10 +282,30 @@ fn of_two_servers_the_one_the_client_talks_to_is_graded_and_both_are_named() {
              is graded (it listens on port 12001, where the TCP client sends), not TCPServer.py",
         ],
     );
+    // The port decides: only one of them is graded.
+    assert!(sources("py-two-servers").alternates.is_empty());
 }
 
 #[test]
-fn of_two_rust_servers_the_one_named_a_server_is_graded() {
+fn of_two_servers_the_code_cannot_tell_apart_both_are_kept_the_better_named_first() {
+    let s = sources("py-two-udp-servers");
+    assert_eq!(s.role(UDP_SERVER).unwrap().file, Path::new("UDPServer.py"));
+    assert_eq!(
+        s.alternates.get(&UDP_SERVER).map(|r| r.file.as_path()),
+        Some(Path::new("server_fixed.py"))
+    );
+    assert_eq!(s.alternates.len(), 1);
+    assert_eq!(
+        s.notes,
+        [
+            "udp-server: UDPServer.py and server_fixed.py both play it, and the code does not \
+          say which is meant; both are graded and the better kept"
+        ]
+    );
+}
+
+#[test]
+fn of_two_rust_servers_the_one_named_a_server_comes_first_and_both_are_graded() {
     let dir = tempfile::tempdir().unwrap();
     let server = "use std::io::{Read, Write};\nuse std::net::TcpListener;\nfn main() {\n    let l = TcpListener::bind(\"0.0.0.0:12000\").unwrap();\n    for s in l.incoming() {\n        let mut s = s.unwrap();\n        let mut b = [0u8; 1024];\n        let n = s.read(&mut b).unwrap();\n        s.write_all(&b[..n]).unwrap();\n    }\n}\n";
     write(dir.path(), "tcpnaive.rs", server);
@@ -295,9 +315,13 @@ fn of_two_rust_servers_the_one_named_a_server_is_graded() {
     assert_eq!(
         s.notes,
         [
-            "tcp-server: tcpsrv.rs and tcpnaive.rs both play it; tcpsrv.rs is graded \
-          (its file name names the role), not tcpnaive.rs"
+            "tcp-server: tcpsrv.rs and tcpnaive.rs both play it, and the code does not say \
+             which is meant; both are graded and the better kept"
         ]
+    );
+    assert_eq!(
+        s.alternates.get(&TCP_SERVER).map(|r| r.file.as_path()),
+        Some(Path::new("tcpnaive.rs"))
     );
     assert!(s.role(TCP_CLIENT).is_none());
 }

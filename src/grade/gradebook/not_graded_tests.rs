@@ -76,7 +76,10 @@ fn a_role_the_machine_was_too_busy_to_judge_is_not_graded_and_the_others_are() {
     assert_eq!(max_of(&bs), 56.0, "the TCP server's 20 points are out");
     assert_eq!(total(&bs), 56.0);
     let row = class_csv(std::slice::from_ref(&g), &rubric);
-    assert!(row.contains("not graded: the grading machine was too busy"), "{row}");
+    assert!(
+        row.contains("not graded: the grading machine was too busy"),
+        "{row}"
+    );
     // Without the busy unit nothing is out.
     let clean = graded(
         "erin",

@@ -21,13 +21,15 @@
 //! - `pre_exec`: what the child does between `fork` and `exec`.
 //! - `hosts`: the private hosts file's contents.
 //! - `user`: the unprivileged [`User`].
-//! - `netns`: a fresh network namespace per worker thread ([`enter_fresh_netns`]).
+//! - `netns`: a fresh network namespace per worker thread ([`enter_fresh_netns`]);
+//!   `addrs`: the addresses clients hardcode, added to its loopback interface.
 //! - `workdir`: the private copy of a submission ([`prepare_workdir`]).
 //! - `sys`: small system-call helpers.
 //! - `bwrap`: the world bubblewrap builds for each program (namespaces, file system view).
 //! - `memcg`: one memory cgroup per submission.
 //! - `isolation`: `--isolation strict|best-effort` and the words for the layers that work.
 
+mod addrs;
 mod bwrap;
 mod cgroup;
 mod confine;
@@ -43,13 +45,14 @@ mod sys;
 mod user;
 mod workdir;
 
+pub use addrs::add_loopback_addresses;
 pub use bwrap::TMPFS_BYTES;
 pub use cgroup::KILL_PATIENCE;
 pub use confine::{prepare_workdir, Sandbox, ENV_ALLOWLIST, SUBMISSION_UID_BASE};
 pub use isolation::{layers_json, layers_sentence, refusal, IsolationMode};
 pub use limits::Limits;
 pub use memcg::SUBMISSION_MEMORY_BYTES;
-pub use mounts::{can_cap_folders, enter_private_mounts, WORK_FOLDER_BYTES};
+pub use mounts::{can_cap_folders, enter_private_mounts, ReadOnlyView, WORK_FOLDER_BYTES};
 pub use netns::{enter_fresh_netns, enter_user_namespace};
 pub use support::{Feature, Support};
 pub use user::User;

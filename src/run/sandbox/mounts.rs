@@ -86,3 +86,79 @@ impl Drop for CappedFolder {
         }
     }
 }
+
+/// A folder shown read-only at a second path (a bind mount in the grader's private
+/// namespace); unmounted when dropped.
+#[derive(Debug)]
+pub struct ReadOnlyView(PathBuf);
+
+impl ReadOnlyView {
+    /// Shows `source` read-only at the empty folder `target`. The path to `target`, not
+    /// the one to `source`, is what a program must be able to enter: a toolchain under a
+    /// home folder only its owner may enter becomes reachable through a folder others may.
+    /// Needs the private mount namespace ([`can_cap_folders`]).
+    pub fn bind(source: &Path, target: &Path) -> io::Result<ReadOnlyView> {
+        if !can_cap_folders() {
+            return Err(io::Error::other(
+                "shout has no mount namespace of its own here",
+            ));
+        }
+        let (src, dst) = (path_cstring(source)?, path_cstring(target)?);
+        let fail = |e: io::Error| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot show {} at {}: {e}",
+                    source.display(),
+                    target.display()
+                ),
+            )
+        };
+        // SAFETY: mount(2) with valid C strings that outlive the call; a bind mount.
+        check(
+            unsafe {
+                libc::mount(
+                    src.as_ptr(),
+                    dst.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                )
+            }
+            .into(),
+        )
+        .map_err(fail)?;
+        let view = ReadOnlyView(target.to_path_buf());
+        // A bind mount takes the read-only flag only when remounted.
+        // SAFETY: mount(2) remounting the bind mount made above; no source, no data.
+        check(
+            unsafe {
+                libc::mount(
+                    std::ptr::null(),
+                    dst.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID,
+                    std::ptr::null(),
+                )
+            }
+            .into(),
+        )
+        .map_err(fail)?;
+        Ok(view)
+    }
+
+    /// Where the folder is shown.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ReadOnlyView {
+    fn drop(&mut self) {
+        if let Ok(target) = path_cstring(&self.0) {
+            // SAFETY: umount2(2) of a folder this value mounted; lazy, as for the work
+            // folders.
+            unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}
