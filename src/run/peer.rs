@@ -557,7 +557,13 @@ mod tests {
     #[test]
     fn a_line_written_in_pieces_is_counted_in_pieces_however_it_was_read() {
         for round in 0..3 {
-            let rec = RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
+            let rec = RecordingServer::start(
+                Transport::Tcp,
+                (Ipv4Addr::LOCALHOST, 0).into(),
+                Duration::from_secs(5),
+                5,
+            )
+            .unwrap();
             let mut c = TcpStream::connect(("127.0.0.1", rec.port())).unwrap();
             for b in b"hello" {
                 c.write_all(&[*b]).unwrap();
@@ -577,7 +583,8 @@ mod tests {
 
     #[test]
     fn a_newline_written_after_the_line_is_seen_after_a_whole_read() {
-        let rec = RecordingServer::start(Transport::Tcp, 0, Duration::from_secs(5), 5).unwrap();
+        let at = (Ipv4Addr::LOCALHOST, 0).into();
+        let rec = RecordingServer::start(Transport::Tcp, at, Duration::from_secs(5), 5).unwrap();
         let mut c = TcpStream::connect(("127.0.0.1", rec.port())).unwrap();
         c.write_all(b"hello").unwrap();
         c.write_all(b"\n").unwrap();
