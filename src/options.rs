@@ -109,6 +109,14 @@ pub enum OptionsError {
     /// Every path given was skipped.
     #[error("no submission folder to grade: pass one folder per submission")]
     NoSubmission,
+    /// A folder given holds the class, not one submission.
+    #[error("`{}` holds {count} folders with programs, not a submission of its own: pass one folder per student, e.g. `shout grade {}/* --out …`", path.display(), path.display())]
+    FolderOfSubmissions {
+        /// The folder given.
+        path: PathBuf,
+        /// Its subfolders with programs.
+        count: usize,
+    },
 }
 
 /// Validates a time limit given in seconds: positive, finite and at most a day.
@@ -641,6 +649,9 @@ impl GradeOptions {
                 skipped(&Skipped::NotAFolder(p.clone()));
             } else if out.is_some() && p.canonicalize().ok() == out {
                 skipped(&Skipped::OutFolder(p.clone()));
+            } else if let Some(count) = shout::grade::detect::submissions_inside(p) {
+                let path = p.clone();
+                return Err(OptionsError::FolderOfSubmissions { path, count });
             } else {
                 dirs.push(p.clone());
             }

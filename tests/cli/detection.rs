@@ -148,3 +148,33 @@ fn clients_that_bind_and_two_servers_for_one_role_are_graded_as_what_they_do() {
         }
     }
 }
+
+#[test]
+fn a_class_folder_given_as_one_submission_is_refused_with_the_command_meant() {
+    let class = tempfile::tempdir().unwrap();
+    let fixtures = root().join("tests/fixtures/submissions");
+    for name in ["py3-faithful", "py2", "c-sockets"] {
+        let to = class.path().join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for f in std::fs::read_dir(fixtures.join(name)).unwrap().flatten() {
+            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        }
+    }
+    let out = tempfile::tempdir().unwrap();
+    let result = assert_cmd::Command::new(crate::support::shout_bin())
+        .arg("grade")
+        .arg(class.path())
+        .arg("--out")
+        .arg(out.path().join("grades"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds 3 folders with programs"), "{stderr}");
+    assert!(stderr.contains("/* --out"), "{stderr}");
+    assert!(
+        !out.path().join("grades").exists(),
+        "nothing graded: {stderr}"
+    );
+}

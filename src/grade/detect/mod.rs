@@ -18,6 +18,7 @@
 //! - `toolchain`: the programs this machine lacks ([`MissingToolchain`]).
 
 mod choose;
+mod class_folder;
 mod commands;
 mod features;
 mod language;
@@ -35,6 +36,7 @@ mod shape_tests;
 #[cfg(test)]
 mod tests;
 
+pub use class_folder::submissions_inside;
 pub use language::Language;
 pub use model::{DetectError, FoundRole, ManifestSubmission, Sources, Submission, MANIFEST_FILE};
 pub use submission::{detect, submission_name};
