@@ -8,8 +8,9 @@
 //!
 //! The class: the textbook Python (correct), the textbook Java (a UDP server that
 //! returns its whole buffer, a TCP server that waits for a newline, a TCP client that
-//! writes one character at a time: its verdicts used to depend on timing), and C. A few
-//! cases keep it short; `SHOUT_TEST_LOADED_ALL=1` grades every case.
+//! writes one character at a time: its verdicts used to depend on timing), twice under
+//! two names, and C. A few cases keep it short; `SHOUT_TEST_LOADED_ALL=1` grades every
+//! case.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,17 +69,26 @@ impl Drop for Load {
 /// The class's gradebook: per submission, its role cells and total.
 type Book = BTreeMap<String, BTreeMap<String, String>>;
 
+/// The class's folders, and a second copy of the Java textbook submission under another
+/// name: two identical submissions graded together must score alike.
 fn class(dir: &Path) -> Vec<PathBuf> {
     let fixtures = root().join("tests/fixtures/submissions");
-    CLASS
+    let mut folders: Vec<PathBuf> = CLASS
         .iter()
         .map(|name| {
             let to = dir.join(name);
             copy(&fixtures.join(name), &to);
             to
         })
-        .collect()
+        .collect();
+    let twin = dir.join(TWIN);
+    copy(&fixtures.join("java-textbook"), &twin);
+    folders.push(twin);
+    folders
 }
+
+/// The second copy's name.
+const TWIN: &str = "java-textbook-again";
 
 fn copy(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -152,6 +162,17 @@ fn a_class_graded_under_load_scores_exactly_as_it_does_without() {
             assert!(
                 q == l || machine,
                 "{name} {role}: {q} without load, {l} with it\n{loaded_err}"
+            );
+        }
+    }
+    // Two identical submissions score alike within each run.
+    for book in [&quiet, &loaded] {
+        for role in ROLES {
+            let (a, b) = (&book["java-textbook"][*role], &book[TWIN][*role]);
+            let machine = a.starts_with(BUSY) || b.starts_with(BUSY);
+            assert!(
+                a == b || machine,
+                "{role}: two copies of one submission: {a}, {b}"
             );
         }
     }

@@ -144,7 +144,7 @@ pub enum NotRunReason {
     /// The reference itself gave no answer on this case, and the run was asked not to
     /// spend time on such cases (the verdict is `info` whatever the program does).
     ReferenceUndefined,
-    /// The program was silent twice, and the machine ran more than ten times slower
+    /// The program was silent twice, and the machine ran more than twenty times slower
     /// than an idle core by then: no fair time limit was left, so nothing is concluded.
     MachineBusy {
         /// How many times slower than idle, in tenths.

@@ -15,9 +15,14 @@ const SPIN: Duration = Duration::from_millis(12);
 /// slow, which is all a caller needs to know.
 const MOST_WALL: Duration = Duration::from_secs(2);
 
-/// The most a retry's time limit is stretched. A machine slower than this is too busy
-/// to grade fairly: a silence there is not held against anyone.
+/// The most a retry's time limit is stretched.
 pub const MOST_STRETCH: u32 = 10;
+
+/// A retry's stretched limit must still be worth at least this share of the limit on an
+/// idle machine (its limit times the stretch, over the slowdown) for its silence to
+/// count: with the stretch at its most, a machine over twenty times slower than idle is
+/// too busy to grade fairly, and a silence there is not held against anyone.
+const LEAST_SHARE_OF_LIMIT: f64 = 0.5;
 
 /// How many times slower than an idle core this thread runs now: wall time over its own
 /// CPU time for a short spin, at least 1.
@@ -45,9 +50,9 @@ pub fn stretch(slowdown: f64) -> u32 {
 }
 
 /// Whether a machine `slowdown` times slower than idle is too busy for a stretched limit
-/// to make up for it.
+/// to make up for it: the retry had less than half its limit's worth of an idle core.
 pub fn too_busy(slowdown: f64) -> bool {
-    slowdown > f64::from(MOST_STRETCH)
+    f64::from(stretch(slowdown)) / slowdown < LEAST_SHARE_OF_LIMIT
 }
 
 /// This thread's CPU time so far.
@@ -74,8 +79,10 @@ mod tests {
         assert_eq!(stretch(1.2), 2);
         assert_eq!(stretch(4.0), 4);
         assert_eq!(stretch(55.0), MOST_STRETCH);
+        assert!(!too_busy(1.0));
         assert!(!too_busy(9.9));
-        assert!(too_busy(10.5));
+        assert!(!too_busy(19.9), "a stretch of 10 is half of 19.9");
+        assert!(too_busy(20.5));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub enum RunFinding {
     },
     /// The run's time limit passed before the unit ran: the run is incomplete.
     RunTimedOut,
-    /// The program was silent twice while the machine ran more than ten times slower
+    /// The program was silent twice while the machine ran more than twenty times slower
     /// than an idle core: nothing is concluded, and the run is incomplete.
     MachineBusy {
         /// How many times slower than idle, in tenths.

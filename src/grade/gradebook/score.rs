@@ -69,7 +69,7 @@ impl Bucket<'_> {
 }
 
 /// The roles of `student` with a unit the machine was too busy to judge (the program
-/// was silent twice while the machine ran over ten times slower than idle), each with
+/// was silent twice while the machine ran over twenty times slower than idle), each with
 /// the sentence saying so: such a role is not graded rather than scored on what is left.
 pub fn machine_too_busy(results: &Results, student: &str) -> BTreeMap<RoleKey, String> {
     let mut out = BTreeMap::new();
