@@ -71,11 +71,13 @@ impl LaneRun<'_, '_> {
         // A silence on a busy machine may be the machine's: once more before it counts,
         // with the limit stretched by how much slower than idle the machine is now.
         if let Some(program) = self.retry_for(unit, axis, &observation) {
-            let before = pulse::slowdown();
+            let silent_since = started;
+            let before = self.shared.pulse.since(silent_since);
             started = Instant::now();
             observation = self.attempt(unit, axis, pulse::stretch(before));
             if no_answer(&observation) {
-                let slowdown = before.max(pulse::slowdown());
+                // How busy the machine was over the retry, the median of its samples.
+                let slowdown = self.shared.pulse.since(started);
                 if pulse::too_busy(slowdown) {
                     // No fair limit is left: the machine, not the program, is named.
                     let tenths = (slowdown * 10.0).round() as u32;

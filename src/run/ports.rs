@@ -244,25 +244,33 @@ pub fn socket_inodes(pid: u32) -> Vec<u64> {
         .collect()
 }
 
-/// The processes in process group `pgid`, from `/proc/PID/stat`.
+/// The processes in process group `pgid` that descend from its leader (the process
+/// shout started, whose pid is the group's id): the leader and its descendants, walked
+/// through the kernel's children lists, kept when `/proc/PID/stat` names the group. A
+/// walk reads a few files where a scan of `/proc` reads one per process on the machine,
+/// and readiness polls it every few milliseconds.
 pub fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    // Fields after the parenthesised command: state ppid pgrp …
-                    let rest = &s[s.rfind(')')? + 2..];
-                    rest.split_whitespace().nth(2)?.parse::<u32>().ok()
-                })
-                == Some(pgid)
-        })
-        .collect()
+    let mut members = Vec::new();
+    let mut next = vec![pgid as i32];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(pid) = next.pop() {
+        if !seen.insert(pid) || seen.len() > 4096 {
+            continue;
+        }
+        if group_of(pid) == Some(pgid) {
+            members.push(pid as u32);
+        }
+        next.extend(crate::run::process::children_of(pid));
+    }
+    members
+}
+
+/// The process group of `pid`, from `/proc/PID/stat`.
+fn group_of(pid: i32) -> Option<u32> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command: state ppid pgrp …
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split_whitespace().nth(2)?.parse::<u32>().ok()
 }
 
 /// The ports for `transport` that some process of group `pgid` has bound (UDP) or is

@@ -1,10 +1,16 @@
-//! How busy the machine is right now, measured rather than guessed: a thread spins for a
-//! few milliseconds of its own CPU time and compares that with the wall time it took.
-//! On an idle core the two are equal; with ten runnable tasks per core the wall time is
-//! about ten times the CPU time, and so is everything else this run starts. A silent
-//! unit's retry is given that much longer, and a machine too busy for any fair limit is
-//! named as the reason instead of the program.
+//! How busy the machine is, measured rather than guessed: a thread spins for a few
+//! milliseconds of its own CPU time and compares that with the wall time it took. On an
+//! idle core the two are equal; with ten runnable tasks per core the wall time is about
+//! ten times the CPU time, and so is everything else this run starts. A silent unit's
+//! retry is given that much longer; while it runs, a [`Sampler`] measures again every
+//! tenth of a second, and a machine that stayed too busy for any fair limit (the median
+//! over the retry, so that one burst of starting JVMs does not decide it) is named as
+//! the reason instead of the program.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// CPU time the measurement spends: a few scheduler slices, so one preemption does not
@@ -24,9 +30,20 @@ pub const MOST_STRETCH: u32 = 10;
 /// too busy to grade fairly, and a silence there is not held against anyone.
 const LEAST_SHARE_OF_LIMIT: f64 = 0.5;
 
+/// How often the sampler measures, and the CPU time each measurement spends.
+const EVERY: Duration = Duration::from_millis(100);
+const SAMPLE_SPIN: Duration = Duration::from_millis(2);
+
+/// The most samples kept (ten minutes' worth).
+const KEPT: usize = 6000;
+
 /// How many times slower than an idle core this thread runs now: wall time over its own
 /// CPU time for a short spin, at least 1.
 pub fn slowdown() -> f64 {
+    spin_for(SPIN)
+}
+
+fn spin_for(spin: Duration) -> f64 {
     let started = Instant::now();
     let cpu_at_start = thread_cpu();
     let mut spins: u64 = 0;
@@ -36,7 +53,7 @@ pub fn slowdown() -> f64 {
         }
         let wall = started.elapsed();
         let cpu = thread_cpu().saturating_sub(cpu_at_start);
-        if cpu >= SPIN || wall >= MOST_WALL {
+        if cpu >= spin || wall >= MOST_WALL {
             let cpu = cpu.max(Duration::from_micros(100));
             return (wall.as_secs_f64() / cpu.as_secs_f64()).max(1.0);
         }
@@ -53,6 +70,88 @@ pub fn stretch(slowdown: f64) -> u32 {
 /// to make up for it: the retry had less than half its limit's worth of an idle core.
 pub fn too_busy(slowdown: f64) -> bool {
     f64::from(stretch(slowdown)) / slowdown < LEAST_SHARE_OF_LIMIT
+}
+
+/// Measurements of [`slowdown`] on a thread of their own, every [`EVERY`], from the
+/// first time they are asked for until the sampler is dropped.
+#[derive(Default)]
+pub struct Sampler {
+    running: OnceLock<Running>,
+}
+
+struct Running {
+    samples: Arc<Mutex<VecDeque<(Instant, f64)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sampler {
+    /// The median slowdown measured since `since` (with one more measured now): how much
+    /// slower than idle the machine ran over that time. Starts the sampling thread the
+    /// first time.
+    pub fn since(&self, since: Instant) -> f64 {
+        let running = self.running.get_or_init(Running::start);
+        let mut values: Vec<f64> = running
+            .samples
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .filter(|(at, _)| *at >= since)
+                    .map(|(_, v)| *v)
+                    .collect()
+            })
+            .unwrap_or_default();
+        values.push(slowdown());
+        median(&mut values)
+    }
+}
+
+impl Running {
+    fn start() -> Running {
+        let samples: Arc<Mutex<VecDeque<(Instant, f64)>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (Arc::clone(&samples), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("shout-pulse".into())
+            .spawn(move || {
+                while !st.load(Ordering::Relaxed) {
+                    std::thread::sleep(EVERY);
+                    let value = spin_for(SAMPLE_SPIN);
+                    if let Ok(mut s) = s.lock() {
+                        if s.len() >= KEPT {
+                            s.pop_front();
+                        }
+                        s.push_back((Instant::now(), value));
+                    }
+                }
+            })
+            .ok();
+        Running {
+            samples,
+            stop,
+            thread,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The median of `values` (not empty).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
 }
 
 /// This thread's CPU time so far.
@@ -72,6 +171,26 @@ fn thread_cpu() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_one_or_between_the_middle_two() {
+        assert_eq!(median(&mut [3.0, 1.0, 40.0]), 3.0);
+        assert_eq!(median(&mut [2.0, 1.0, 40.0, 4.0]), 3.0);
+        assert_eq!(median(&mut [7.0]), 7.0);
+    }
+
+    #[test]
+    fn a_sampler_measures_over_a_window_and_stops_with_its_owner() {
+        let sampler = Sampler::default();
+        let since = Instant::now();
+        let first = sampler.since(since);
+        std::thread::sleep(Duration::from_millis(350));
+        let over = sampler.since(since);
+        assert!(first >= 1.0 && over >= 1.0);
+        let kept = sampler.running.get().unwrap().samples.lock().unwrap().len();
+        assert!(kept >= 1, "samples every tenth of a second: {kept}");
+        drop(sampler);
+    }
 
     #[test]
     fn the_stretch_is_whole_times_and_bounded() {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::context::ProgramKey;
 use super::gate::Gate;
 use super::options::Event;
+use super::pulse::Sampler;
 use super::reference::{time_limit, Undefined};
 use super::server::StartFailures;
 use super::stuck::{client_cap, Retries, Silences, Streaks};
@@ -29,6 +30,8 @@ pub(super) struct Shared<'a> {
     pub stuck_clients: Streaks<ProgramKey>,
     /// Retries of silent units, per program.
     pub retries: Retries,
+    /// How busy the machine is, measured while retries run.
+    pub pulse: Sampler,
     /// Per fixed (transport, port): held by the unit listening there for a client.
     pub turns: PortTurns,
     /// Units done, for events.
@@ -55,6 +58,7 @@ impl<'a> Shared<'a> {
             silences: Silences::default(),
             stuck_clients: Streaks::default(),
             retries: Retries::default(),
+            pulse: Sampler::default(),
             turns: PortTurns::default(),
             progress: Progress {
                 done: Mutex::new(0),
