@@ -24,6 +24,7 @@ fn check(transport: &str, role: &str, command: &str, cases: &[&str]) -> (i32, Re
     let json = dir.path().join("r.json");
     let mut cmd = assert_cmd::Command::new(shout_bin());
     cmd.envs(python_env())
+        .env(TAG_VAR, tag())
         .args([
             "check",
             "--transport",
@@ -50,7 +51,31 @@ fn check(transport: &str, role: &str, command: &str, cases: &[&str]) -> (i32, Re
     (code, results)
 }
 
-/// The command lines of the processes running now that mention `needle`.
+/// Marks the `shout` a test runs, and what it starts, in their environment: tests that
+/// run the same fixture at the same time do not count each other's processes as their
+/// own leftovers.
+const TAG_VAR: &str = "SHOUT_TEST_TAG";
+
+/// This test's mark: its process and thread.
+fn tag() -> String {
+    format!("{}-{:?}", std::process::id(), std::thread::current().id())
+}
+
+/// Whether process `dir` (a `/proc` entry) carries another test's mark.
+fn another_tests(dir: &Path) -> bool {
+    let Ok(environ) = std::fs::read(dir.join("environ")) else {
+        return false;
+    };
+    let mine = format!("{TAG_VAR}={}", tag());
+    let prefix = format!("{TAG_VAR}=");
+    environ
+        .split(|&b| b == 0)
+        .map(String::from_utf8_lossy)
+        .any(|v| v.starts_with(&prefix) && v != mine)
+}
+
+/// The command lines of the processes running now that mention `needle` (and carry no
+/// other test's mark).
 fn running_with(needle: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -61,6 +86,7 @@ fn running_with(needle: &str) -> Vec<String> {
                 .bytes()
                 .all(|b| b.is_ascii_digit())
         })
+        .filter(|e| !another_tests(&e.path()))
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
         .filter(|c| c.contains(needle))
