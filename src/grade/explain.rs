@@ -8,7 +8,7 @@
 use crate::grade::detect::Language;
 use crate::plan::UnitKind;
 use crate::proto::Transport;
-use crate::registry::{Role, RoleKey, REFERENCE, SHOUT};
+use crate::registry::{Role, RoleKey, SHOUT};
 use crate::results::UnitResult;
 pub use crate::text::quote;
 use crate::text::{escape, short};
@@ -537,7 +537,7 @@ fn who(r: &UnitResult, side: Side, student: &str) -> String {
     let t = upper(r.transport);
     if name == student {
         format!("Your {t} {role}")
-    } else if name == REFERENCE {
+    } else if name == crate::registry::reference() {
         format!("The reference {role}")
     } else if name == SHOUT {
         format!("shout's {role}")

@@ -196,7 +196,7 @@ impl Filters {
     /// stay: they are the expectations.
     pub fn sides_selected(&self, client: &Side, server: &Side) -> bool {
         let reference =
-            |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
+            |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::reference();
         (reference(client) && reference(server))
             || self.only.is_empty()
             || self
@@ -291,8 +291,13 @@ pub fn build(
 /// Unicode-version cases: which version a student's uppercase follows is decided by
 /// their language's runtime (Node, the JDK, glibc), not by their code.
 pub fn graded(unit: &Unit) -> bool {
-    let shout = |s: &Side| s.name() == crate::registry::SHOUT;
-    if shout(&unit.client) || shout(&unit.server) || unit.case.is_version_step() {
+    // shout's own roles, and the Python scripts when they are not the reference.
+    let other_builtin = |s: &Side| {
+        let name = s.name();
+        name == crate::registry::SHOUT
+            || (name == crate::registry::PYTHON && name != crate::registry::reference())
+    };
+    if other_builtin(&unit.client) || other_builtin(&unit.server) || unit.case.is_version_step() {
         return false;
     }
     match unit.kind {
@@ -309,7 +314,7 @@ pub fn graded(unit: &Unit) -> bool {
 /// Returns the mask of units to run.
 pub fn with_support(units: &[Unit], wanted: &[bool]) -> Vec<bool> {
     use std::collections::BTreeSet;
-    let reference = || Side::Impl(crate::registry::REFERENCE.to_string());
+    let reference = || Side::Impl(crate::registry::reference().to_string());
     let mut needed: BTreeSet<(Option<&str>, Transport, &str, Side, Side)> = BTreeSet::new();
     for u in units
         .iter()

@@ -104,7 +104,8 @@ fn plainness(r: &UnitResult) -> u8 {
     match r.kind {
         UnitKind::ServerProbe | UnitKind::ClientProbe => 0,
         UnitKind::Pairing
-            if r.client == crate::registry::REFERENCE || r.server == crate::registry::REFERENCE =>
+            if r.client == crate::registry::reference()
+                || r.server == crate::registry::reference() =>
         {
             1
         }

@@ -178,6 +178,10 @@ pub struct Results {
     /// it was started with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reference: Vec<ReferenceRun>,
+    /// The implementation every other was compared with: `python` (the default),
+    /// `java-textbook`, or a manifest's (`--reference`).
+    #[serde(default = "python_reference")]
+    pub reference_implementation: String,
     /// How the reference cache was used; none without one (`--no-cache`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheUse>,
@@ -257,6 +261,11 @@ impl Summary {
     }
 }
 
+/// What results written before `--reference` existed were compared with.
+fn python_reference() -> String {
+    crate::registry::PYTHON.to_string()
+}
+
 impl Results {
     /// Builds results from judged units; `reproduce` gives each unit's command.
     pub fn assemble(
@@ -316,6 +325,7 @@ impl Results {
             partition,
             plan: None,
             reference: Vec::new(),
+            reference_implementation: crate::registry::reference().to_string(),
             cache: None,
             summary,
             results,

@@ -14,7 +14,7 @@ use super::load::load_probe;
 use super::model::{Fault, Verdict};
 use crate::plan::{UnitKind, PROBE};
 use crate::proto::Transport;
-use crate::registry::{ClientOutput, REFERENCE};
+use crate::registry::ClientOutput;
 use crate::run::execute::Executed;
 use crate::run::observe::{Observation, Reply, ServerAfter};
 use crate::run::process::Exit;
@@ -44,7 +44,7 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
     {
         return load_probe(e, j, seen);
     }
-    let Some(reference) = j.index.get(u, PROBE, REFERENCE) else {
+    let Some(reference) = j.index.get(u, PROBE, crate::registry::reference()) else {
         return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
     };
     let Observation::ServerProbe {
@@ -166,7 +166,7 @@ pub(super) fn client_probe(e: &Executed, j: &Judge) -> Outcome {
         unreachable!("client probe")
     };
     let kind = UnitKind::ClientProbe;
-    let Some(reference) = j.index.get(u, REFERENCE, PROBE) else {
+    let Some(reference) = j.index.get(u, crate::registry::reference(), PROBE) else {
         return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
     };
     let Observation::ClientProbe {

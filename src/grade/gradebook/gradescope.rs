@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::score::{buckets, clarity, group_key, max_of, points_text, total, Bucket, Graded};
 use crate::grade::explain::{for_student, role_words};
 use crate::grade::rubric::{Rubric, CATEGORIES};
-use crate::registry::{Role, RoleKey, REFERENCE};
+use crate::registry::{Role, RoleKey};
 use crate::results::UnitResult;
 use crate::text::quote;
 use crate::verdict::{Fault, Finding};
@@ -147,7 +147,7 @@ fn failure_kind(units: &[&UnitResult], student: &str) -> String {
 pub(super) fn describe(r: &UnitResult, student: &str) -> String {
     let side = |name: &str, role: &str| match name {
         n if n == student => format!("your {role}"),
-        n if n == REFERENCE => format!("the reference {role}"),
+        n if n == crate::registry::reference() => format!("the reference {role}"),
         n if n == crate::registry::SHOUT => format!("shout's {role}"),
         n if n == crate::plan::PROBE => format!("shout's test {role}"),
         n => format!("{n}'s {role}"),

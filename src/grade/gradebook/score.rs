@@ -7,7 +7,7 @@ use crate::corpus::Category;
 use crate::grade::explain::{for_student, role_words};
 use crate::grade::rubric::{Rubric, CATEGORIES};
 use crate::plan::UnitKind;
-use crate::registry::{Role, RoleKey, REFERENCE};
+use crate::registry::{Role, RoleKey};
 use crate::results::{Results, UnitResult};
 use crate::verdict::{Fault, Finding, Verdict};
 
@@ -289,7 +289,11 @@ fn example<'a>(b: &Bucket<'a>, r: &'a UnitResult) -> &'a UnitResult {
 pub(super) fn clarity(r: &UnitResult) -> u8 {
     match r.kind {
         UnitKind::ServerProbe | UnitKind::ClientProbe => 0,
-        _ if r.client == REFERENCE || r.server == REFERENCE => 1,
+        _ if r.client == crate::registry::reference()
+            || r.server == crate::registry::reference() =>
+        {
+            1
+        }
         // The student's own client with their own server: whose mistake it shows is
         // the hardest to tell.
         _ if r.client == r.server => 3,
