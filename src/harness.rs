@@ -211,7 +211,8 @@ fn load_declared(config: &Config) -> Result<Vec<Implementation>, HarnessError> {
 type PythonContext = BTreeMap<Option<String>, (String, crate::proto::case::UnicodeVersion)>;
 
 /// One axis per interpreter: the built-ins under it (the reference scripts written to
-/// `scratch`), then every declared implementation.
+/// `scratch`) when they are the reference, then every declared implementation (the chosen
+/// reference among them otherwise).
 fn build_axes(
     infos: &[PythonInfo],
     scratch: &std::path::Path,
@@ -230,6 +231,9 @@ fn build_axes(
         let mut implementations = registry::builtins(info, &exe, &reference_dir).map_err(|e| {
             HarnessError::Environment(format!("cannot write the reference scripts: {e}"))
         })?;
+        // The Python scripts and shout's own roles, which answer as they do, take part
+        // only when the scripts are the reference.
+        implementations.retain(|_| registry::reference() == registry::PYTHON);
         implementations.extend(declared.iter().cloned());
         python_ctx.insert(label.clone(), (info.version.clone(), info.unicode));
         axes.push(Axis {
