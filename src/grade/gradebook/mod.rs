@@ -23,6 +23,7 @@ mod gradescope;
 mod not_graded_tests;
 mod score;
 mod student;
+mod taught;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -34,4 +35,5 @@ pub use score::{
     buckets, counts_for, first_problem, max_of, points_text, role_score, total, Bucket, Graded,
 };
 pub use student::student_text;
+pub use taught::{taught_otherwise, TaughtOtherwise};
 pub use validate::validate_gradescope;
