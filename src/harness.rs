@@ -56,6 +56,8 @@ pub struct Config {
     /// The reference (`--reference`); its name must be the process's
     /// [`registry::reference`].
     pub reference: registry::ReferenceChoice,
+    /// A `non-strict` unit agrees rather than differs (`--non-strict-ok`).
+    pub non_strict_ok: bool,
     /// The reference already built (once for a whole class, by `shout grade`); `None`
     /// builds it in this run's scratch folder.
     pub reference_built: Option<registry::BuiltReference>,
@@ -81,6 +83,7 @@ pub struct Prepared {
     pub reported: BTreeSet<String>,
     reproduce_args: Vec<String>,
     reproduce_check: Option<Vec<String>>,
+    non_strict_ok: bool,
     /// What the chosen reference's programs depend on (none for the built-in scripts).
     reference_fingerprint: Option<String>,
     _scratch: tempfile::TempDir,
@@ -146,6 +149,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         reproduce_args: config.reproduce_args.clone(),
         reproduce_check: config.reproduce_check.clone(),
         reference_fingerprint: built.map(|b| b.fingerprint),
+        non_strict_ok: config.non_strict_ok,
         _scratch: scratch,
     })
 }
@@ -455,6 +459,7 @@ impl Prepared {
         results.plan = Some(self.plan_print.clone());
         results.reference = self.reference.clone();
         results.reference_implementation = registry::reference().to_string();
+        results.non_strict_ok = self.non_strict_ok;
         results.cache = options
             .reference_cache
             .as_ref()

@@ -375,6 +375,7 @@ impl HarnessOptions {
             reproduce_check: None,
             strict_unicode: args.run.strict_unicode,
             reference: reference(&args.run.reference)?,
+            non_strict_ok: args.run.non_strict_ok,
             reference_built: None,
         };
         let mut options = HarnessOptions::new(config, &args.run, matches, args.list)?;
@@ -421,6 +422,7 @@ impl HarnessOptions {
             reproduce_check: Some(reproduce),
             strict_unicode: args.run.strict_unicode,
             reference: reference(&args.run.reference)?,
+            non_strict_ok: args.run.non_strict_ok,
             reference_built: None,
         };
         let mut options = HarnessOptions::new(config, &args.run, matches, false)?;
@@ -501,6 +503,9 @@ fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
     for p in &run.pythons {
         args.push("--python".into());
         args.push(p.display().to_string());
+    }
+    if run.non_strict_ok {
+        args.push("--non-strict-ok".into());
     }
     if run.reference != shout::registry::PYTHON {
         args.push("--reference".into());

@@ -173,6 +173,13 @@ pub fn for_student(r: &UnitResult, student: &str) -> String {
             };
             format!("Not counted: {}.", lower_first(&why))
         }
+        Verdict::NonStrict => {
+            let why = match &r.finding {
+                Some(f) => retell(f, r, student),
+                None => "it answered more than the reference's buffers let it".to_string(),
+            };
+            format!("Non-strict, not a mistake: {}.", lower_first(&why))
+        }
         Verdict::Skip => {
             let why = match &r.finding {
                 Some(f) => retell(f, r, student),
@@ -302,6 +309,7 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ReplyCut { .. }
         | ServerFinding::ReplyDiffers { .. }
         | ServerFinding::ExtraDatagrams { .. }
+        | ServerFinding::BeyondReferenceBuffer { .. }
         | ServerFinding::WaitsForNewline
         | ServerFinding::WaitsForMoreBytes
         | ServerFinding::NeverRepliedNorClosed
@@ -466,6 +474,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::ProcessLimit
             | ServerFinding::ReplyFromOtherPort
             | ServerFinding::ExtraDatagrams { .. }
+            | ServerFinding::BeyondReferenceBuffer { .. }
             | ServerFinding::WaitsForNewline
             | ServerFinding::WaitsForMoreBytes
             | ServerFinding::NeverRepliedNorClosed

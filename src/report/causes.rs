@@ -23,7 +23,7 @@ pub enum Listing {
 impl Listing {
     fn covers(self, r: &UnitResult) -> bool {
         match self {
-            Listing::Failures => r.verdict.is_failure(),
+            Listing::Failures => r.verdict.is_failure() || r.verdict == Verdict::NonStrict,
             Listing::VersionNotes => {
                 r.verdict == Verdict::Info
                     && matches!(
@@ -64,6 +64,9 @@ impl<'a> Cause<'a> {
             .unwrap_or_else(|| match self.example().verdict {
                 Verdict::Xpass => {
                     "passed, but listed as a known failure: remove it from the expectations".into()
+                }
+                Verdict::NonStrict => {
+                    "answers more than the reference's buffers let it (non-strict)".into()
                 }
                 Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::Skip | Verdict::Xfail => {
                     "differs from the reference".into()

@@ -28,6 +28,9 @@ pub struct Summary {
     pub failed: usize,
     /// `info`.
     pub info: usize,
+    /// `non-strict`.
+    #[serde(default)]
+    pub non_strict: usize,
     /// `skip`.
     pub skipped: usize,
     /// `xfail`.
@@ -182,6 +185,10 @@ pub struct Results {
     /// `java-textbook`, or a manifest's (`--reference`).
     #[serde(default = "python_reference")]
     pub reference_implementation: String,
+    /// Whether a `non-strict` unit counts as agreeing (`--non-strict-ok`) rather than as
+    /// a difference.
+    #[serde(default)]
+    pub non_strict_ok: bool,
     /// How the reference cache was used; none without one (`--no-cache`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheUse>,
@@ -234,7 +241,9 @@ impl UnitResult {
                 },
                 known.id
             )),
-            Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::Skip => sentence,
+            Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::NonStrict | Verdict::Skip => {
+                sentence
+            }
         }
     }
 }
@@ -251,6 +260,7 @@ impl Summary {
             match r.verdict {
                 Verdict::Pass => s.passed += 1,
                 Verdict::Fail => s.failed += 1,
+                Verdict::NonStrict => s.non_strict += 1,
                 Verdict::Info => s.info += 1,
                 Verdict::Skip => s.skipped += 1,
                 Verdict::Xfail => s.xfail += 1,
@@ -326,6 +336,7 @@ impl Results {
             plan: None,
             reference: Vec::new(),
             reference_implementation: crate::registry::reference().to_string(),
+            non_strict_ok: false,
             cache: None,
             summary,
             results,
@@ -338,7 +349,11 @@ impl Results {
         if self.incomplete().next().is_some() {
             2
         } else {
-            u8::from(self.results.iter().any(|r| r.verdict.is_failure()))
+            u8::from(
+                self.results
+                    .iter()
+                    .any(|r| r.verdict.is_difference(self.non_strict_ok)),
+            )
         }
     }
 

@@ -411,8 +411,10 @@ fn serve_udp(s: &UdpSocket, stop: &AtomicBool, recorded: &Mutex<Recorded>) {
 }
 
 /// What the reference server takes as the request: one read, or for a reference that
-/// reads lines, everything up to the first `\n` (or the end of the stream, or the read
-/// timeout with something read).
+/// reads lines, everything up to and including the first `\n` (or up to the end of the
+/// stream, or the read timeout with something read). Bytes read past that newline are
+/// left out, as the reference's `readLine()` leaves them: how many arrived with it
+/// depends on timing.
 fn read_request(s: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = s.read(buf)?;
     if !crate::registry::tcp_lines_end_with_newline() {
@@ -424,7 +426,10 @@ fn read_request(s: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
             Ok(more) => n += more,
         }
     }
-    Ok(n)
+    Ok(buf[..n]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(n, |at| at + 1))
 }
 
 fn serve_tcp(

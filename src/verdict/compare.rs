@@ -122,7 +122,12 @@ impl Outcome {
                 minimal: None,
                 ..self
             },
-            Verdict::Pass | Verdict::Info | Verdict::Skip | Verdict::Xfail | Verdict::Xpass => self,
+            Verdict::Pass
+            | Verdict::Info
+            | Verdict::NonStrict
+            | Verdict::Skip
+            | Verdict::Xfail
+            | Verdict::Xpass => self,
         }
     }
 }

@@ -180,6 +180,14 @@ pub enum ServerFinding {
         /// Datagrams in all.
         count: usize,
     },
+    /// The server answered all of a request the reference's buffer cuts, where the
+    /// reference answers only the part its buffer held (`non-strict`).
+    BeyondReferenceBuffer {
+        /// The bytes of the request the server answered.
+        answered: usize,
+        /// The bytes the reference's buffer held.
+        reference: usize,
+    },
     /// A TCP server answers only a line ending in `\n`.
     WaitsForNewline,
     /// A TCP server answers only once another byte comes, newline or not.

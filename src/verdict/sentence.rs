@@ -178,6 +178,10 @@ impl ServerFinding {
             ServerFinding::ExtraDatagrams { count } => format!(
                 " sent {count} datagrams for one request; the reference sends exactly one reply"
             ),
+            ServerFinding::BeyondReferenceBuffer { answered, reference } => format!(
+                " answered all {answered} bytes of the request where the reference {} answers only the first {reference}, all its buffer holds: more than the reference does, not wrong (non-strict)",
+                crate::registry::reference()
+            ),
             ServerFinding::WaitsForNewline => " waits for a newline that the reference client never sends (deadlock)".into(),
             ServerFinding::WaitsForMoreBytes => WAITS_FOR_MORE.into(),
             ServerFinding::NeverRepliedNorClosed => " never replied and never closed the connection: it waits for more input (deadlock)".into(),

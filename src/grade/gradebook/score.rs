@@ -45,6 +45,8 @@ pub struct Bucket<'a> {
     pub score: f64,
     /// Units that passed.
     pub passed: usize,
+    /// Units that were `non-strict`, each earning the rubric's share of a pass.
+    pub non_strict: usize,
     /// Units that count (passed or failed).
     pub counted: usize,
     /// Units that do not count (`info`, `skip`, or the other side's fault).
@@ -96,19 +98,27 @@ pub fn buckets<'a>(g: &'a Graded, rubric: &Rubric) -> Vec<Bucket<'a>> {
             if max <= 0.0 {
                 continue;
             }
-            out.push(bucket(g, role, category, max));
+            out.push(bucket(g, role, category, max, rubric.non_strict_credit));
         }
     }
     out
 }
 
-fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Bucket<'a> {
+/// One role × category; a `non-strict` unit earns `non_strict_credit` of a pass.
+fn bucket<'a>(
+    g: &'a Graded,
+    role: RoleKey,
+    category: Category,
+    max: f64,
+    non_strict_credit: f64,
+) -> Bucket<'a> {
     let mut b = Bucket {
         role,
         category,
         max,
         score: 0.0,
         passed: 0,
+        non_strict: 0,
         counted: 0,
         not_counted: 0,
         failures: Vec::new(),
@@ -140,6 +150,10 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
                 b.counted += 1;
                 b.failures.push(r);
             }
+            Verdict::NonStrict => {
+                b.non_strict += 1;
+                b.counted += 1;
+            }
             Verdict::Info => {
                 infos += 1;
                 b.not_counted += 1;
@@ -151,7 +165,8 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
         }
     }
     if b.counted > 0 {
-        b.score = round2(max * b.passed as f64 / b.counted as f64);
+        let earned = b.passed as f64 + non_strict_credit * b.non_strict as f64;
+        b.score = round2(max * earned / b.counted as f64);
     } else {
         why_nothing_counted(g, &mut b, infos, first_skip, units.is_empty());
     }
