@@ -179,7 +179,7 @@ impl ServerFinding {
                 " sent {count} datagrams for one request; the reference sends exactly one reply"
             ),
             ServerFinding::BeyondReferenceBuffer { answered, reference } => format!(
-                " answered all {answered} bytes of the request where the reference {} answers only the first {reference}, all its buffer holds: more than the reference does, not wrong (non-strict)",
+                " answered all {answered} bytes of the request where the reference ({}) answers only the first {reference}, all its buffer holds: more than the reference does, not wrong (non-strict)",
                 crate::registry::reference()
             ),
             ServerFinding::WaitsForNewline => " waits for a newline that the reference client never sends (deadlock)".into(),

@@ -37,6 +37,13 @@ fn test_output(b: &Bucket, student: &str) -> String {
         ));
     }
     out.push_str(".\n");
+    if let Some(first) = b.non_strict.first() {
+        out.push_str(&format!(
+            "{} more non-strict: {}\n",
+            b.non_strict.len(),
+            for_student(first, student)
+        ));
+    }
     let other = match b.role.role {
         Role::Server => "client",
         Role::Client => "server",

@@ -46,7 +46,7 @@ pub struct Bucket<'a> {
     /// Units that passed.
     pub passed: usize,
     /// Units that were `non-strict`, each earning the rubric's share of a pass.
-    pub non_strict: usize,
+    pub non_strict: Vec<&'a UnitResult>,
     /// Units that count (passed or failed).
     pub counted: usize,
     /// Units that do not count (`info`, `skip`, or the other side's fault).
@@ -118,7 +118,7 @@ fn bucket<'a>(
         max,
         score: 0.0,
         passed: 0,
-        non_strict: 0,
+        non_strict: Vec::new(),
         counted: 0,
         not_counted: 0,
         failures: Vec::new(),
@@ -151,7 +151,7 @@ fn bucket<'a>(
                 b.failures.push(r);
             }
             Verdict::NonStrict => {
-                b.non_strict += 1;
+                b.non_strict.push(r);
                 b.counted += 1;
             }
             Verdict::Info => {
@@ -165,7 +165,7 @@ fn bucket<'a>(
         }
     }
     if b.counted > 0 {
-        let earned = b.passed as f64 + non_strict_credit * b.non_strict as f64;
+        let earned = b.passed as f64 + non_strict_credit * b.non_strict.len() as f64;
         b.score = round2(max * earned / b.counted as f64);
     } else {
         why_nothing_counted(g, &mut b, infos, first_skip, units.is_empty());
