@@ -21,6 +21,7 @@ mod protocol_input;
 mod protocol_load;
 mod protocol_python;
 mod protocol_rust;
+mod reference;
 mod reports;
 mod robustness;
 mod roles;

@@ -30,6 +30,9 @@ fn test_output(b: &Bucket, student: &str) -> String {
         return out;
     }
     out.push_str(&format!("{} of {} checks passed", b.passed, b.counted));
+    if !b.non_strict.is_empty() {
+        out.push_str(&format!(", {} non-strict", b.non_strict.len()));
+    }
     if b.not_counted > 0 {
         out.push_str(&format!(
             " ({} more not counted: the reference has no defined answer, they did not run, or your other role caused them)",
@@ -38,11 +41,8 @@ fn test_output(b: &Bucket, student: &str) -> String {
     }
     out.push_str(".\n");
     if let Some(first) = b.non_strict.first() {
-        out.push_str(&format!(
-            "{} more non-strict: {}\n",
-            b.non_strict.len(),
-            for_student(first, student)
-        ));
+        out.push_str(&for_student(first, student));
+        out.push('\n');
     }
     let other = match b.role.role {
         Role::Server => "client",
