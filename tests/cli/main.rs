@@ -18,6 +18,7 @@ mod layers;
 mod pairings;
 mod protocol_framing;
 mod protocol_input;
+mod protocol_java;
 mod protocol_load;
 mod protocol_python;
 mod protocol_rust;
