@@ -310,6 +310,7 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ReplyDiffers { .. }
         | ServerFinding::ExtraDatagrams { .. }
         | ServerFinding::BeyondReferenceBuffer { .. }
+        | ServerFinding::NoBufferRest { .. }
         | ServerFinding::WaitsForNewline
         | ServerFinding::WaitsForMoreBytes
         | ServerFinding::NeverRepliedNorClosed
@@ -382,6 +383,7 @@ fn client_predicate(f: &ClientFinding, r: &UnitResult) -> String {
         ClientFinding::SentNewline => {
             " sends a newline after the text; the reference client sends the line without it".into()
         }
+        ClientFinding::SentNoNewline => f.predicate(),
         ClientFinding::SentUppercased => " uppercased the text before sending it".into(),
         ClientFinding::HungAfterReply | ClientFinding::HungAfterPrinting => {
             " printed the reply but did not exit; it was stopped".into()
@@ -475,6 +477,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::ReplyFromOtherPort
             | ServerFinding::ExtraDatagrams { .. }
             | ServerFinding::BeyondReferenceBuffer { .. }
+            | ServerFinding::NoBufferRest { .. }
             | ServerFinding::WaitsForNewline
             | ServerFinding::WaitsForMoreBytes
             | ServerFinding::NeverRepliedNorClosed
@@ -503,6 +506,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ClientFinding::TruncatesReply => true,
             ClientFinding::SentNothing
             | ClientFinding::SentNewline
+            | ClientFinding::SentNoNewline
             | ClientFinding::SentUppercased
             | ClientFinding::SentWithoutCr
             | ClientFinding::SentStripped

@@ -14,7 +14,7 @@ pub use model::{
 };
 
 pub use reference::{
-    choose_reference, framed_line, reference, tcp_lines_end_with_newline,
+    choose_reference, framed_line, reference, reply_prefix, tcp_lines_end_with_newline,
     udp_server_keeps_its_buffer, BuiltReference, ReferenceChoice, JAVA_TEXTBOOK, PYTHON,
 };
 

@@ -71,6 +71,18 @@ pub fn udp_server_keeps_its_buffer() -> bool {
     reference() == JAVA_TEXTBOOK
 }
 
+/// What the reference's client prints before a reply (after any prompt): the Python
+/// TCP client's `From Server:  `, the Java clients' `FROM SERVER: ` (TCP) and
+/// `FROM SERVER:` (UDP).
+pub fn reply_prefix(transport: crate::proto::Transport) -> &'static str {
+    match (reference() == JAVA_TEXTBOOK, transport) {
+        (true, crate::proto::Transport::Tcp) => "FROM SERVER: ",
+        (true, crate::proto::Transport::Udp) => "FROM SERVER:",
+        (false, crate::proto::Transport::Tcp) => crate::proto::TCP_REPLY_PREFIX,
+        (false, crate::proto::Transport::Udp) => "",
+    }
+}
+
 /// A line as the reference's client puts it on the wire, for the harness to send the
 /// same: over TCP the `java-textbook` client ends it with `\n`
 /// (`writeBytes(sentence + '\n')`), the Python one sends it bare; over UDP both send it

@@ -135,6 +135,13 @@ pub fn diagnose_reply(
         let prefix = prefix.to_vec();
         return (ServerFinding::AddedPrefix { prefix }, None);
     }
+    // The reference answered with its whole buffer: the reply, then zero bytes.
+    if let Some(rest) = expected.strip_prefix(actual) {
+        if !actual.is_empty() && rest.iter().all(|&b| b == 0) {
+            let (got, of) = (actual.len(), expected.len());
+            return (ServerFinding::NoBufferRest { got, of }, None);
+        }
+    }
     if let Ok(text) = std::str::from_utf8(request) {
         if let Some(found) = diagnose_text(text, actual, reference, python) {
             return found;
@@ -271,6 +278,12 @@ pub fn diagnose_request(
         .is_some_and(|rest| rest == b"\n" || rest == b"\r\n")
     {
         return ClientFinding::SentNewline;
+    }
+    if expected
+        .strip_prefix(actual)
+        .is_some_and(|rest| rest == b"\n" || rest == b"\r\n")
+    {
+        return ClientFinding::SentNoNewline;
     }
     if let Ok(text) = std::str::from_utf8(expected) {
         if upper_str(text, reference).as_bytes() == actual

@@ -188,6 +188,14 @@ pub enum ServerFinding {
         /// The bytes the reference's buffer held.
         reference: usize,
     },
+    /// The server sent the reply alone where the reference sends its whole receive
+    /// buffer, the reply then zero bytes (the textbook's Java UDP server).
+    NoBufferRest {
+        /// The bytes the server sent.
+        got: usize,
+        /// The reference's buffer size: the bytes it sends.
+        of: usize,
+    },
     /// A TCP server answers only a line ending in `\n`.
     WaitsForNewline,
     /// A TCP server answers only once another byte comes, newline or not.
@@ -303,6 +311,9 @@ pub enum ClientFinding {
     SentNothing,
     /// The client sent the line with its trailing newline.
     SentNewline,
+    /// The client sent the line without the newline the reference client ends it with
+    /// (the textbook's Java client).
+    SentNoNewline,
     /// The client uppercased the line before sending it.
     SentUppercased,
     /// The client dropped the line's trailing `\r`.
