@@ -601,5 +601,9 @@ mod tests {
         assert_ne!(p.reference_key(&longer), key);
         p.reference[0].version.push('9');
         assert_ne!(p.reference_key(&options), key);
+        // Another reference's programs (java-textbook's sources and JDK, a manifest's).
+        let python_key = p.reference_key(&options);
+        p.reference_fingerprint = Some("java-textbook sources and JDK".into());
+        assert_ne!(p.reference_key(&options), python_key);
     }
 }

@@ -394,6 +394,29 @@ mod tests {
     }
 
     #[test]
+    fn the_reply_alone_against_a_reference_that_sends_its_whole_buffer() {
+        let mut buffer = b"HELLO".to_vec();
+        buffer.resize(1024, 0);
+        let (finding, _) = diagnose_reply(b"hello", &buffer, b"HELLO", V, "3.11");
+        assert_eq!(finding, ServerFinding::NoBufferRest { got: 5, of: 1024 });
+        // A reply cut inside the text is not that.
+        let (finding, _) = diagnose_reply(b"hello", &buffer, b"HEL", V, "3.11");
+        assert_ne!(finding, ServerFinding::NoBufferRest { got: 3, of: 1024 });
+    }
+
+    #[test]
+    fn a_line_without_the_newline_the_reference_client_sends() {
+        assert_eq!(
+            diagnose_request(b"hello\n", b"hello", V),
+            ClientFinding::SentNoNewline
+        );
+        assert_eq!(
+            diagnose_request(b"hello", b"hello\n", V),
+            ClientFinding::SentNewline
+        );
+    }
+
+    #[test]
     fn names_the_unicode_version_and_the_smallest_input() {
         let input = "a \u{19b} b";
         let newer = upper_str(input, "16.0".parse().unwrap());
