@@ -282,6 +282,9 @@ pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, CommandError> 
         .map(|p| merge::read(p).map(|r| (p.clone(), r)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results = merge::merge(shards)?;
+    // The reports group and word units by the reference the shards were compared with.
+    // This process has chosen none yet, so this cannot fail.
+    let _ = shout::registry::choose_reference(&results.reference_implementation);
     if let Some((file, _)) = &expectations {
         // The shards' reproduce lines must judge a unit as this merge does.
         for r in &mut results.results {
