@@ -104,7 +104,8 @@ Examples:
   shout check --transport udp --server 'python3 UDPServer.py {port}'
   shout check --transport tcp --client 'java TCPClient {host} {port}' --case hello
   shout check --transport tcp --server './server {port}' --format json --output r.json
-  shout check --transport tcp --server 'python3 TCPServer.py'   # port 12000 written in";
+  shout check --transport tcp --server 'python3 TCPServer.py'   # port 12000 written in
+  shout check . --reference model/shout.toml   # against the course's own model solution";
 
 /// `shout merge --help`.
 const MERGE_HELP: &str = "\
@@ -122,7 +123,8 @@ Required: DIR…, one folder per submission, and --out OUTDIR for the grades.
 Examples:
   shout grade submissions/* --out grades
   shout grade submissions/alice --out grades --case hello    # rerun one case
-  shout grade submissions/* --out grades --rubric rubric.toml --jobs 8";
+  shout grade submissions/* --out grades --rubric rubric.toml --jobs 8
+  shout grade submissions/* --out grades --reference java-textbook  # taught from the Java listings";
 
 /// `--reference`'s long help, the same for `matrix`, `check` and `grade`.
 const REFERENCE_HELP: &str = "\
