@@ -291,13 +291,8 @@ pub fn build(
 /// Unicode-version cases: which version a student's uppercase follows is decided by
 /// their language's runtime (Node, the JDK, glibc), not by their code.
 pub fn graded(unit: &Unit) -> bool {
-    // shout's own roles, and the Python scripts when they are not the reference.
-    let other_builtin = |s: &Side| {
-        let name = s.name();
-        name == crate::registry::SHOUT
-            || (name == crate::registry::PYTHON && name != crate::registry::reference())
-    };
-    if other_builtin(&unit.client) || other_builtin(&unit.server) || unit.case.is_version_step() {
+    let shout = |s: &Side| s.name() == crate::registry::SHOUT;
+    if shout(&unit.client) || shout(&unit.server) || unit.case.is_version_step() {
         return false;
     }
     match unit.kind {
