@@ -104,7 +104,8 @@ Examples:
   shout check --transport udp --server 'python3 UDPServer.py {port}'
   shout check --transport tcp --client 'java TCPClient {host} {port}' --case hello
   shout check --transport tcp --server './server {port}' --format json --output r.json
-  shout check --transport tcp --server 'python3 TCPServer.py'   # port 12000 written in";
+  shout check --transport tcp --server 'python3 TCPServer.py'   # port 12000 written in
+  shout check . --reference model/shout.toml   # against the course's own model solution";
 
 /// `shout merge --help`.
 const MERGE_HELP: &str = "\
@@ -122,7 +123,17 @@ Required: DIR…, one folder per submission, and --out OUTDIR for the grades.
 Examples:
   shout grade submissions/* --out grades
   shout grade submissions/alice --out grades --case hello    # rerun one case
-  shout grade submissions/* --out grades --rubric rubric.toml --jobs 8";
+  shout grade submissions/* --out grades --rubric rubric.toml --jobs 8
+  shout grade submissions/* --out grades --reference java-textbook  # taught from the Java listings";
+
+/// `--reference`'s long help, the same for `matrix`, `check` and `grade`.
+const REFERENCE_HELP: &str = "\
+What every implementation is compared with: `python` (the default: the textbook's Python
+scripts in reference/), `java-textbook` (the textbook's Java programs in reference/java/,
+compiled once per run with javac; TCP lines end with a newline, the UDP server answers
+its whole 1024-byte buffer), or the path of a manifest declaring one implementation with
+all four roles (a course's own model solution). Probes, pairings and sentences all
+follow it.";
 
 /// Options shared by `matrix` and `check`.
 #[derive(Debug, Args)]
@@ -145,6 +156,13 @@ pub struct RunArgs {
     /// Run the reference under this interpreter (repeatable; default: python3).
     #[arg(long = "python", value_name = "PATH")]
     pub pythons: Vec<std::path::PathBuf>,
+    /// What every implementation is compared with.
+    #[arg(long, value_name = "NAME|MANIFEST", default_value = "python", long_help = REFERENCE_HELP)]
+    pub reference: String,
+    /// Count a `non-strict` server (one that answers more than the reference only where
+    /// the reference's answer is cut by its buffer sizes) as agreeing, not as a difference.
+    #[arg(long)]
+    pub non_strict_ok: bool,
     /// Lanes run at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -284,6 +302,9 @@ pub struct GradeArgs {
     /// The interpreter for the reference (default: python3).
     #[arg(long, value_name = "PATH")]
     pub python: Option<std::path::PathBuf>,
+    /// What every submission is compared with.
+    #[arg(long, value_name = "NAME|MANIFEST", default_value = "python", long_help = REFERENCE_HELP)]
+    pub reference: String,
     /// Only cases whose name matches (`*`, `?`; repeatable): a student's failure is
     /// rerun with `--case NAME`.
     #[arg(long = "case", value_name = "PATTERN")]

@@ -277,6 +277,9 @@ pub fn merge(args: MergeArgs, matches: &ArgMatches) -> Result<u8, CommandError> 
         .map(|p| merge::read(p).map(|r| (p.clone(), r)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results = merge::merge(shards)?;
+    // The reports group and word units by the reference the shards were compared with.
+    // This process has chosen none yet, so this cannot fail.
+    let _ = shout::registry::choose_reference(&results.reference_implementation);
     if let Some((file, _)) = &expectations {
         // The shards' reproduce lines must judge a unit as this merge does.
         for r in &mut results.results {
@@ -386,6 +389,13 @@ pub fn grade(args: GradeArgs) -> Result<u8, CommandError> {
     write_grades(&options, &graded, &isolation)?;
     let table = gradebook::class_markdown(&graded, &options.rubric);
     let _ = io::stdout().write_all(text::terminal_text(&table).as_bytes());
+    if let Some(taught) = gradebook::taught_otherwise(&graded) {
+        let command = regrade_command(gradebook::TaughtOtherwise::REFERENCE);
+        eprintln!(
+            "shout: note: {}",
+            text::terminal_text(&taught.sentence(&command))
+        );
+    }
     // What this machine lacks is the grader's to fix: those roles were not graded.
     for (sentence, names) in &lacking_toolchains(&missing_toolchains) {
         eprintln!(
@@ -447,6 +457,21 @@ fn write_grades(
         }
     }
     Ok(())
+}
+
+/// This very `shout grade` command with `--reference NAME` instead of any it had.
+fn regrade_command(reference: &str) -> String {
+    let mut words = vec!["shout".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--reference" {
+            args.next();
+        } else if !arg.starts_with("--reference=") {
+            words.push(arg);
+        }
+    }
+    words.extend(["--reference".to_string(), reference.to_string()]);
+    shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
 }
 
 /// The toolchains this machine lacks, each (as its sentence) with the submissions it

@@ -158,7 +158,7 @@ fn raw(v: Verdict) -> Verdict {
     match v {
         Verdict::Xfail => Verdict::Fail,
         Verdict::Xpass => Verdict::Pass,
-        Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::Skip => v,
+        Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::NonStrict | Verdict::Skip => v,
     }
 }
 
@@ -674,6 +674,8 @@ mod tests {
             partition: None,
             plan: None,
             reference: Vec::new(),
+            reference_implementation: "python".into(),
+            non_strict_ok: false,
             cache: None,
             summary: Summary::count(&units, 1.0),
             results: units,

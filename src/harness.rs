@@ -53,6 +53,14 @@ pub struct Config {
     pub reproduce_check: Option<Vec<String>>,
     /// A difference of Unicode version alone fails (`--strict-unicode`).
     pub strict_unicode: bool,
+    /// The reference (`--reference`); its name must be the process's
+    /// [`registry::reference`].
+    pub reference: registry::ReferenceChoice,
+    /// A `non-strict` unit agrees rather than differs (`--non-strict-ok`).
+    pub non_strict_ok: bool,
+    /// The reference already built (once for a whole class, by `shout grade`); `None`
+    /// builds it in this run's scratch folder.
+    pub reference_built: Option<registry::BuiltReference>,
 }
 
 /// A planned run.
@@ -75,6 +83,9 @@ pub struct Prepared {
     pub reported: BTreeSet<String>,
     reproduce_args: Vec<String>,
     reproduce_check: Option<Vec<String>>,
+    non_strict_ok: bool,
+    /// What the chosen reference's programs depend on (none for the built-in scripts).
+    reference_fingerprint: Option<String>,
     _scratch: tempfile::TempDir,
 }
 
@@ -86,7 +97,16 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         .tempdir()
         .map_err(|e| HarnessError::Environment(format!("cannot create a scratch folder: {e}")))?;
     crate::run::process::register_scratch(scratch.path());
-    let declared = load_declared(config)?;
+    registry::choose_reference(config.reference.name()).map_err(HarnessError::Environment)?;
+    let built = match &config.reference_built {
+        Some(built) => Some(built.clone()),
+        None => config
+            .reference
+            .build(scratch.path())
+            .map_err(HarnessError::Environment)?,
+    };
+    let mut declared = load_declared(config)?;
+    declared.extend(built.as_ref().map(|b| b.implementation.clone()));
     let (axes, python_ctx) = build_axes(&infos, scratch.path(), &declared)?;
     let reference = infos
         .iter()
@@ -128,6 +148,8 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         reported: chosen.reported,
         reproduce_args: config.reproduce_args.clone(),
         reproduce_check: config.reproduce_check.clone(),
+        reference_fingerprint: built.map(|b| b.fingerprint),
+        non_strict_ok: config.non_strict_ok,
         _scratch: scratch,
     })
 }
@@ -171,9 +193,10 @@ fn resolve_pythons(pythons: &[PathBuf]) -> Result<Vec<PythonInfo>, HarnessError>
 /// names are unique and none takes a built-in's name.
 fn load_declared(config: &Config) -> Result<Vec<Implementation>, HarnessError> {
     let reserved = [
-        "python".to_string(),
-        "rust".to_string(),
+        registry::PYTHON.to_string(),
+        registry::SHOUT.to_string(),
         plan::PROBE.to_string(),
+        config.reference.name().to_string(),
     ];
     let mut declared: Vec<Implementation> = Vec::new();
     for m in &config.manifests {
@@ -192,7 +215,8 @@ fn load_declared(config: &Config) -> Result<Vec<Implementation>, HarnessError> {
 type PythonContext = BTreeMap<Option<String>, (String, crate::proto::case::UnicodeVersion)>;
 
 /// One axis per interpreter: the built-ins under it (the reference scripts written to
-/// `scratch`), then every declared implementation.
+/// `scratch`) when they are the reference, then every declared implementation (the chosen
+/// reference among them otherwise).
 fn build_axes(
     infos: &[PythonInfo],
     scratch: &std::path::Path,
@@ -211,6 +235,9 @@ fn build_axes(
         let mut implementations = registry::builtins(info, &exe, &reference_dir).map_err(|e| {
             HarnessError::Environment(format!("cannot write the reference scripts: {e}"))
         })?;
+        // The Python scripts and shout's own roles, which answer as they do, take part
+        // only when the scripts are the reference.
+        implementations.retain(|_| registry::reference() == registry::PYTHON);
         implementations.extend(declared.iter().cloned());
         python_ctx.insert(label.clone(), (info.version.clone(), info.unicode));
         axes.push(Axis {
@@ -357,7 +384,7 @@ impl Prepared {
     }
 
     /// Everything the reference's own observations depend on: shout itself (its version
-    /// and this build of it), the reference's program bytes, each interpreter (its real
+    /// and this build of it), which reference was chosen and its program bytes (and JDK), each interpreter (its real
     /// path, version, Unicode version, flags, and the file's size and time), the
     /// environment it reads (`PYTHON*`, `LANG`, `LC_*`), the corpus, and the run's time
     /// limits. The reference cache is only read back under this key.
@@ -376,8 +403,10 @@ impl Prepared {
                 "reference",
                 format!(
                     "{} {}",
-                    registry::REFERENCE,
-                    registry::reference_fingerprint()
+                    registry::reference(),
+                    self.reference_fingerprint
+                        .clone()
+                        .unwrap_or_else(registry::reference_fingerprint)
                 ),
             )
             .with("corpus", self.corpus.clone())
@@ -429,6 +458,8 @@ impl Prepared {
         );
         results.plan = Some(self.plan_print.clone());
         results.reference = self.reference.clone();
+        results.reference_implementation = registry::reference().to_string();
+        results.non_strict_ok = self.non_strict_ok;
         results.cache = options
             .reference_cache
             .as_ref()
@@ -570,5 +601,9 @@ mod tests {
         assert_ne!(p.reference_key(&longer), key);
         p.reference[0].version.push('9');
         assert_ne!(p.reference_key(&options), key);
+        // Another reference's programs (java-textbook's sources and JDK, a manifest's).
+        let python_key = p.reference_key(&options);
+        p.reference_fingerprint = Some("java-textbook sources and JDK".into());
+        assert_ne!(p.reference_key(&options), python_key);
     }
 }

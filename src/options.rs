@@ -21,7 +21,9 @@ use shout::harness::Config;
 use shout::output::{Report, Target};
 use shout::plan::Filters;
 use shout::proto::Transport;
-use shout::registry::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
+use shout::registry::{
+    ClientOutput, CommandTemplate, Implementation, Origin, ReferenceChoice, Role, RoleKey,
+};
 use shout::report::Format;
 use shout::roles::{self, ClientConfig, RoleError, ServerConfig};
 use shout::run::execute::{ReferenceCache, RunOptions};
@@ -117,6 +119,14 @@ pub enum OptionsError {
         /// Its subfolders with programs.
         count: usize,
     },
+    /// `--reference` names no reference, or a manifest that cannot be one.
+    #[error("{0}")]
+    Reference(String),
+}
+
+/// `--reference VALUE`, read (a manifest is loaded and checked here).
+fn reference(value: &str) -> Result<ReferenceChoice, OptionsError> {
+    ReferenceChoice::parse(value).map_err(OptionsError::Reference)
 }
 
 /// Validates a time limit given in seconds: positive, finite and at most a day.
@@ -372,6 +382,9 @@ impl HarnessOptions {
             reproduce_args: reproduce_args(&args.manifests, &args.run),
             reproduce_check: None,
             strict_unicode: args.run.strict_unicode,
+            reference: reference(&args.run.reference)?,
+            non_strict_ok: args.run.non_strict_ok,
+            reference_built: None,
         };
         let mut options = HarnessOptions::new(config, &args.run, matches, args.list)?;
         if let Some(file) = options.report.expectations.as_mut().filter(|_| whole) {
@@ -416,6 +429,9 @@ impl HarnessOptions {
             reproduce_args: Vec::new(),
             reproduce_check: Some(reproduce),
             strict_unicode: args.run.strict_unicode,
+            reference: reference(&args.run.reference)?,
+            non_strict_ok: args.run.non_strict_ok,
+            reference_built: None,
         };
         let mut options = HarnessOptions::new(config, &args.run, matches, false)?;
         // Where the reference gives no answer the verdict is `info` whatever the
@@ -496,6 +512,13 @@ fn reproduce_args(manifests: &[PathBuf], run: &RunArgs) -> Vec<String> {
         args.push("--python".into());
         args.push(p.display().to_string());
     }
+    if run.non_strict_ok {
+        args.push("--non-strict-ok".into());
+    }
+    if run.reference != shout::registry::PYTHON {
+        args.push("--reference".into());
+        args.push(run.reference.clone());
+    }
     // A version difference is judged by this flag: the reproduction must say it too.
     if run.strict_unicode {
         args.push("--strict-unicode".into());
@@ -548,6 +571,8 @@ pub struct GradeOptions {
     pub cache_dir: Option<PathBuf>,
     /// Size limits, build time limit and isolation mode.
     pub isolation: crate::isolation_args::IsolationArgs,
+    /// `--reference`.
+    pub reference: ReferenceChoice,
 }
 
 /// A path given to `shout grade` that is not graded.
@@ -598,6 +623,7 @@ impl GradeOptions {
             cases: args.cases,
             cache_dir: cache_dir(&args.cache),
             isolation: args.isolation,
+            reference: reference(&args.reference)?,
         })
     }
 
@@ -623,6 +649,7 @@ impl GradeOptions {
             cache_dir: cache_dir(&args.run.cache),
             // A student checks their own programs: whatever layers this machine has.
             isolation: crate::isolation_args::IsolationArgs::own_programs(),
+            reference: reference(&args.run.reference)?,
         })
     }
 
@@ -676,6 +703,7 @@ impl GradeOptions {
             submission_limits: self.isolation.submission_limits(),
             build_timeout: self.isolation.build_timeout(),
             isolation: self.isolation.isolation,
+            reference: self.reference.clone(),
         }
     }
 }

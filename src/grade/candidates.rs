@@ -143,6 +143,8 @@ mod tests {
             partition: None,
             plan: None,
             reference: Vec::new(),
+            reference_implementation: "python".into(),
+            non_strict_ok: false,
             cache: None,
             summary: Summary::count(&units, 1.0),
             results: units,

@@ -8,7 +8,7 @@
 use crate::grade::detect::Language;
 use crate::plan::UnitKind;
 use crate::proto::Transport;
-use crate::registry::{Role, RoleKey, REFERENCE, SHOUT};
+use crate::registry::{Role, RoleKey, SHOUT};
 use crate::results::UnitResult;
 pub use crate::text::quote;
 use crate::text::{escape, short};
@@ -173,6 +173,13 @@ pub fn for_student(r: &UnitResult, student: &str) -> String {
             };
             format!("Not counted: {}.", lower_first(&why))
         }
+        Verdict::NonStrict => {
+            let why = match &r.finding {
+                Some(f) => retell(f, r, student),
+                None => "it answered more than the reference's buffers let it".to_string(),
+            };
+            format!("Non-strict, not a mistake: {}.", lower_first(&why))
+        }
         Verdict::Skip => {
             let why = match &r.finding {
                 Some(f) => retell(f, r, student),
@@ -305,6 +312,8 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ReplyCut { .. }
         | ServerFinding::ReplyDiffers { .. }
         | ServerFinding::ExtraDatagrams { .. }
+        | ServerFinding::BeyondReferenceBuffer { .. }
+        | ServerFinding::NoBufferRest { .. }
         | ServerFinding::WaitsForNewline
         | ServerFinding::WaitsForMoreBytes
         | ServerFinding::NeverRepliedNorClosed
@@ -377,6 +386,7 @@ fn client_predicate(f: &ClientFinding, r: &UnitResult) -> String {
         ClientFinding::SentNewline => {
             " sends a newline after the text; the reference client sends the line without it".into()
         }
+        ClientFinding::SentNoNewline => f.predicate(),
         ClientFinding::SentUppercased => " uppercased the text before sending it".into(),
         ClientFinding::HungAfterReply | ClientFinding::HungAfterPrinting => {
             " printed the reply but did not exit; it was stopped".into()
@@ -470,6 +480,8 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::ProcessLimit
             | ServerFinding::ReplyFromOtherPort
             | ServerFinding::ExtraDatagrams { .. }
+            | ServerFinding::BeyondReferenceBuffer { .. }
+            | ServerFinding::NoBufferRest { .. }
             | ServerFinding::WaitsForNewline
             | ServerFinding::WaitsForMoreBytes
             | ServerFinding::NeverRepliedNorClosed
@@ -498,6 +510,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ClientFinding::TruncatesReply => true,
             ClientFinding::SentNothing
             | ClientFinding::SentNewline
+            | ClientFinding::SentNoNewline
             | ClientFinding::SentUppercased
             | ClientFinding::SentWithoutCr
             | ClientFinding::SentStripped
@@ -541,7 +554,7 @@ fn who(r: &UnitResult, side: Side, student: &str) -> String {
     let t = upper(r.transport);
     if name == student {
         format!("Your {t} {role}")
-    } else if name == REFERENCE {
+    } else if name == crate::registry::reference() {
         format!("The reference {role}")
     } else if name == SHOUT {
         format!("shout's {role}")

@@ -23,7 +23,7 @@ use super::runnable::{implementation_of, manifest_runnable, missing_role, Runnab
 use super::unusable::unusable;
 use crate::harness::{self, Config};
 use crate::plan::Filters;
-use crate::registry::{CommandTemplate, Implementation, RoleKey};
+use crate::registry::{BuiltReference, CommandTemplate, Implementation, ReferenceChoice, RoleKey};
 use crate::run::build_steps;
 use crate::run::execute::{ReferenceCache, RunOptions};
 use crate::run::process::{Confine, Spawn};
@@ -59,6 +59,8 @@ pub struct GradeConfig {
     pub build_timeout: Duration,
     /// Whether to refuse to grade when a layer of isolation does not work here.
     pub isolation: IsolationMode,
+    /// What every submission is compared with (`--reference`).
+    pub reference: ReferenceChoice,
 }
 
 /// Progress, for the command line.
@@ -109,6 +111,13 @@ pub fn grade_all(
     config: &GradeConfig,
     on_event: &(dyn Fn(GradeEvent) + Sync),
 ) -> Result<Grading, GradeError> {
+    let scratch = scratch_folder()?;
+    // The reference is built once for the whole class (a JDK missing for
+    // `java-textbook` is the grader's problem, said before grading anyone).
+    let reference_built = config
+        .reference
+        .build(scratch.path())
+        .map_err(GradeError::Environment)?;
     // A wrong --python or --case is the grader's mistake: say so before grading anyone.
     harness::prepare(&Config {
         pythons: config.python.iter().cloned().collect(),
@@ -117,6 +126,8 @@ pub fn grade_all(
             grading: true,
             ..Filters::default()
         },
+        reference: config.reference.clone(),
+        reference_built: reference_built.clone(),
         ..Config::default()
     })?;
     let support = Sandbox::support();
@@ -129,13 +140,12 @@ pub fn grade_all(
         said.push_str("; submissions run one at a time on their fixed ports");
     }
     on_event(GradeEvent::Isolation(&said));
-    let scratch = scratch_folder()?;
     let submissions: Vec<Result<Submission, String>> = config
         .dirs
         .iter()
         .map(|d| detect::detect(d).map_err(|e| e.to_string()))
         .collect();
-    let names = unique_names(&config.dirs, &submissions)?;
+    let names = unique_names(&config.dirs, &submissions, config.reference.name())?;
     // Every server name a client of the class names reaches the test server.
     let sandbox = new_sandbox(config.limits, &hosts::host_names(&submissions))?;
     let class = Class {
@@ -147,6 +157,7 @@ pub fn grade_all(
             own_networks: isolated,
             hosts_file: support.mount_namespace.is_available() || support.bubblewrap.is_available(),
         },
+        reference_built,
         // Every submission is judged against the same reference: its own units run once.
         reference: Arc::new(
             config
@@ -227,17 +238,30 @@ fn new_sandbox(limits: Limits, names: &[String]) -> Result<Arc<Sandbox>, GradeEr
     Ok(Arc::new(sandbox))
 }
 
-/// Each submission's name, in order; two with the same name are an error.
+/// Each submission's name, in order; two with the same name are an error. A folder
+/// named as one of shout's own implementations or as the reference (`python`,
+/// `java-textbook`) is graded as `NAME-submission`, so its units never pass for the
+/// reference's.
 fn unique_names(
     dirs: &[PathBuf],
     submissions: &[Result<Submission, String>],
+    reference: &str,
 ) -> Result<Vec<String>, GradeError> {
+    let taken = [
+        crate::registry::PYTHON,
+        crate::registry::SHOUT,
+        crate::plan::PROBE,
+        reference,
+    ];
     let mut names: Vec<String> = Vec::new();
     for (dir, s) in dirs.iter().zip(submissions) {
-        let name = match s {
+        let mut name = match s {
             Ok(s) => s.name().to_string(),
             Err(_) => fallback_name(dir),
         };
+        if taken.contains(&name.as_str()) {
+            name.push_str("-submission");
+        }
         if names.contains(&name) {
             return Err(GradeError::DuplicateName(name));
         }
@@ -262,6 +286,8 @@ struct Class<'a> {
     isolated: bool,
     /// What this machine can do for the servers clients name.
     reach: Reach,
+    /// The chosen reference, built once (`None`: the built-in Python scripts).
+    reference_built: Option<BuiltReference>,
     reference: Arc<ReferenceCache>,
 }
 
@@ -547,8 +573,20 @@ impl Class<'_> {
             pythons: config.python.iter().cloned().collect(),
             // A failure is rerun in the submission's own folder, on its case alone: a
             // command its author can run (no grader paths in it).
-            reproduce_check: Some(vec!["check".to_string(), ".".to_string()]),
+            reproduce_check: Some(check_command(&config.reference)),
+            reference: config.reference.clone(),
+            reference_built: self.reference_built.clone(),
             ..Config::default()
         }
     }
+}
+
+/// The command a student types to rerun their check: `shout check .`, with the
+/// reference when it is not the default.
+fn check_command(reference: &ReferenceChoice) -> Vec<String> {
+    let mut words = vec!["check".to_string(), ".".to_string()];
+    if let Some(value) = reference.flag_value() {
+        words.extend(["--reference".to_string(), value]);
+    }
+    words
 }

@@ -107,6 +107,9 @@ pub struct Rubric {
     pub show_total_when_hidden: bool,
     /// Who sees the autograder's stdout.
     pub stdout_visibility: Visibility,
+    /// The share of a pass a `non-strict` unit earns (`non-strict-credit`, 0 to 1;
+    /// default 1: full credit).
+    pub non_strict_credit: f64,
 }
 
 /// The default points for a server role, by category (core, unicode, edge, robustness).
@@ -139,6 +142,7 @@ impl Default for Rubric {
             visibility: Visibility::Visible,
             category_visibility: BTreeMap::new(),
             show_total_when_hidden: true,
+            non_strict_credit: 1.0,
             stdout_visibility: Visibility::Hidden,
         }
     }
@@ -190,6 +194,16 @@ impl Rubric {
         }
         if let Some(v) = raw.stdout_visibility {
             rubric.stdout_visibility = v;
+        }
+        if let Some(v) = raw.non_strict_credit {
+            let credit = *v.get_ref();
+            if !(0.0..=1.0).contains(&credit) {
+                let message = format!(
+                    "field `non-strict-credit`: {credit} is not a share of a pass; give a number from 0 (no credit) to 1 (full credit)"
+                );
+                return Err(err(Some(line_of(text, v.span().start)), message));
+            }
+            rubric.non_strict_credit = credit;
         }
         if let Some(cv) = raw.category_visibility {
             for (category, v) in [
@@ -289,6 +303,8 @@ struct Raw {
     show_total_when_hidden: Option<bool>,
     #[serde(default, alias = "stdout_visibility")]
     stdout_visibility: Option<Visibility>,
+    #[serde(default, alias = "non_strict_credit")]
+    non_strict_credit: Option<toml::Spanned<f64>>,
     #[serde(default)]
     points: Option<RawPoints>,
     #[serde(default, alias = "category_visibility")]

@@ -196,7 +196,7 @@ impl Filters {
     /// stay: they are the expectations.
     pub fn sides_selected(&self, client: &Side, server: &Side) -> bool {
         let reference =
-            |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::REFERENCE;
+            |s: &Side| matches!(s, Side::Probe) || s.name() == crate::registry::reference();
         (reference(client) && reference(server))
             || self.only.is_empty()
             || self
@@ -309,7 +309,7 @@ pub fn graded(unit: &Unit) -> bool {
 /// Returns the mask of units to run.
 pub fn with_support(units: &[Unit], wanted: &[bool]) -> Vec<bool> {
     use std::collections::BTreeSet;
-    let reference = || Side::Impl(crate::registry::REFERENCE.to_string());
+    let reference = || Side::Impl(crate::registry::reference().to_string());
     let mut needed: BTreeSet<(Option<&str>, Transport, &str, Side, Side)> = BTreeSet::new();
     for u in units
         .iter()

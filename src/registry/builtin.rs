@@ -96,16 +96,7 @@ pub fn reference_fingerprint() -> String {
     fingerprint_of(&SCRIPTS)
 }
 
-fn fingerprint_of(scripts: &[(&str, &str)]) -> String {
-    let mut bytes = Vec::new();
-    for (name, text) in scripts {
-        bytes.extend_from_slice(name.as_bytes());
-        bytes.push(0);
-        bytes.extend_from_slice(text.as_bytes());
-        bytes.push(0);
-    }
-    format!("{:016x}", crate::text::fnv1a(&bytes))
-}
+use super::reference::fingerprint_of;
 
 /// Writes the reference scripts into `dir` (once per run).
 fn write_scripts(dir: &Path) -> std::io::Result<()> {

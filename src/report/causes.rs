@@ -23,7 +23,7 @@ pub enum Listing {
 impl Listing {
     fn covers(self, r: &UnitResult) -> bool {
         match self {
-            Listing::Failures => r.verdict.is_failure(),
+            Listing::Failures => r.verdict.is_failure() || r.verdict == Verdict::NonStrict,
             Listing::VersionNotes => {
                 r.verdict == Verdict::Info
                     && matches!(
@@ -65,6 +65,9 @@ impl<'a> Cause<'a> {
                 Verdict::Xpass => {
                     "passed, but listed as a known failure: remove it from the expectations".into()
                 }
+                Verdict::NonStrict => {
+                    "answers more than the reference's buffers let it (non-strict)".into()
+                }
                 Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::Skip | Verdict::Xfail => {
                     "differs from the reference".into()
                 }
@@ -104,7 +107,8 @@ fn plainness(r: &UnitResult) -> u8 {
     match r.kind {
         UnitKind::ServerProbe | UnitKind::ClientProbe => 0,
         UnitKind::Pairing
-            if r.client == crate::registry::REFERENCE || r.server == crate::registry::REFERENCE =>
+            if r.client == crate::registry::reference()
+                || r.server == crate::registry::reference() =>
         {
             1
         }

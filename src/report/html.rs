@@ -105,6 +105,7 @@ fn header(results: &Results, title: &str, out: &mut String) {
         (s.xpass, "xpass", "fail"),
         (s.xfail, "xfail", "known"),
         (s.info, "info", "info"),
+        (s.non_strict, "non-strict", "info"),
         (s.skipped, "skipped", "skip"),
     ] {
         if n > 0 || matches!(label, "passed" | "failed") {

@@ -127,7 +127,7 @@ fn test_case(r: &UnitResult, seen: &mut BTreeSet<(String, String)>) -> TestCase 
     }
     let status = match r.verdict {
         Verdict::Pass | Verdict::Info => TestCaseStatus::success(),
-        Verdict::Fail | Verdict::Xpass => {
+        Verdict::Fail | Verdict::NonStrict | Verdict::Xpass => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(message(r))
                 .set_type(r.verdict.as_str())

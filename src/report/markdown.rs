@@ -458,6 +458,13 @@ pub(crate) mod tests {
                     }
                     .into(),
                 ),
+                Verdict::NonStrict => Some(
+                    ServerFinding::BeyondReferenceBuffer {
+                        answered: 2049,
+                        reference: 2048,
+                    }
+                    .into(),
+                ),
                 Verdict::Skip => Some(
                     RunFinding::NoReference {
                         kind: crate::plan::UnitKind::Pairing,
@@ -489,6 +496,8 @@ pub(crate) mod tests {
             partition: None,
             plan: None,
             reference: Vec::new(),
+            reference_implementation: "python".into(),
+            non_strict_ok: false,
             cache: None,
             summary: Summary::count(&units, 1.5),
             results: units,

@@ -104,12 +104,17 @@ pub fn write(results: &Results, out: &mut dyn Write) -> io::Result<()> {
     let s = &results.summary;
     writeln!(
         out,
-        "\n{} units: {} passed, {} failed, {} info, {} skipped{}{} in {:.1} s",
+        "\n{} units: {} passed, {} failed, {} info, {} skipped{}{}{} in {:.1} s",
         s.total,
         s.passed,
         s.failed,
         s.info,
         s.skipped,
+        match (s.non_strict, results.non_strict_ok) {
+            (0, _) => String::new(),
+            (n, true) => format!(", {n} non-strict (agreeing: --non-strict-ok)"),
+            (n, false) => format!(", {n} non-strict (differences)"),
+        },
         if s.xfail > 0 {
             format!(", {} xfail", s.xfail)
         } else {

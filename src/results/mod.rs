@@ -28,6 +28,9 @@ pub struct Summary {
     pub failed: usize,
     /// `info`.
     pub info: usize,
+    /// `non-strict`.
+    #[serde(default)]
+    pub non_strict: usize,
     /// `skip`.
     pub skipped: usize,
     /// `xfail`.
@@ -178,6 +181,14 @@ pub struct Results {
     /// it was started with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reference: Vec<ReferenceRun>,
+    /// The implementation every other was compared with: `python` (the default),
+    /// `java-textbook`, or a manifest's (`--reference`).
+    #[serde(default = "python_reference")]
+    pub reference_implementation: String,
+    /// Whether a `non-strict` unit counts as agreeing (`--non-strict-ok`) rather than as
+    /// a difference.
+    #[serde(default)]
+    pub non_strict_ok: bool,
     /// How the reference cache was used; none without one (`--no-cache`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheUse>,
@@ -230,7 +241,9 @@ impl UnitResult {
                 },
                 known.id
             )),
-            Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::Skip => sentence,
+            Verdict::Pass | Verdict::Fail | Verdict::Info | Verdict::NonStrict | Verdict::Skip => {
+                sentence
+            }
         }
     }
 }
@@ -247,6 +260,7 @@ impl Summary {
             match r.verdict {
                 Verdict::Pass => s.passed += 1,
                 Verdict::Fail => s.failed += 1,
+                Verdict::NonStrict => s.non_strict += 1,
                 Verdict::Info => s.info += 1,
                 Verdict::Skip => s.skipped += 1,
                 Verdict::Xfail => s.xfail += 1,
@@ -255,6 +269,11 @@ impl Summary {
         }
         s
     }
+}
+
+/// What results written before `--reference` existed were compared with.
+fn python_reference() -> String {
+    crate::registry::PYTHON.to_string()
 }
 
 impl Results {
@@ -316,6 +335,8 @@ impl Results {
             partition,
             plan: None,
             reference: Vec::new(),
+            reference_implementation: crate::registry::reference().to_string(),
+            non_strict_ok: false,
             cache: None,
             summary,
             results,
@@ -328,7 +349,11 @@ impl Results {
         if self.incomplete().next().is_some() {
             2
         } else {
-            u8::from(self.results.iter().any(|r| r.verdict.is_failure()))
+            u8::from(
+                self.results
+                    .iter()
+                    .any(|r| r.verdict.is_difference(self.non_strict_ok)),
+            )
         }
     }
 

@@ -21,7 +21,6 @@ use super::options::Kept;
 pub use super::options::{Axis, Event, Executed, ReferenceCache, RunOptions};
 pub use super::peer::MARKER;
 pub use super::reference::is_reference_unit;
-pub use crate::registry::REFERENCE;
 
 /// Runs `units` and returns one observation per unit, in the units' order.
 ///

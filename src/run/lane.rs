@@ -186,15 +186,32 @@ impl LaneRun<'_, '_> {
         match unit.kind {
             UnitKind::Pairing => {
                 let server = server.expect("pairing has a server");
-                pairing(ctx, axis, unit, server, limit, client_cap)
+                let observation = pairing(ctx, axis, unit, server, limit, client_cap);
+                self.fresh_server_if_buffers_differ(unit);
+                observation
             }
             UnitKind::ServerProbe => {
                 let server = server.expect("server probe has a server");
                 let observation = server_probe(unit, server, limit());
+                self.fresh_server_if_buffers_differ(unit);
                 self.slot.retire_if_asked();
                 observation
             }
             UnitKind::ClientProbe => client_probe(ctx, axis, unit, limit().min(client_cap)),
+        }
+    }
+
+    /// Under a reference whose UDP server answers with its whole buffer, retires the
+    /// lane's UDP server after each unit: every reply is then a first request's, whatever
+    /// ran before on that lane.
+    fn fresh_server_if_buffers_differ(&mut self, unit: &Unit) {
+        if unit.transport == crate::proto::Transport::Udp
+            && crate::registry::udp_server_keeps_its_buffer()
+        {
+            if let Some(instance) = self.slot.serving() {
+                instance.retire = true;
+            }
+            self.slot.retire_if_asked();
         }
     }
 

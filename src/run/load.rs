@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::observe::{Exchange, FromAddress, LoadSeen};
 use crate::proto::Transport;
+use crate::registry::framed_line;
 
 /// How long the requests of a volume case may take in all; those not sent by then are
 /// left out (a slow server is not a wrong one).
@@ -36,7 +37,9 @@ fn volume_line(i: usize) -> String {
 pub(super) fn concurrent(transport: Transport, port: u16, n: usize, timeout: Duration) -> LoadSeen {
     let started = Instant::now();
     let deadline = started + timeout;
-    let lines: Vec<Vec<u8>> = (0..n).map(|i| concurrent_line(i, n).into_bytes()).collect();
+    let lines: Vec<Vec<u8>> = (0..n)
+        .map(|i| framed_line(concurrent_line(i, n).as_bytes(), transport))
+        .collect();
     let replies: Vec<Option<Vec<u8>>> = match transport {
         Transport::Tcp => tcp_concurrent(port, &lines, deadline),
         Transport::Udp => udp_concurrent(port, &lines, deadline),
@@ -170,7 +173,8 @@ fn address_pairs(transport: Transport) -> Vec<(IpAddr, IpAddr)> {
 /// left unanswered until the time limit the rest would wait as long: the first one is
 /// the finding, so they are not sent.
 pub(super) fn addresses(transport: Transport, port: u16, timeout: Duration) -> LoadSeen {
-    let line = ADDRESSES_LINE.as_bytes();
+    let framed = framed_line(ADDRESSES_LINE.as_bytes(), transport);
+    let line = framed.as_slice();
     let mut exchanges = Vec::new();
     for (from, to) in address_pairs(transport) {
         let to = SocketAddr::new(to, port);
@@ -269,7 +273,8 @@ pub const LATE_LINE: &str = "typed a while after connecting";
 /// server closes or `timeout` passes (counted from the send).
 pub(super) fn late(port: u16, after: Duration, timeout: Duration) -> LoadSeen {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let line = LATE_LINE.as_bytes();
+    let framed = framed_line(LATE_LINE.as_bytes(), Transport::Tcp);
+    let line = framed.as_slice();
     // A control: the same line at once. A server that does not answer it has another
     // problem than slow clients.
     let control_answered = tcp_request(port, line, timeout);
@@ -311,7 +316,7 @@ pub(super) fn volume(
     };
     let (mut sent, mut answered, mut unanswered_at) = (0, 0, None);
     while sent < requests && started.elapsed() < VOLUME_BUDGET {
-        let line = volume_line(sent).into_bytes();
+        let line = framed_line(volume_line(sent).as_bytes(), transport);
         sent += 1;
         let got = match &udp {
             Some(s) => udp_request(s, port, &line, timeout),

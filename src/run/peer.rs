@@ -274,7 +274,8 @@ fn tcp_healthy(port: u16, timeout: Duration, mut gone: impl FnMut() -> bool) -> 
     let Ok(mut s) = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout) else {
         return false;
     };
-    if s.set_read_timeout(Some(SLICE)).is_err() || s.write_all(HEALTH).is_err() {
+    let request = crate::registry::framed_line(HEALTH, Transport::Tcp);
+    if s.set_read_timeout(Some(SLICE)).is_err() || s.write_all(&request).is_err() {
         return false;
     }
     let mut buf = vec![0u8; 4096];
@@ -415,6 +416,28 @@ fn serve_udp(s: &UdpSocket, stop: &AtomicBool, recorded: &Mutex<Recorded>) {
     }
 }
 
+/// What the reference server takes as the request: one read, or for a reference that
+/// reads lines, everything up to and including the first `\n` (or up to the end of the
+/// stream, or the read timeout with something read). Bytes read past that newline are
+/// left out, as the reference's `readLine()` leaves them: how many arrived with it
+/// depends on timing.
+fn read_request(s: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = s.read(buf)?;
+    if !crate::registry::tcp_lines_end_with_newline() {
+        return Ok(n);
+    }
+    while n > 0 && n < buf.len() && !buf[..n].contains(&b'\n') {
+        match s.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(more) => n += more,
+        }
+    }
+    Ok(buf[..n]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(n, |at| at + 1))
+}
+
 fn serve_tcp(
     l: &TcpListener,
     stop: &AtomicBool,
@@ -428,8 +451,11 @@ fn serve_tcp(
         }
         let _ = s.set_read_timeout(Some(timeout));
         let mut buf = [0u8; 65536];
-        // One read, like the reference server.
-        let Ok(n) = s.read(&mut buf) else { continue };
+        // One read, like the reference server (up to the newline, for one that reads
+        // lines).
+        let Ok(n) = read_request(&mut s, &mut buf) else {
+            continue;
+        };
         // The writes that carried what that read took: counted by the kernel, so a line
         // written in pieces is seen however the pieces happened to be read.
         let segments = data_segments_in(&s).unwrap_or(0);

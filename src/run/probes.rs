@@ -119,7 +119,7 @@ fn first_exchange(
             drop(silent);
             return (Reply::Nothing, Transcript::default(), Some(answers));
         }
-        Input::Line(l) => vec![l.as_bytes().to_vec()],
+        Input::Line(l) => vec![crate::registry::framed_line(l.as_bytes(), unit.transport)],
         Input::Raw(writes) => writes.clone(),
         Input::Load(_) => unreachable!("load cases have their own probe"),
     };

@@ -15,12 +15,11 @@ use super::options::Kept;
 use super::process::Exit;
 use crate::plan::{Side, Unit, UnitKind};
 use crate::proto::Transport;
-use crate::registry::REFERENCE;
 
 /// Is this side the reference, or the harness?
 fn is_reference_or_probe(side: &Side) -> bool {
     match side {
-        Side::Impl(n) => n == REFERENCE,
+        Side::Impl(n) => n == crate::registry::reference(),
         Side::Probe => true,
     }
 }

@@ -140,7 +140,12 @@ impl Outcome {
                 minimal: None,
                 ..self
             },
-            Verdict::Pass | Verdict::Info | Verdict::Skip | Verdict::Xfail | Verdict::Xpass => self,
+            Verdict::Pass
+            | Verdict::Info
+            | Verdict::NonStrict
+            | Verdict::Skip
+            | Verdict::Xfail
+            | Verdict::Xpass => self,
         }
     }
 }
@@ -198,12 +203,9 @@ pub(super) fn reference_reply(transport: Transport, stdout: &[u8]) -> Vec<u8> {
     let s = stdout
         .strip_prefix(crate::proto::PROMPT.as_bytes())
         .unwrap_or(stdout);
-    let s = match transport {
-        Transport::Tcp => s
-            .strip_prefix(crate::proto::TCP_REPLY_PREFIX.as_bytes())
-            .unwrap_or(s),
-        Transport::Udp => s,
-    };
+    let s = s
+        .strip_prefix(crate::registry::reply_prefix(transport).as_bytes())
+        .unwrap_or(s);
     s.strip_suffix(b"\n").unwrap_or(s).to_vec()
 }
 

@@ -135,6 +135,13 @@ pub fn diagnose_reply(
         let prefix = prefix.to_vec();
         return (ServerFinding::AddedPrefix { prefix }, None);
     }
+    // The reference answered with its whole buffer: the reply, then zero bytes.
+    if let Some(rest) = expected.strip_prefix(actual) {
+        if !actual.is_empty() && rest.iter().all(|&b| b == 0) {
+            let (got, of) = (actual.len(), expected.len());
+            return (ServerFinding::NoBufferRest { got, of }, None);
+        }
+    }
     if let Ok(text) = std::str::from_utf8(request) {
         if let Some(found) = diagnose_text(text, actual, reference, python) {
             return found;
@@ -272,6 +279,12 @@ pub fn diagnose_request(
     {
         return ClientFinding::SentNewline;
     }
+    if expected
+        .strip_prefix(actual)
+        .is_some_and(|rest| rest == b"\n" || rest == b"\r\n")
+    {
+        return ClientFinding::SentNoNewline;
+    }
     if let Ok(text) = std::str::from_utf8(expected) {
         if upper_str(text, reference).as_bytes() == actual
             || text.to_uppercase().as_bytes() == actual
@@ -378,6 +391,29 @@ mod tests {
         assert!(said.contains("1024-byte receive buffer"), "{said}");
         // Not every extra text is a buffer: one byte more than the reply is not.
         assert!(reply("hello", "HELLOX").contains("`X` after the reply"));
+    }
+
+    #[test]
+    fn the_reply_alone_against_a_reference_that_sends_its_whole_buffer() {
+        let mut buffer = b"HELLO".to_vec();
+        buffer.resize(1024, 0);
+        let (finding, _) = diagnose_reply(b"hello", &buffer, b"HELLO", V, "3.11");
+        assert_eq!(finding, ServerFinding::NoBufferRest { got: 5, of: 1024 });
+        // A reply cut inside the text is not that.
+        let (finding, _) = diagnose_reply(b"hello", &buffer, b"HEL", V, "3.11");
+        assert_ne!(finding, ServerFinding::NoBufferRest { got: 3, of: 1024 });
+    }
+
+    #[test]
+    fn a_line_without_the_newline_the_reference_client_sends() {
+        assert_eq!(
+            diagnose_request(b"hello\n", b"hello", V),
+            ClientFinding::SentNoNewline
+        );
+        assert_eq!(
+            diagnose_request(b"hello", b"hello\n", V),
+            ClientFinding::SentNewline
+        );
     }
 
     #[test]

@@ -186,6 +186,22 @@ pub enum ServerFinding {
         /// Datagrams in all.
         count: usize,
     },
+    /// The server answered all of a request the reference's buffer cuts, where the
+    /// reference answers only the part its buffer held (`non-strict`).
+    BeyondReferenceBuffer {
+        /// The bytes of the request the server answered.
+        answered: usize,
+        /// The bytes the reference's buffer held.
+        reference: usize,
+    },
+    /// The server sent the reply alone where the reference sends its whole receive
+    /// buffer, the reply then zero bytes (the textbook's Java UDP server).
+    NoBufferRest {
+        /// The bytes the server sent.
+        got: usize,
+        /// The reference's buffer size: the bytes it sends.
+        of: usize,
+    },
     /// A TCP server answers only a line ending in `\n`.
     WaitsForNewline,
     /// A TCP server answers only once another byte comes, newline or not.
@@ -301,6 +317,9 @@ pub enum ClientFinding {
     SentNothing,
     /// The client sent the line with its trailing newline.
     SentNewline,
+    /// The client sent the line without the newline the reference client ends it with
+    /// (the textbook's Java client).
+    SentNoNewline,
     /// The client uppercased the line before sending it.
     SentUppercased,
     /// The client dropped the line's trailing `\r`.

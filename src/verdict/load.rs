@@ -8,7 +8,6 @@ use super::compare::{Judge, Outcome};
 use super::finding::ServerFinding;
 use super::model::{Fault, Verdict};
 use crate::plan::PROBE;
-use crate::registry::REFERENCE;
 use crate::run::execute::Executed;
 use crate::run::observe::{Exchange, FromAddress, LoadSeen, Observation, Reply};
 
@@ -21,7 +20,7 @@ const FD_SLACK: usize = 16;
 pub(super) fn load_probe(e: &Executed, j: &Judge, seen: &LoadSeen) -> Outcome {
     let reference = j
         .index
-        .get(&e.unit, PROBE, REFERENCE)
+        .get(&e.unit, PROBE, crate::registry::reference())
         .and_then(|r| match &r.observation {
             Observation::ServerProbe { load: Some(l), .. } => Some(l),
             _ => None,

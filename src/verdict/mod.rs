@@ -8,6 +8,7 @@ mod finding;
 mod judge;
 mod load;
 mod model;
+mod non_strict;
 mod pairing;
 mod probes;
 mod sentence;

@@ -15,6 +15,12 @@ pub enum Verdict {
     Fail,
     /// The reference itself has no defined answer; reported, never a failure.
     Info,
+    /// Differs from the reference only by answering more of a request than the
+    /// reference's buffers let it (the whole 2049-byte datagram, all of a 1025-byte TCP
+    /// request): a difference for `matrix` and `check` unless `--non-strict-ok`; the
+    /// rubric decides its points in `grade`.
+    #[serde(rename = "non-strict")]
+    NonStrict,
     /// Not applicable or not runnable here (the reason says which).
     Skip,
     /// A failure listed in the expectations file.
@@ -30,18 +36,28 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Info => "info",
+            Verdict::NonStrict => "non-strict",
             Verdict::Skip => "skip",
             Verdict::Xfail => "xfail",
             Verdict::Xpass => "xpass",
         }
     }
 
-    /// Whether this verdict makes the run fail (exit status 1).
+    /// Whether this verdict makes the run fail (exit status 1). A `non-strict` unit is
+    /// a difference, judged by the run: see [`Verdict::is_difference`].
     pub fn is_failure(self) -> bool {
         match self {
             Verdict::Fail | Verdict::Xpass => true,
-            Verdict::Pass | Verdict::Info | Verdict::Skip | Verdict::Xfail => false,
+            Verdict::Pass | Verdict::Info | Verdict::NonStrict | Verdict::Skip | Verdict::Xfail => {
+                false
+            }
         }
+    }
+
+    /// Whether this verdict makes the run fail when `non_strict_ok` says whether a
+    /// `non-strict` unit agrees (`--non-strict-ok`) or differs (the default).
+    pub fn is_difference(self, non_strict_ok: bool) -> bool {
+        self.is_failure() || (self == Verdict::NonStrict && !non_strict_ok)
     }
 }
 

@@ -13,7 +13,7 @@ use super::model::{Fault, Verdict};
 use super::probes::in_pieces;
 use crate::plan::{Unit, UnitKind, PROBE};
 use crate::proto::Transport;
-use crate::registry::{ClientOutput, REFERENCE};
+use crate::registry::ClientOutput;
 use crate::run::execute::Executed;
 use crate::run::observe::{Observation, ProcessOutcome, ServerAfter};
 use crate::run::process::Exit;
@@ -68,7 +68,11 @@ fn pairing_matches(e: &Executed, reference: &ProcessOutcome, j: &Judge) -> bool 
 pub(super) fn pairing(e: &Executed, j: &Judge) -> Outcome {
     let u = &e.unit;
     let (client, wire, server) = pairing_parts(e).expect("pairing observation");
-    let Some(reference) = j.index.get(u, REFERENCE, REFERENCE) else {
+    let Some(reference) = j.index.get(
+        u,
+        crate::registry::reference(),
+        crate::registry::reference(),
+    ) else {
         let kind = UnitKind::Pairing;
         return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
     };
@@ -136,11 +140,12 @@ pub(super) fn pairing(e: &Executed, j: &Judge) -> Outcome {
 /// however busy the machine is.
 fn pieces_against_reference(e: &Executed, j: &Judge) -> Option<ClientFinding> {
     let u = &e.unit;
-    if u.server.name() != REFERENCE || u.client.name() == REFERENCE {
+    let reference = crate::registry::reference();
+    if u.server.name() != reference || u.client.name() == reference {
         return None;
     }
     let probe = j.index.get(u, u.client.name(), PROBE)?;
-    let reference = j.index.get(u, REFERENCE, PROBE)?;
+    let reference = j.index.get(u, reference, PROBE)?;
     if !in_pieces(&probe.observation) || in_pieces(&reference.observation) {
         return None;
     }
@@ -163,21 +168,21 @@ fn attribute(p: &Pair, j: &Judge) -> Fault {
     let u = p.unit;
     let client_ok = j
         .index
-        .get(u, u.client.name(), REFERENCE)
+        .get(u, u.client.name(), crate::registry::reference())
         .map(|x| pairing_matches(x, p.ref_client, j))
         .unwrap_or(true)
         && same_request(
             j.index.get(u, u.client.name(), PROBE),
-            j.index.get(u, REFERENCE, PROBE),
+            j.index.get(u, crate::registry::reference(), PROBE),
         );
     let server_ok = j
         .index
-        .get(u, REFERENCE, u.server.name())
+        .get(u, crate::registry::reference(), u.server.name())
         .map(|x| pairing_matches(x, p.ref_client, j))
         .unwrap_or(true)
         && same_reply(
             j.index.get(u, PROBE, u.server.name()),
-            j.index.get(u, PROBE, REFERENCE),
+            j.index.get(u, PROBE, crate::registry::reference()),
         )
         && survived_probe(j.index.get(u, PROBE, u.server.name()))
         && (p.server.exited.is_none()

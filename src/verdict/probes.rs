@@ -14,7 +14,7 @@ use super::load::load_probe;
 use super::model::{Fault, Verdict};
 use crate::plan::{UnitKind, PROBE};
 use crate::proto::Transport;
-use crate::registry::{ClientOutput, REFERENCE};
+use crate::registry::ClientOutput;
 use crate::run::execute::Executed;
 use crate::run::observe::{Observation, Reply, ServerAfter};
 use crate::run::process::Exit;
@@ -44,7 +44,7 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
     {
         return load_probe(e, j, seen);
     }
-    let Some(reference) = j.index.get(u, PROBE, REFERENCE) else {
+    let Some(reference) = j.index.get(u, PROBE, crate::registry::reference()) else {
         return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
     };
     let Observation::ServerProbe {
@@ -78,6 +78,9 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
         Reply::Bytes { bytes, .. } => Some(bytes.clone()),
         Reply::Nothing | Reply::Refused => None,
     };
+    if let Some(outcome) = non_strict(e, j, &ref_bytes, got.as_deref()) {
+        return outcome;
+    }
     let finding = if wire
         .events
         .iter()
@@ -111,6 +114,29 @@ pub(super) fn server_probe(e: &Executed, j: &Judge) -> Outcome {
             minimal,
         },
     }
+}
+
+/// A server that answers all of a request the reference's buffer cut: `non-strict`.
+fn non_strict(e: &Executed, j: &Judge, ref_bytes: &[u8], got: Option<&[u8]>) -> Option<Outcome> {
+    let got = got?;
+    let request = e.unit.case.request_bytes();
+    if !super::non_strict::answers_beyond_buffer(&request, ref_bytes, got, j.unicode) {
+        return None;
+    }
+    let finding = ServerFinding::BeyondReferenceBuffer {
+        answered: request.len(),
+        reference: (1..request.len())
+            .find(|&cut| crate::proto::upper_bytes(&request[..cut], j.unicode) == ref_bytes)
+            .unwrap_or(0),
+    };
+    Some(Outcome {
+        verdict: Verdict::NonStrict,
+        fault: Some(Fault::Server),
+        expected: Some(ref_bytes.to_vec()),
+        actual: Some(got.to_vec()),
+        finding: Some(finding.into()),
+        minimal: None,
+    })
 }
 
 /// What is wrong with a server's answer to a probe (`got`, its reply's bytes), if
@@ -166,7 +192,7 @@ pub(super) fn client_probe(e: &Executed, j: &Judge) -> Outcome {
         unreachable!("client probe")
     };
     let kind = UnitKind::ClientProbe;
-    let Some(reference) = j.index.get(u, REFERENCE, PROBE) else {
+    let Some(reference) = j.index.get(u, crate::registry::reference(), PROBE) else {
         return Outcome::of(Verdict::Skip, RunFinding::NoReference { kind });
     };
     let Observation::ClientProbe {

@@ -183,6 +183,14 @@ impl ServerFinding {
             ServerFinding::ExtraDatagrams { count } => format!(
                 " sent {count} datagrams for one request; the reference sends exactly one reply"
             ),
+            ServerFinding::BeyondReferenceBuffer { answered, reference } => format!(
+                " answered all {answered} bytes of the request where the reference ({}) answers only the first {reference}, all its buffer holds: more than the reference does, not wrong (non-strict)",
+                crate::registry::reference()
+            ),
+            ServerFinding::NoBufferRest { got, of } => format!(
+                " sent the reply alone ({got} bytes) where the reference ({}) sends its whole {of}-byte receive buffer: the reply, then zero bytes",
+                crate::registry::reference()
+            ),
             ServerFinding::WaitsForNewline => " waits for a newline that the reference client never sends (deadlock)".into(),
             ServerFinding::WaitsForMoreBytes => WAITS_FOR_MORE.into(),
             ServerFinding::NeverRepliedNorClosed => " never replied and never closed the connection: it waits for more input (deadlock)".into(),
@@ -296,6 +304,10 @@ impl ClientFinding {
                 " sent the line with its trailing newline; the reference client strips it"
                     .into()
             }
+            ClientFinding::SentNoNewline => format!(
+                " sent the line without the newline the reference client ({}) ends it with; a server that reads a line waits for it",
+                crate::registry::reference()
+            ),
             ClientFinding::SentUppercased => " uppercased the line before sending it".into(),
             ClientFinding::SentWithoutCr => " dropped the `\\r` at the end of the line (it reads `\\r\\n` as the line's end); the reference client keeps it".into(),
             ClientFinding::SentStripped => {

@@ -74,6 +74,7 @@ fn textbook_python3_scripts_give_all_four_roles() {
 #[test]
 fn one_bug_copies_are_detected_like_the_textbook_scripts() {
     for name in [
+        "big-buffer",
         "bug-newline",
         "bug-newline-framed-tcp",
         "bug-upper-client",
@@ -283,6 +284,7 @@ fn a_manifest_is_used_instead_of_the_sources() {
 #[test]
 fn every_fixture_folder_is_covered_by_a_test() {
     let covered = [
+        "big-buffer",
         "bug-log-server",
         "bug-loop-client",
         "bug-misnamed",

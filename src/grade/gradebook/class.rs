@@ -101,6 +101,11 @@ pub fn class_markdown(all: &[Graded], rubric: &Rubric) -> String {
             out.push_str(&format!(" {} |\n", points_text(total(&bs))));
         }
     }
+    if let Some(taught) = super::taught::taught_otherwise(all) {
+        let sentence = taught.sentence(super::taught::GENERIC_REGRADE);
+        // Shout's own words and numbers only: nothing a student wrote.
+        out.push_str(&format!("\n## The reference\n\n{sentence}\n"));
+    }
     out.push_str("\n## First thing to fix\n\n");
     for g in all {
         let what = first_problem(g, rubric).unwrap_or_else(|| "every check passed.".into());

@@ -162,6 +162,14 @@ pub fn class_html(all: &[Graded], rubric: &Rubric) -> String {
     );
     header(all, rubric, &title, &mut out);
     out.push_str("<main>\n");
+    if let Some(taught) = super::taught::taught_otherwise(all) {
+        let sentence = taught.sentence(super::taught::GENERIC_REGRADE);
+        let _ = writeln!(
+            out,
+            "<section id=\"reference\">\n<h2>The reference</h2>\n<p>{}</p>\n</section>",
+            html(&sentence)
+        );
+    }
     class_table(all, rubric, &mut out);
     common(all.len(), &shared(all, &per_student), &mut out);
     out.push_str("<section id=\"students\">\n<h2>Each student</h2>\n");

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::score::{buckets, clarity, group_key, max_of, points_text, total, Bucket, Graded};
 use crate::grade::explain::{for_student, role_words};
 use crate::grade::rubric::{Rubric, CATEGORIES};
-use crate::registry::{Role, RoleKey, REFERENCE};
+use crate::registry::{Role, RoleKey};
 use crate::results::UnitResult;
 use crate::text::quote;
 use crate::verdict::{Fault, Finding};
@@ -30,6 +30,9 @@ fn test_output(b: &Bucket, student: &str) -> String {
         return out;
     }
     out.push_str(&format!("{} of {} checks passed", b.passed, b.counted));
+    if !b.non_strict.is_empty() {
+        out.push_str(&format!(", {} non-strict", b.non_strict.len()));
+    }
     if b.not_counted > 0 {
         out.push_str(&format!(
             " ({} more not counted: the reference has no defined answer, they did not run, or your other role caused them)",
@@ -37,6 +40,10 @@ fn test_output(b: &Bucket, student: &str) -> String {
         ));
     }
     out.push_str(".\n");
+    if let Some(first) = b.non_strict.first() {
+        out.push_str(&for_student(first, student));
+        out.push('\n');
+    }
     let other = match b.role.role {
         Role::Server => "client",
         Role::Client => "server",
@@ -147,7 +154,7 @@ fn failure_kind(units: &[&UnitResult], student: &str) -> String {
 pub(super) fn describe(r: &UnitResult, student: &str) -> String {
     let side = |name: &str, role: &str| match name {
         n if n == student => format!("your {role}"),
-        n if n == REFERENCE => format!("the reference {role}"),
+        n if n == crate::registry::reference() => format!("the reference {role}"),
         n if n == crate::registry::SHOUT => format!("shout's {role}"),
         n if n == crate::plan::PROBE => format!("shout's test {role}"),
         n => format!("{n}'s {role}"),

@@ -23,6 +23,7 @@ mod gradescope;
 mod not_graded_tests;
 mod score;
 mod student;
+mod taught;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -35,4 +36,5 @@ pub use score::{
     Bucket, Graded,
 };
 pub use student::student_text;
+pub use taught::{taught_otherwise, TaughtOtherwise};
 pub use validate::validate_gradescope;

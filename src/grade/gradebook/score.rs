@@ -7,7 +7,7 @@ use crate::corpus::Category;
 use crate::grade::explain::{for_student, role_words};
 use crate::grade::rubric::{Rubric, CATEGORIES};
 use crate::plan::UnitKind;
-use crate::registry::{Role, RoleKey, REFERENCE};
+use crate::registry::{Role, RoleKey};
 use crate::results::{Results, UnitResult};
 use crate::verdict::{Fault, Finding, RunFinding, Verdict};
 
@@ -45,6 +45,8 @@ pub struct Bucket<'a> {
     pub score: f64,
     /// Units that passed.
     pub passed: usize,
+    /// Units that were `non-strict`, each earning the rubric's share of a pass.
+    pub non_strict: Vec<&'a UnitResult>,
     /// Units that count (passed or failed).
     pub counted: usize,
     /// Units that do not count (`info`, `skip`, or the other side's fault).
@@ -120,19 +122,27 @@ pub fn buckets<'a>(g: &'a Graded, rubric: &Rubric) -> Vec<Bucket<'a>> {
             if max <= 0.0 {
                 continue;
             }
-            out.push(bucket(g, role, category, max));
+            out.push(bucket(g, role, category, max, rubric.non_strict_credit));
         }
     }
     out
 }
 
-fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Bucket<'a> {
+/// One role × category; a `non-strict` unit earns `non_strict_credit` of a pass.
+fn bucket<'a>(
+    g: &'a Graded,
+    role: RoleKey,
+    category: Category,
+    max: f64,
+    non_strict_credit: f64,
+) -> Bucket<'a> {
     let mut b = Bucket {
         role,
         category,
         max,
         score: 0.0,
         passed: 0,
+        non_strict: Vec::new(),
         counted: 0,
         not_counted: 0,
         failures: Vec::new(),
@@ -164,6 +174,10 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
                 b.counted += 1;
                 b.failures.push(r);
             }
+            Verdict::NonStrict => {
+                b.non_strict.push(r);
+                b.counted += 1;
+            }
             Verdict::Info => {
                 infos += 1;
                 b.not_counted += 1;
@@ -175,7 +189,8 @@ fn bucket<'a>(g: &'a Graded, role: RoleKey, category: Category, max: f64) -> Buc
         }
     }
     if b.counted > 0 {
-        b.score = round2(max * b.passed as f64 / b.counted as f64);
+        let earned = b.passed as f64 + non_strict_credit * b.non_strict.len() as f64;
+        b.score = round2(max * earned / b.counted as f64);
     } else {
         why_nothing_counted(g, &mut b, infos, first_skip, units.is_empty());
     }
@@ -313,7 +328,11 @@ fn example<'a>(b: &Bucket<'a>, r: &'a UnitResult) -> &'a UnitResult {
 pub(super) fn clarity(r: &UnitResult) -> u8 {
     match r.kind {
         UnitKind::ServerProbe | UnitKind::ClientProbe => 0,
-        _ if r.client == REFERENCE || r.server == REFERENCE => 1,
+        _ if r.client == crate::registry::reference()
+            || r.server == crate::registry::reference() =>
+        {
+            1
+        }
         // The student's own client with their own server: whose mistake it shows is
         // the hardest to tell.
         _ if r.client == r.server => 3,

@@ -77,6 +77,8 @@ fn results(units: Vec<UnitResult>) -> Results {
         partition: None,
         plan: None,
         reference: Vec::new(),
+        reference_implementation: "python".into(),
+        non_strict_ok: false,
         cache: None,
         summary: Summary::count(&units, 12.4),
         results: units,

@@ -58,6 +58,8 @@ fn graded(name: &str, units: Vec<UnitResult>) -> Graded {
             partition: None,
             plan: None,
             reference: Vec::new(),
+            reference_implementation: "python".into(),
+            non_strict_ok: false,
             cache: None,
             summary: Summary::count(&units, 1.0),
             results: units,
