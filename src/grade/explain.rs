@@ -415,7 +415,10 @@ fn client_predicate(f: &ClientFinding, r: &UnitResult) -> String {
         | ClientFinding::SentInPieces { .. }
         | ClientFinding::PrintedPart { .. }
         | ClientFinding::PrintedNothing
-        | ClientFinding::ReadPastOneRecv { .. } => f.predicate(),
+        | ClientFinding::ReadPastOneRecv { .. }
+        | ClientFinding::GaveUpBeforeLine { .. }
+        | ClientFinding::HangsWithNoServer
+        | ClientFinding::SucceededWithNoServer { .. } => f.predicate(),
     }
 }
 
@@ -509,7 +512,10 @@ fn wants_detail(f: &Finding) -> bool {
             | ClientFinding::PrintedOther { .. }
             | ClientFinding::PrintedInstead { .. }
             | ClientFinding::PrintedNothing
-            | ClientFinding::ReadPastOneRecv { .. } => false,
+            | ClientFinding::ReadPastOneRecv { .. }
+            | ClientFinding::GaveUpBeforeLine { .. }
+            | ClientFinding::HangsWithNoServer
+            | ClientFinding::SucceededWithNoServer { .. } => false,
         },
     }
 }

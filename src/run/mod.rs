@@ -8,7 +8,8 @@
 //! - `options`, [`cache`], `context`, `build`: a run's inputs and outputs, the reference's
 //!   observations kept on disk, shared lookups, builds.
 //! - `reference`, `stuck`, `turns`, `gate`, `shared`: the named policies lanes share.
-//! - `server`, `pairing`, `probes`: one server's lifecycle; the three kinds of unit.
+//! - `server`, `pairing`, `load`, `timing`, `probes`: one server's lifecycle; the three
+//!   kinds of unit, with the load and timing cases' arrangements.
 //! - `lane`, `schedule`, [`execute`]: a lane's units in order; lanes on threads; the entry.
 //! - [`sandbox`]: confinement of untrusted programs (users, limits, cgroups, namespaces,
 //!   a private hosts file, work folders), asked for by `grade`.
@@ -43,6 +44,7 @@ mod sockdiag;
 mod stuck;
 #[cfg(test)]
 pub(crate) mod testing;
+mod timing;
 mod turns;
 pub mod wire;
 pub mod worker_pool;

@@ -114,6 +114,9 @@ pub enum Observation {
         /// that read got less than the line.
         #[serde(default, with = "crate::run::wire::bytes_text")]
         unread: Vec<u8>,
+        /// A timing case: when the line was typed, or that no server listened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timing: Option<TimingSeen>,
     },
     /// The unit could not run.
     NotRun {
@@ -214,4 +217,19 @@ pub struct Exchange {
     /// The reply.
     #[serde(with = "crate::run::wire::bytes_text")]
     pub reply: Vec<u8>,
+}
+
+/// What a client-timing case arranged, in milliseconds since the client started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum TimingSeen {
+    /// The line was typed late.
+    Late {
+        /// When the client connected (sent, over UDP), if it did before the line.
+        contacted_ms: Option<u64>,
+        /// When the line was typed; never, if the client had exited by then.
+        line_ms: Option<u64>,
+    },
+    /// Nothing listened on the port the client was given.
+    NoServer,
 }

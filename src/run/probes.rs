@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use super::context::{client_role, spawn_failed, stdin_of, Context};
 use super::load;
-use super::observe::{LoadSeen, Observation, ProcessOutcome, Reply};
+use super::observe::{LoadSeen, NotRunReason, Observation, ProcessOutcome, Reply, TimingSeen};
 use super::peer::{healthy, probe_exchange, RecordingServer, MARKER};
 use super::process::Running;
 use super::server::Instance;
+use super::timing;
 use super::wire::Transcript;
-use crate::corpus::{Input, Load};
+use crate::corpus::{Input, Load, Timing};
 use crate::plan::{Unit, PROBE};
 use crate::proto::Transport;
 
@@ -122,6 +123,7 @@ fn first_exchange(
         Input::Line(l) => vec![l.as_bytes().to_vec()],
         Input::Raw(writes) => writes.clone(),
         Input::Load(_) => unreachable!("load cases have their own probe"),
+        Input::Timed { .. } => unreachable!("timing cases only probe clients"),
     };
     let (r, w) = probe_exchange(
         unit.transport,
@@ -193,6 +195,13 @@ pub(super) fn client_probe(
         return Observation::NotRun { reason };
     }
     let listen = ctx.client_fixed_port(axis, unit).unwrap_or(0);
+    let timing = match unit.case.input {
+        Input::Timed { timing, .. } => Some(timing),
+        _ => None,
+    };
+    if timing == Some(Timing::NoServer) {
+        return no_server_probe(ctx, axis, unit, listen, timeout);
+    }
     let line_len = unit.case.request_bytes().len();
     let recorder = match RecordingServer::start(unit.transport, listen, timeout, line_len) {
         Ok(r) => r,
@@ -205,14 +214,59 @@ pub(super) fn client_probe(
         recorder.port(),
         Some(stdin_of(unit)),
     );
-    let finished = Running::spawn(&spec).map(|r| r.finish(timeout));
+    let finished = match timing {
+        Some(Timing::Late(ms)) => {
+            timing::late_line(&spec, &recorder, Duration::from_millis(ms), timeout)
+                .map(|(f, seen)| (f, Some(seen)))
+        }
+        _ => Running::spawn(&spec).map(|r| (r.finish(timeout), None)),
+    };
     let recorded = recorder.stop();
     match finished {
-        Ok(f) => Observation::ClientProbe {
+        Ok((f, timing)) => Observation::ClientProbe {
             client: ProcessOutcome::from(f),
             received: recorded.received,
             marker: MARKER.as_bytes().to_vec(),
             unread: recorded.unread,
+            timing,
+        },
+        Err(e) => Observation::NotRun {
+            reason: spawn_failed(&spec, e),
+        },
+    }
+}
+
+/// Runs `unit`'s client with nothing listening on its port (`listen`, or a free one).
+fn no_server_probe(
+    ctx: &Context,
+    axis: usize,
+    unit: &Unit,
+    listen: u16,
+    timeout: Duration,
+) -> Observation {
+    let port = match timing::Unlistened::bind(listen) {
+        Ok(p) => p,
+        Err(e) => {
+            let why = format!("cannot reserve a TCP port with nothing listening: {e}");
+            return Observation::NotRun {
+                reason: NotRunReason::SpawnFailed(why),
+            };
+        }
+    };
+    let spec = ctx.spawn_spec(
+        axis,
+        unit.client.name(),
+        client_role(unit.transport),
+        port.port,
+        Some(stdin_of(unit)),
+    );
+    match Running::spawn(&spec).map(|r| r.finish(timeout)) {
+        Ok(f) => Observation::ClientProbe {
+            client: ProcessOutcome::from(f),
+            received: Vec::new(),
+            marker: MARKER.as_bytes().to_vec(),
+            unread: Vec::new(),
+            timing: Some(TimingSeen::NoServer),
         },
         Err(e) => Observation::NotRun {
             reason: spawn_failed(&spec, e),

@@ -398,6 +398,24 @@ pub enum ClientFinding {
     PrintedNothing,
     /// The client printed only part of the reply.
     TruncatesReply,
+
+    // ---- Timing: a line typed late, no server ----
+    /// The client ended before a line typed late reached it, having sent nothing.
+    GaveUpBeforeLine {
+        /// How long it waited: from its connection (or its start) to its end.
+        waited_ms: u64,
+        /// Whether it had connected.
+        connected: bool,
+    },
+    /// With nothing listening, the client did not end (the reference's connect is
+    /// refused and it exits with a failure).
+    HangsWithNoServer,
+    /// With nothing listening, the client exited with status 0 as if it had succeeded.
+    SucceededWithNoServer {
+        /// What it printed.
+        #[serde(with = "bytes_text")]
+        printed: Vec<u8>,
+    },
 }
 
 /// Who of the reference has no answer.

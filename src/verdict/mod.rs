@@ -12,6 +12,7 @@ mod pairing;
 mod probes;
 mod sentence;
 mod settle;
+mod timing;
 
 pub use compare::{Context, Judged};
 pub use diagnose::{diagnose_reply, diagnose_request, Transform};

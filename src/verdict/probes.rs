@@ -12,11 +12,12 @@ use super::finding::{
 };
 use super::load::load_probe;
 use super::model::{Fault, Verdict};
+use super::timing::{late_line_finding, no_server_finding};
 use crate::plan::{UnitKind, PROBE};
 use crate::proto::Transport;
 use crate::registry::{ClientOutput, REFERENCE};
 use crate::run::execute::Executed;
-use crate::run::observe::{Observation, Reply, ServerAfter};
+use crate::run::observe::{Observation, ProcessOutcome, Reply, ServerAfter, TimingSeen};
 use crate::run::process::Exit;
 use crate::run::wire::WireWhat;
 
@@ -177,6 +178,13 @@ pub(super) fn client_probe(e: &Executed, j: &Judge) -> Outcome {
     else {
         return Outcome::of(Verdict::Info, ReferenceFinding::DidNotRun { kind });
     };
+    if let Observation::ClientProbe {
+        timing: Some(TimingSeen::NoServer),
+        ..
+    } = &e.observation
+    {
+        return no_server(client, ref_client);
+    }
     if let Some(why) = reference_has_no_answer(ref_client, ReferenceSide::Client) {
         return Outcome::of(Verdict::Info, why);
     }
@@ -226,6 +234,15 @@ fn client_finding(
     else {
         unreachable!("client probes")
     };
+    if let Observation::ClientProbe {
+        timing: Some(timing),
+        ..
+    } = &e.observation
+    {
+        if let Some(finding) = late_line_finding(client, timing, received) {
+            return Some(finding);
+        }
+    }
     if received != ref_received {
         if !unread.is_empty() {
             return Some(ClientFinding::SentInPieces {
@@ -270,4 +287,25 @@ fn client_finding(
         return Some(ClientFinding::Exited { exit });
     }
     None
+}
+
+/// Judges a client started with nothing listening, against how the reference client
+/// ended there.
+fn no_server(client: &ProcessOutcome, reference: &ProcessOutcome) -> Outcome {
+    if reference.exit == Exit::TimedOut {
+        let who = ReferenceSide::Client;
+        return Outcome::of(Verdict::Info, ReferenceFinding::Hangs { who });
+    }
+    match no_server_finding(client, reference) {
+        // No reply to compare: what matters is how the client ended.
+        None => Outcome::default(),
+        Some(finding) => Outcome {
+            verdict: Verdict::Fail,
+            fault: Some(Fault::Client),
+            expected: None,
+            actual: None,
+            finding: Some(Finding::Client(finding)),
+            minimal: None,
+        },
+    }
 }

@@ -353,6 +353,20 @@ impl ClientFinding {
                 " read the {reply}-byte reply until the server closed and printed all of it, where the reference client's one `recv({recv})` prints the first {recv} bytes"
             ),
             ClientFinding::TruncatesReply => " truncates the reply it prints".into(),
+            ClientFinding::GaveUpBeforeLine { waited_ms, connected } => format!(
+                " gave up {} ms after {}, before the line was typed, and sent nothing; the reference client waits for the line however long it takes",
+                waited_ms,
+                if *connected { "it connected" } else { "it started" }
+            ),
+            ClientFinding::HangsWithNoServer => " kept running with nothing listening on its port; the reference client's connection is refused and it exits with status 1 at once".into(),
+            ClientFinding::SucceededWithNoServer { printed } => format!(
+                " exited with status 0 with nothing listening on its port{}; the reference client's connection is refused and it exits with status 1",
+                if printed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", having printed `{}`", short(printed))
+                }
+            ),
         }
     }
 }
