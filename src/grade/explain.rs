@@ -318,6 +318,7 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::NotListeningOn { .. }
         | ServerFinding::UnansweredFrom { .. }
         | ServerFinding::GaveUpOnLateLine { .. }
+        | ServerFinding::OtherEncoding { .. }
         | ServerFinding::SeenThroughClient { .. } => f.predicate(),
         ServerFinding::DroppedByteOrderMark => " dropped the byte-order mark (U+FEFF) at the start of the message: decode it as plain UTF-8 (not `utf-8-sig`) so that it stays in the reply".into(),
         ServerFinding::Normalized { form } => format!(
@@ -456,6 +457,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::VersionOnly { .. }
             | ServerFinding::CaseMapping { .. }
             | ServerFinding::Latin1
+            | ServerFinding::OtherEncoding { .. }
             | ServerFinding::ReplyCut { .. }
             | ServerFinding::ReplyDiffers { .. }
             | ServerFinding::SeenThroughClient { .. } => true,

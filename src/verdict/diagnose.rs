@@ -1,7 +1,7 @@
 //! Diagnoses: recognising the usual ways an implementation goes wrong, as findings.
 //! Pure: compares bytes, words nothing (the finding's sentence does).
 
-use super::finding::{Added, ClientFinding, Mapping, Normalization, ServerFinding};
+use super::finding::{Added, ClientFinding, Encoding, Mapping, Normalization, ServerFinding};
 use crate::proto::case::{upper_char, upper_str, UnicodeVersion};
 
 /// A text transformation a server may apply instead of Python's `upper()`.
@@ -109,6 +109,9 @@ pub fn diagnose_reply(
     if actual.is_empty() && !expected.is_empty() {
         return (ServerFinding::ReplyEmpty, None);
     }
+    if let Some(encoding) = other_encoding(expected, actual) {
+        return (ServerFinding::OtherEncoding { encoding }, None);
+    }
     if let Some(extra) = actual.strip_prefix(expected) {
         let added = match extra {
             b"\n" => Added::Newline,
@@ -159,6 +162,33 @@ pub fn diagnose_reply(
         .position(|(a, b)| a != b)
         .unwrap_or(expected.len().min(actual.len()));
     (ServerFinding::ReplyDiffers { at }, None)
+}
+
+/// The encoding `actual` is in when it holds the text of `expected` (UTF-8) otherwise
+/// than as UTF-8 alone: UTF-16 in either byte order, with or without a byte-order mark,
+/// or UTF-8 after a two-byte length.
+fn other_encoding(expected: &[u8], actual: &[u8]) -> Option<Encoding> {
+    let text = std::str::from_utf8(expected).ok()?;
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let be: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+    let le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    let with_bom = |bom: [u8; 2], body: &[u8]| actual.strip_prefix(&bom) == Some(body);
+    if text.is_empty() {
+        None
+    } else if actual == be {
+        Some(Encoding::Utf16Be)
+    } else if actual == le {
+        Some(Encoding::Utf16Le)
+    } else if with_bom([0xfe, 0xff], &be) || with_bom([0xff, 0xfe], &le) {
+        Some(Encoding::Utf16WithBom)
+    } else if actual.len() == expected.len() + 2
+        && actual[2..] == *expected
+        && usize::from(u16::from_be_bytes([actual[0], actual[1]])) == expected.len()
+    {
+        Some(Encoding::LengthPrefixed)
+    } else {
+        None
+    }
 }
 
 /// The readings of a reply to a request that is text: a dropped `\r`, stripped
@@ -300,6 +330,29 @@ pub fn diagnose_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_in_utf16_or_after_a_length_is_an_encoding_not_an_added_prefix() {
+        let v = UnicodeVersion::DEFAULT;
+        let found = |expected: &str, actual: &[u8]| {
+            let request = expected.to_lowercase();
+            diagnose_reply(request.as_bytes(), expected.as_bytes(), actual, v, "3.11").0
+        };
+        let enc = |encoding| ServerFinding::OtherEncoding { encoding };
+        // One character in UTF-16BE is `\0A`: the reply ends with the expected byte.
+        assert_eq!(found("A", b"\0A"), enc(Encoding::Utf16Be));
+        assert_eq!(found("HÉ", b"\0H\0\xc9"), enc(Encoding::Utf16Be));
+        assert_eq!(found("HI", b"H\0I\0"), enc(Encoding::Utf16Le));
+        assert_eq!(found("HI", b"\xfe\xff\0H\0I"), enc(Encoding::Utf16WithBom));
+        assert_eq!(found("HI", b"\0\x02HI"), enc(Encoding::LengthPrefixed));
+        // A prefix that is not a length stays a prefix.
+        assert_eq!(
+            found("HI", b"\0\x05HI"),
+            ServerFinding::AddedPrefix {
+                prefix: b"\0\x05".to_vec()
+            }
+        );
+    }
 
     const V: UnicodeVersion = UnicodeVersion {
         major: 14,

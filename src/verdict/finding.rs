@@ -161,6 +161,12 @@ pub enum ServerFinding {
     },
     /// The server decodes the request as Latin-1.
     Latin1,
+    /// The reply is the right text in another encoding than UTF-8 (UTF-16), or framed
+    /// with a length before it (Java's `writeUTF`).
+    OtherEncoding {
+        /// Which.
+        encoding: Encoding,
+    },
     /// The reply is a prefix of the reference's.
     ReplyCut {
         /// Bytes received.
@@ -472,6 +478,21 @@ pub enum Added {
         #[serde(with = "bytes_text")]
         bytes: Vec<u8>,
     },
+}
+
+/// How a reply holding the right text may be encoded other than as plain UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// UTF-16, big-endian, no byte-order mark (Java's `writeChars`).
+    Utf16Be,
+    /// UTF-16, little-endian, no byte-order mark.
+    Utf16Le,
+    /// UTF-16 after a byte-order mark (Java's `getBytes("UTF-16")`, Python's
+    /// `encode('utf-16')`).
+    Utf16WithBom,
+    /// Two bytes of length, then the text (Java's `DataOutputStream.writeUTF`).
+    LengthPrefixed,
 }
 
 /// A case mapping a server may apply instead of Python's `upper()`.

@@ -4,8 +4,8 @@
 //! (`grade::explain`) can put its own subject before the same predicate.
 
 use super::finding::{
-    Added, ClientFinding, Finding, Mapping, ReferenceFinding, ReferenceServer, ReferenceSide,
-    RunFinding, ServerFinding,
+    Added, ClientFinding, Encoding, Finding, Mapping, ReferenceFinding, ReferenceServer,
+    ReferenceSide, RunFinding, ServerFinding,
 };
 use crate::plan::UnitKind;
 use crate::proto::case::UnicodeVersion;
@@ -170,6 +170,7 @@ impl ServerFinding {
             } => version_only(*from, *to, *declared, *reference, python),
             ServerFinding::CaseMapping { mapping } => mapping.predicate().into(),
             ServerFinding::Latin1 => " decodes the request as Latin-1 instead of UTF-8".into(),
+            ServerFinding::OtherEncoding { encoding } => encoding_predicate(*encoding).into(),
             ServerFinding::ReplyCut { got, of } => format!(
                 "'s reply stops after {got} of {of} bytes: it reads or sends too little"
             ),
@@ -267,6 +268,16 @@ fn version_only(
 }
 
 /// `16.0.0`, or `16.0.0–17.0.0`.
+/// What a server did that sends the right text in `encoding`.
+pub(crate) fn encoding_predicate(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Utf16Be => " sent the right text encoded as UTF-16 (big-endian, two bytes per character, as Java's `writeChars` does); the reference sends UTF-8",
+        Encoding::Utf16Le => " sent the right text encoded as UTF-16 (little-endian, two bytes per character); the reference sends UTF-8",
+        Encoding::Utf16WithBom => " sent the right text encoded as UTF-16 after a byte-order mark (as `getBytes(\"UTF-16\")` or `encode('utf-16')` does); the reference sends UTF-8",
+        Encoding::LengthPrefixed => " put a two-byte length before the reply (as Java's `DataOutputStream.writeUTF` does); the reference sends the UTF-8 text alone",
+    }
+}
+
 fn range(from: UnicodeVersion, to: UnicodeVersion) -> String {
     if from == to {
         from.to_string()
