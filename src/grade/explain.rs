@@ -303,6 +303,9 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ReplyDiffers { .. }
         | ServerFinding::ExtraDatagrams { .. }
         | ServerFinding::WaitsForNewline
+        | ServerFinding::WaitsForClose
+        | ServerFinding::ReplyInPieces { .. }
+        | ServerFinding::DiedWritingToGoneClient { .. }
         | ServerFinding::WaitsForMoreBytes
         | ServerFinding::NeverRepliedNorClosed
         | ServerFinding::ExitedWhenClientClosed { .. }
@@ -334,10 +337,9 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
 fn added_predicate(added: &Added, expected: &[u8], actual: &[u8], r: &UnitResult) -> String {
     let quoted = format!("expected `{}`, got `{}`", short(expected), short(actual));
     match added {
-        Added::Zeros { count } => match (r.kind, &r.actual) {
-            (UnitKind::ServerProbe, Some(actual)) => format!(
-                " sends back the whole {}-byte buffer, including the unused zero bytes ({count} after the reply)",
-                actual.len()
+        Added::Zeros { count, buffer } => match r.kind {
+            UnitKind::ServerProbe => format!(
+                " sends back the whole {buffer}-byte buffer, including the unused zero bytes ({count} after the reply)"
             ),
             _ => format!(
                 " sends back {count} zero bytes after the reply: the unused part of its buffer"
@@ -472,6 +474,9 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::ReplyFromOtherPort
             | ServerFinding::ExtraDatagrams { .. }
             | ServerFinding::WaitsForNewline
+            | ServerFinding::WaitsForClose
+            | ServerFinding::ReplyInPieces { .. }
+            | ServerFinding::DiedWritingToGoneClient { .. }
             | ServerFinding::WaitsForMoreBytes
             | ServerFinding::NeverRepliedNorClosed
             | ServerFinding::NeverReplied
@@ -757,7 +762,10 @@ mod tests {
             server_says(
                 Transport::Udp,
                 ServerFinding::AddedAfter {
-                    added: Added::Zeros { count: 1019 },
+                    added: Added::Zeros {
+                        count: 1019,
+                        buffer: 1024,
+                    },
                     expected: b"HELLO".to_vec(),
                     actual: buffer.clone()
                 },

@@ -116,7 +116,10 @@ pub fn diagnose_reply(
         let added = match extra {
             b"\n" => Added::Newline,
             b"\r\n" => Added::CrLf,
-            _ if extra.iter().all(|&b| b == 0) => Added::Zeros { count: extra.len() },
+            _ if extra.iter().all(|&b| b == 0) => Added::Zeros {
+                count: extra.len(),
+                buffer: request.len() + extra.len(),
+            },
             // A reply exactly one buffer long: the server sent its whole receive buffer,
             // with what an earlier, longer request left in it after this one.
             _ if BUFFER_SIZES.contains(&actual.len()) => Added::BufferRest {
@@ -330,6 +333,33 @@ pub fn diagnose_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_buffer_is_as_long_as_the_request_and_its_zeros_not_the_reply() {
+        // 200 × ΐ is 400 bytes and uppercases to 1200: a 1024-byte buffer sent whole
+        // after uppercasing in a string is 1200 + 624 bytes long.
+        let request = "ΐ".repeat(200);
+        let up = upper_str(&request, UnicodeVersion::DEFAULT);
+        let mut actual = up.as_bytes().to_vec();
+        actual.extend(std::iter::repeat_n(0u8, 1024 - request.len()));
+        let (found, _) = diagnose_reply(
+            request.as_bytes(),
+            up.as_bytes(),
+            &actual,
+            UnicodeVersion::DEFAULT,
+            "3.11",
+        );
+        let sentence = crate::verdict::Finding::Server(found.clone()).sentence();
+        assert!(sentence.contains("1024-byte buffer"), "{sentence}");
+        let ServerFinding::AddedAfter {
+            added: Added::Zeros { count, buffer },
+            ..
+        } = found
+        else {
+            panic!("{found:?}")
+        };
+        assert_eq!((count, buffer), (624, 1024));
+    }
 
     #[test]
     fn a_reply_in_utf16_or_after_a_length_is_an_encoding_not_an_added_prefix() {

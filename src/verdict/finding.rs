@@ -188,6 +188,25 @@ pub enum ServerFinding {
     },
     /// A TCP server answers only a line ending in `\n`.
     WaitsForNewline,
+    /// A TCP server answered only once the client closed the connection: it reads
+    /// until the end of the stream.
+    WaitsForClose,
+    /// A TCP server wrote a right reply in several writes, and the reference client's
+    /// one `recv` took only the first of them.
+    ReplyInPieces {
+        /// The server's writes the relay saw.
+        pieces: usize,
+        /// The bytes the first write carried.
+        first: usize,
+        /// The reply's length.
+        of: usize,
+    },
+    /// The server crashed on writing to a client that had already closed its
+    /// connection (a broken pipe or a reset), not on the request in hand.
+    DiedWritingToGoneClient {
+        /// How it ended.
+        exit: Exit,
+    },
     /// A TCP server answers only once another byte comes, newline or not.
     WaitsForMoreBytes,
     /// A TCP server neither replied nor closed.
@@ -463,6 +482,10 @@ pub enum Added {
     Zeros {
         /// How many.
         count: usize,
+        /// The buffer's size: the request's bytes and the zeros after them (the reply
+        /// may be longer than the request, when uppercasing lengthens it).
+        #[serde(default)]
+        buffer: usize,
     },
     /// The reply is a whole receive buffer holding an earlier request's leftovers.
     BufferRest {

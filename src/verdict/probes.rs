@@ -2,7 +2,8 @@
 //! harness's recording server, each against the reference's run of the same probe.
 
 use super::compare::{
-    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
+    client_view, contains, died, reference_has_no_answer, reference_reply, waiting_for, Judge,
+    Outcome,
 };
 use super::diagnose::{diagnose_reply, diagnose_request};
 use super::ending::ending_finding;
@@ -133,7 +134,7 @@ fn reply_finding(
                 ServerFinding::ExitedWhenClientClosed { exit }
             }
             // The same finding a pairing gives the same death.
-            (Some(exit), _) => ServerFinding::DiedWithoutReply { exit },
+            (Some(exit), _) => died(server, exit),
             (None, Reply::Refused) => ServerFinding::Refused,
             _ => waiting_for(&e.observation).unwrap_or(ServerFinding::NeverReplied),
         };
@@ -143,7 +144,7 @@ fn reply_finding(
         // A TCP server that died on the request closes the connection as it goes: the
         // probe reads an empty reply, but the death is the finding.
         if let (true, Some(exit)) = (bytes.is_empty(), server.exited) {
-            return Some((ServerFinding::DiedWithoutReply { exit }, None));
+            return Some((died(server, exit), None));
         }
         let request = e.unit.case.request_bytes();
         return Some(diagnose_reply(

@@ -180,6 +180,13 @@ impl ServerFinding {
                 " sent {count} datagrams for one request; the reference sends exactly one reply"
             ),
             ServerFinding::WaitsForNewline => " waits for a newline that the reference client never sends (deadlock)".into(),
+            ServerFinding::WaitsForClose => " answered only once the client closed the connection (it reads until the end of the stream); the reference client keeps the connection open until the reply comes (deadlock)".into(),
+            ServerFinding::ReplyInPieces { pieces, first, of } => format!(
+                " wrote its {of}-byte reply in {pieces} pieces; the reference client's one `recv` took only what had arrived ({first} bytes of the first write): send the reply in one write"
+            ),
+            ServerFinding::DiedWritingToGoneClient { exit } => format!(
+                " crashed ({exit}) writing to a client that had already closed its connection (broken pipe or reset), not on this input"
+            ),
             ServerFinding::WaitsForMoreBytes => WAITS_FOR_MORE.into(),
             ServerFinding::NeverRepliedNorClosed => " never replied and never closed the connection: it waits for more input (deadlock)".into(),
             ServerFinding::NeverReplied => " never replied".into(),
@@ -396,8 +403,8 @@ impl Added {
         match self {
             Added::Newline => "a trailing newline".into(),
             Added::CrLf => "a trailing \\r\\n".into(),
-            Added::Zeros { count } => {
-                format!("{count} zero bytes (the unused part of its buffer)")
+            Added::Zeros { count, buffer } => {
+                format!("{count} zero bytes (the unused part of its {buffer}-byte buffer)")
             }
             Added::BufferRest { size, rest } => format!(
                 "the rest of its {size}-byte receive buffer after the reply (bytes an earlier request left there): `{}`",
