@@ -11,7 +11,7 @@ use crate::proto::Transport;
 use crate::registry::{Role, RoleKey, REFERENCE, SHOUT};
 use crate::results::UnitResult;
 pub use crate::text::quote;
-use crate::text::{escape, short};
+use crate::text::{escape, quote_pair, short};
 use crate::verdict::{Added, ClientFinding, Finding, Mapping, RunFinding, ServerFinding, Verdict};
 
 /// How many characters of escaped bytes a sentence quotes before cutting them short.
@@ -304,6 +304,7 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::ExtraDatagrams { .. }
         | ServerFinding::WaitsForNewline
         | ServerFinding::WaitsForClose
+        | ServerFinding::StoppedAccepting
         | ServerFinding::ReplyInPieces { .. }
         | ServerFinding::DiedWritingToGoneClient { .. }
         | ServerFinding::WaitsForMoreBytes
@@ -475,6 +476,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::ExtraDatagrams { .. }
             | ServerFinding::WaitsForNewline
             | ServerFinding::WaitsForClose
+            | ServerFinding::StoppedAccepting
             | ServerFinding::ReplyInPieces { .. }
             | ServerFinding::DiedWritingToGoneClient { .. }
             | ServerFinding::WaitsForMoreBytes
@@ -530,11 +532,10 @@ fn wants_detail(f: &Finding) -> bool {
 /// `: expected `…`, got `…`` for the unit's bytes, or nothing when it has none.
 fn detail(r: &UnitResult) -> String {
     match (&r.expected, &r.actual) {
-        (Some(e), Some(a)) => format!(
-            ": expected `{}`, got `{}`",
-            quote(e, QUOTE_CHARS),
-            quote(a, QUOTE_CHARS)
-        ),
+        (Some(e), Some(a)) => {
+            let (e, a) = quote_pair(e, a, QUOTE_CHARS);
+            format!(": expected `{e}`, got `{a}`")
+        }
         (Some(e), None) => format!(": expected `{}`, got nothing", quote(e, QUOTE_CHARS)),
         _ => String::new(),
     }

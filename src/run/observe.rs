@@ -95,6 +95,10 @@ pub enum Observation {
         /// got one too (the server waits for more bytes, not for a newline).
         #[serde(default)]
         answers_with_any_byte: Option<bool>,
+        /// TCP, when no reply came: the server left a connection waiting to be
+        /// accepted (the kernel's accept queue was not empty after the case).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unaccepted: bool,
         /// A load case: what the clients at once, or the requests in a row, got.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         load: Option<LoadSeen>,

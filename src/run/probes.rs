@@ -12,6 +12,7 @@ use super::observe::{LoadSeen, NotRunReason, Observation, ProcessOutcome, Reply,
 use super::peer::{healthy, probe_exchange, RecordingServer, MARKER};
 use super::process::Running;
 use super::server::Instance;
+use super::sockdiag;
 use super::timing;
 use super::wire::Transcript;
 use crate::corpus::{Input, Load, Timing};
@@ -31,6 +32,10 @@ pub(super) fn server_probe(
     }
     let (reply, wire, answers_while) = first_exchange(unit, server, timeout);
     server.answered(PROBE, !matches!(reply, Reply::Nothing));
+    // A connection still waiting in the kernel's queue: the server is not accepting.
+    let unaccepted = unit.transport == Transport::Tcp
+        && matches!(reply, Reply::Nothing | Reply::Refused)
+        && sockdiag::accept_queue(server.port).is_some_and(|n| n > 0);
     let answers_with_newline = answers_with_newline(unit, server, &reply, timeout);
     let answers_with_any_byte = answers_with_any_byte(unit, server, answers_with_newline, timeout);
     let mut state = server.after();
@@ -52,6 +57,7 @@ pub(super) fn server_probe(
         server: state,
         answers_with_newline,
         answers_with_any_byte,
+        unaccepted,
         load: None,
     }
 }
@@ -102,6 +108,7 @@ fn load_probe(unit: &Unit, server: &mut Instance, load: Load, timeout: Duration)
         server: state,
         answers_with_newline: None,
         answers_with_any_byte: None,
+        unaccepted: false,
         load: Some(seen),
     }
 }

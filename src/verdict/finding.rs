@@ -213,6 +213,9 @@ pub enum ServerFinding {
     NeverRepliedNorClosed,
     /// No reply within the time limit.
     NeverReplied,
+    /// A TCP server answered earlier connections, then left new ones waiting in the
+    /// kernel's queue: it no longer calls `accept` (it accepts once, before its loop).
+    StoppedAccepting,
     /// A TCP server that never replied exited once the probe closed the connection.
     ExitedWhenClientClosed {
         /// How it ended.

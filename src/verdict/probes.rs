@@ -127,6 +127,9 @@ fn reply_finding(
         unreachable!("server probe")
     };
     let Some(bytes) = got else {
+        if matches!(e.observation, Observation::ServerProbe { unaccepted: true, .. }) {
+            return Some((ServerFinding::StoppedAccepting, None));
+        }
         let finding = match (server.exited, reply) {
             // A TCP server that dies while shout waits closes the connection, which
             // the probe sees; no reply at all means it died once the probe gave up.

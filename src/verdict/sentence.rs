@@ -180,6 +180,7 @@ impl ServerFinding {
                 " sent {count} datagrams for one request; the reference sends exactly one reply"
             ),
             ServerFinding::WaitsForNewline => " waits for a newline that the reference client never sends (deadlock)".into(),
+            ServerFinding::StoppedAccepting => " left new connections waiting unaccepted after serving an earlier one: it stops calling `accept` (one `accept` before the loop serves only the first client); the reference accepts each connection in its loop".into(),
             ServerFinding::WaitsForClose => " answered only once the client closed the connection (it reads until the end of the stream); the reference client keeps the connection open until the reply comes (deadlock)".into(),
             ServerFinding::ReplyInPieces { pieces, first, of } => format!(
                 " wrote its {of}-byte reply in {pieces} pieces; the reference client's one `recv` took only what had arrived ({first} bytes of the first write): send the reply in one write"

@@ -58,6 +58,7 @@ struct Read {
 
 /// Settles the findings of each server across its units (see the module doc).
 pub fn settle(judged: &mut [Judged], ctx: &Context) {
+    stopped_accepting(judged);
     let mut by_server: BTreeMap<(Option<String>, String), Vec<usize>> = BTreeMap::new();
     for (i, j) in judged.iter().enumerate() {
         if read_finding(j) {
@@ -87,6 +88,42 @@ pub fn settle(judged: &mut [Judged], ctx: &Context) {
             ctx.strict_unicode,
             (&python, reference),
         );
+    }
+}
+
+/// A TCP server seen leaving connections unaccepted: every other unanswered request of
+/// that server is the same bug, not a new one (a reply never sent, a refused or reset
+/// connection, a crash of the busy loop that followed its one connection).
+fn stopped_accepting(judged: &mut [Judged]) {
+    let key = |j: &Judged| {
+        let u = &j.executed.unit;
+        (u.axis.clone(), u.server.name().to_string(), u.transport)
+    };
+    let servers: Vec<_> = judged
+        .iter()
+        .filter(|j| j.finding == Some(ServerFinding::StoppedAccepting.into()))
+        .map(key)
+        .collect();
+    for j in judged.iter_mut() {
+        let symptom = matches!(
+            &j.finding,
+            Some(Finding::Server(
+                ServerFinding::NeverReplied
+                    | ServerFinding::NeverRepliedNorClosed
+                    | ServerFinding::Refused
+                    | ServerFinding::ExitedWhenClientClosed { .. }
+                    | ServerFinding::DiedWithoutReply { .. }
+                    | ServerFinding::AnsweredThenStopped
+                    | ServerFinding::AnsweredThenExited { .. }
+                    | ServerFinding::StoppedAnswering { .. }
+                    | ServerFinding::ConcurrentUnanswered { .. }
+                    | ServerFinding::GaveUpOnLateLine { .. }
+            ))
+        );
+        if symptom && j.verdict == Verdict::Fail && servers.contains(&key(j)) {
+            j.finding = Some(ServerFinding::StoppedAccepting.into());
+            j.minimal = None;
+        }
     }
 }
 
