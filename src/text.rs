@@ -306,7 +306,10 @@ mod tests {
         let (e, a) = quote_pair(expected.as_bytes(), &actual, 60);
         assert_ne!(e, a);
         assert!(a.starts_with("…BBBBBBBBBBBBb"), "{a}");
-        assert!(a.contains("first difference at byte 70, 100 bytes in all"), "{a}");
+        assert!(
+            a.contains("first difference at byte 70, 100 bytes in all"),
+            "{a}"
+        );
         // A no-break space for a space: written out where it hides.
         let (e, a) = quote_pair("A B".as_bytes(), "A\u{a0}B".as_bytes(), 60);
         assert_eq!(e, "A B (first difference at byte 1, 3 bytes in all)");

@@ -33,9 +33,11 @@ pub(super) fn server_probe(
     let (reply, wire, answers_while) = first_exchange(unit, server, timeout);
     server.answered(PROBE, !matches!(reply, Reply::Nothing));
     // A connection still waiting in the kernel's queue: the server is not accepting.
-    let unaccepted = unit.transport == Transport::Tcp
-        && matches!(reply, Reply::Nothing | Reply::Refused)
-        && sockdiag::accept_queue(server.port).is_some_and(|n| n > 0);
+    let queued = |server: &Instance| {
+        unit.transport == Transport::Tcp
+            && sockdiag::accept_queue(server.port).is_some_and(|n| n > 0)
+    };
+    let mut unaccepted = matches!(reply, Reply::Nothing | Reply::Refused) && queued(server);
     let answers_with_newline = answers_with_newline(unit, server, &reply, timeout);
     let answers_with_any_byte = answers_with_any_byte(unit, server, answers_with_newline, timeout);
     let mut state = server.after();
@@ -47,6 +49,8 @@ pub(super) fn server_probe(
         }
     });
     if state.exited.is_none() && state.answers == Some(false) {
+        // The check's connection may wait unaccepted (looked at while the server lives).
+        unaccepted |= queued(server);
         // A server that stopped answering may be crashing: give it a moment to be seen
         // dead rather than merely silent.
         state.exited = server.process.wait_timeout(server.dying);

@@ -575,6 +575,7 @@ mod tests {
                 server,
                 answers_with_newline: Some(false),
                 answers_with_any_byte,
+                unaccepted: false,
                 load,
             },
             other => other,

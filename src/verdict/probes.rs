@@ -127,7 +127,13 @@ fn reply_finding(
         unreachable!("server probe")
     };
     let Some(bytes) = got else {
-        if matches!(e.observation, Observation::ServerProbe { unaccepted: true, .. }) {
+        if matches!(
+            e.observation,
+            Observation::ServerProbe {
+                unaccepted: true,
+                ..
+            }
+        ) {
             return Some((ServerFinding::StoppedAccepting, None));
         }
         let finding = match (server.exited, reply) {
@@ -155,6 +161,15 @@ fn reply_finding(
         ));
     }
     if !survived(server) {
+        if matches!(
+            e.observation,
+            Observation::ServerProbe {
+                unaccepted: true,
+                ..
+            }
+        ) {
+            return Some((ServerFinding::StoppedAccepting, None));
+        }
         let finding = match server.exited {
             Some(exit) => ServerFinding::AnsweredThenExited { exit },
             None => ServerFinding::AnsweredThenStopped,
