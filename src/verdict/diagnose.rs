@@ -112,6 +112,7 @@ pub fn diagnose_reply(
     if let Some(encoding) = other_encoding(expected, actual) {
         return (ServerFinding::OtherEncoding { encoding }, None);
     }
+    let request = taken(request, expected, reference);
     if let Some(extra) = actual.strip_prefix(expected) {
         let added = match extra {
             b"\n" => Added::Newline,
@@ -165,6 +166,20 @@ pub fn diagnose_reply(
         .position(|(a, b)| a != b)
         .unwrap_or(expected.len().min(actual.len()));
     (ServerFinding::ReplyDiffers { at }, None)
+}
+
+/// The part of `request` the reference answered: all of it, or, for a request longer
+/// than the reference's buffer, the start one read took (so that a reply to that start
+/// is read like any other, an echo as an echo).
+fn taken<'a>(request: &'a [u8], expected: &[u8], reference: UnicodeVersion) -> &'a [u8] {
+    [expected.len(), 1024, 2048]
+        .into_iter()
+        .filter(|&n| n < request.len())
+        .find(|&n| {
+            std::str::from_utf8(&request[..n])
+                .is_ok_and(|t| upper_str(t, reference).as_bytes() == expected)
+        })
+        .map_or(request, |n| &request[..n])
 }
 
 /// The encoding `actual` is in when it holds the text of `expected` (UTF-8) otherwise
@@ -230,14 +245,15 @@ fn diagnose_text(
         };
         return Some((finding, minimal.map(|c| c.to_string())));
     }
-    // Where several transformations explain the reply, the narrowest wins.
+    // Where several transformations explain the reply, the narrowest wins; an echo
+    // before lowercasing, which explains a lowercase request's echo as well.
     [
         Transform::Simple,
         Transform::AsciiUpper,
         Transform::Title,
         Transform::SwapCase,
-        Transform::Lower,
         Transform::Identity,
+        Transform::Lower,
     ]
     .into_iter()
     .filter(|t| t.apply(text, reference).as_bytes() == actual)
@@ -333,6 +349,25 @@ pub fn diagnose_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_echo_of_a_request_longer_than_the_buffer_is_an_echo() {
+        // 2049 bytes: the reference's recvfrom(2048) answers the first 2048.
+        let request = "d".repeat(2049);
+        let (found, _) = diagnose_reply(
+            request.as_bytes(),
+            "D".repeat(2048).as_bytes(),
+            "d".repeat(2048).as_bytes(),
+            UnicodeVersion::DEFAULT,
+            "3.11",
+        );
+        assert_eq!(
+            found,
+            ServerFinding::CaseMapping {
+                mapping: Mapping::Identity
+            }
+        );
+    }
 
     #[test]
     fn a_whole_buffer_is_as_long_as_the_request_and_its_zeros_not_the_reply() {

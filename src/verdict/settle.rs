@@ -25,14 +25,15 @@ enum Reading {
     Version,
 }
 
-/// The mappings, narrowest first: where two explain a reply equally often, the first.
+/// The mappings, narrowest first: where two explain a reply equally often, the first
+/// (an echo before lowercasing: on lowercase requests the two look the same).
 const MAPPINGS: [Mapping; 6] = [
     Mapping::Simple,
     Mapping::AsciiOnly,
     Mapping::Title,
     Mapping::SwapCase,
-    Mapping::Lower,
     Mapping::Identity,
+    Mapping::Lower,
 ];
 
 fn transform(m: Mapping) -> Transform {
@@ -522,6 +523,18 @@ mod tests {
                 other => panic!("{other:?}"),
             };
             assert_eq!(range, (v13, v13), "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn an_echo_of_lowercase_requests_is_an_echo_not_lowercasing() {
+        let mut judged = vec![
+            probe("hello world", "hello world"),
+            probe("the quick brown fox", "the quick brown fox"),
+        ];
+        settle(&mut judged, &ctx(UnicodePolicy::Auto, false));
+        for j in &judged {
+            assert_eq!(kind(j), "server-case-mapping-identity");
         }
     }
 
