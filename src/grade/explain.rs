@@ -17,6 +17,9 @@ use crate::verdict::{Added, ClientFinding, Finding, Mapping, RunFinding, ServerF
 /// How many characters of escaped bytes a sentence quotes before cutting them short.
 const QUOTE_CHARS: usize = 60;
 
+/// How many characters of a client's error output a sentence quotes.
+const STDERR_CHARS: usize = 160;
+
 /// How many lines of compiler output a build problem quotes.
 const BUILD_LINES: usize = 3;
 
@@ -194,9 +197,51 @@ pub fn for_student(r: &UnitResult, student: &str) -> String {
             if wants_detail(finding) && !s.contains('`') {
                 s.push_str(&detail(r));
             }
-            finish(s)
+            let mut s = finish(s);
+            for note in [marker_note(r, student), stderr_note(r, student)]
+                .into_iter()
+                .flatten()
+            {
+                s.push(' ');
+                s.push_str(&note);
+            }
+            s
         }
     }
+}
+
+/// Where a student's client was run against shout's test server and the bytes quoted
+/// hold its reply: what that reply is, so that `SHOUT MARKER …` does not puzzle.
+fn marker_note(r: &UnitResult, student: &str) -> Option<String> {
+    let marker = crate::run::MARKER.as_bytes();
+    let quoted = [&r.expected, &r.actual]
+        .into_iter()
+        .flatten()
+        .any(|b| b.windows(marker.len()).any(|w| w == marker));
+    if r.kind != UnitKind::ClientProbe || r.client != student || !quoted {
+        return None;
+    }
+    let empty = if r.input.is_empty() {
+        " The line here is empty: the reference client sends it all the same (an empty message) and prints that reply, so a client must not stop on an empty line."
+    } else {
+        ""
+    };
+    Some(format!(
+        "(`{}` is the reply of shout's test server, the same whatever it receives, so that the output shows the server's reply was printed.){empty}",
+        crate::run::MARKER
+    ))
+}
+
+/// A student's client that ended with a failure: the end of what it printed on its
+/// standard error (a traceback's last lines), escaped and cut short.
+fn stderr_note(r: &UnitResult, student: &str) -> Option<String> {
+    let tail = r.client_stderr.as_deref().filter(|_| r.client == student)?;
+    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = lines[lines.len().saturating_sub(2)..].join("\n");
+    Some(format!(
+        "Its error output ended with: `{}`.",
+        quote(last.as_bytes(), STDERR_CHARS)
+    ))
 }
 
 /// The side a finding speaks about.
@@ -690,8 +735,56 @@ mod tests {
             reproduce: "shout matrix --id x".into(),
             duration_ms: 1,
             client_ms: None,
+            client_stderr: None,
             cached: false,
         }
+    }
+
+    #[test]
+    fn a_client_shown_the_marker_is_told_what_it_is_and_a_crash_shows_its_error_output() {
+        let marker = format!(
+            "Input lowercase sentence:From Server:  {}\n",
+            crate::run::MARKER
+        );
+        let mut r = unit(
+            Transport::Udp,
+            "alice",
+            "probe",
+            UnitKind::ClientProbe,
+            ClientFinding::SentNothing,
+            marker.as_bytes(),
+            Some(b"Input lowercase sentence:"),
+        );
+        r.input = Vec::new();
+        r.client_stderr = Some(
+            "Traceback (most recent call last):\n  File \"c.py\", line 9\nValueError: empty\x1b[2J"
+                .into(),
+        );
+        let s = for_student(&r, "alice");
+        assert!(s.contains("is the reply of shout's test server"), "{s}");
+        assert!(s.contains("must not stop on an empty line"), "{s}");
+        // The last lines of the traceback, escaped: no terminal control reaches the page.
+        assert!(
+            s.contains("Its error output ended with: `  File \"c.py\", line 9\\nValueError: empty\\u{1b}[2J`."),
+            "{s}"
+        );
+        // Another student's unit, or a pass, says neither.
+        assert!(!for_student(&r, "bob").contains("error output"));
+    }
+
+    #[test]
+    fn a_preview_that_would_read_the_same_shows_where_the_bytes_differ() {
+        let expected = "B".repeat(100);
+        let mut actual = expected.clone().into_bytes();
+        actual[80] = b'b';
+        let s = server_says(
+            Transport::Udp,
+            ServerFinding::ReplyDiffers { at: 80 },
+            expected.as_bytes(),
+            &actual,
+        );
+        assert!(s.contains("first difference at byte 80"), "{s}");
+        assert!(s.contains("BBBBBBBBBBBBb"), "{s}");
     }
 
     fn server_says(

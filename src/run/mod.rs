@@ -48,3 +48,5 @@ mod timing;
 mod turns;
 pub mod wire;
 pub mod worker_pool;
+
+pub use peer::MARKER;
