@@ -352,6 +352,7 @@ fn server_predicate(f: &ServerFinding, r: &UnitResult) -> String {
         | ServerFinding::StoppedAccepting
         | ServerFinding::ReplyInPieces { .. }
         | ServerFinding::DiedWritingToGoneClient { .. }
+        | ServerFinding::DiedBeforeRequest { .. }
         | ServerFinding::WaitsForMoreBytes
         | ServerFinding::NeverRepliedNorClosed
         | ServerFinding::ExitedWhenClientClosed { .. }
@@ -524,6 +525,7 @@ fn wants_detail(f: &Finding) -> bool {
             | ServerFinding::StoppedAccepting
             | ServerFinding::ReplyInPieces { .. }
             | ServerFinding::DiedWritingToGoneClient { .. }
+            | ServerFinding::DiedBeforeRequest { .. }
             | ServerFinding::WaitsForMoreBytes
             | ServerFinding::NeverRepliedNorClosed
             | ServerFinding::NeverReplied

@@ -201,6 +201,12 @@ pub enum ServerFinding {
         /// The reply's length.
         of: usize,
     },
+    /// The server had already exited when this case's request was to be sent: an
+    /// earlier exchange ended it, not this input.
+    DiedBeforeRequest {
+        /// How it ended.
+        exit: Exit,
+    },
     /// The server crashed on writing to a client that had already closed its
     /// connection (a broken pipe or a reset), not on the request in hand.
     DiedWritingToGoneClient {

@@ -20,7 +20,7 @@ use crate::registry::{ClientOutput, REFERENCE};
 use crate::run::execute::Executed;
 use crate::run::observe::{Observation, ProcessOutcome, Reply, ServerAfter, TimingSeen};
 use crate::run::process::Exit;
-use crate::run::wire::WireWhat;
+use crate::run::wire::{Peer, WireWhat};
 
 /// Whether a server was still there and answering after the case.
 fn survived(server: &ServerAfter) -> bool {
@@ -123,7 +123,13 @@ fn reply_finding(
     ref_bytes: &[u8],
     got: Option<&[u8]>,
 ) -> Option<(ServerFinding, Option<String>)> {
-    let Observation::ServerProbe { reply, server, .. } = &e.observation else {
+    let Observation::ServerProbe {
+        reply,
+        server,
+        wire,
+        ..
+    } = &e.observation
+    else {
         unreachable!("server probe")
     };
     let Some(bytes) = got else {
@@ -143,6 +149,15 @@ fn reply_finding(
                 ServerFinding::ExitedWhenClientClosed { exit }
             }
             // The same finding a pairing gives the same death.
+            // Nothing reached it: it was gone before the request.
+            (Some(exit), _) if !wire.events.iter().any(|ev| ev.from == Peer::Client) => {
+                match died(server, exit) {
+                    ServerFinding::DiedWithoutReply { exit } => {
+                        ServerFinding::DiedBeforeRequest { exit }
+                    }
+                    other => other,
+                }
+            }
             (Some(exit), _) => died(server, exit),
             (None, Reply::Refused) => ServerFinding::Refused,
             _ => waiting_for(&e.observation).unwrap_or(ServerFinding::NeverReplied),
@@ -326,5 +341,63 @@ fn no_server(client: &ProcessOutcome, reference: &ProcessOutcome) -> Outcome {
             finding: Some(Finding::Client(finding)),
             minimal: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::compare::Context;
+    use super::*;
+    use crate::run::testing;
+    use crate::run::wire::{Transcript, WireEvent};
+
+    #[test]
+    fn a_server_gone_before_the_request_is_not_blamed_on_this_input() {
+        let reference = testing::server_probe(Reply::Bytes {
+            bytes: b"HELLO".to_vec(),
+            reset: false,
+        });
+        let dead = |events: Vec<WireEvent>| Observation::ServerProbe {
+            reply: Reply::Refused,
+            wire: Transcript { events },
+            server: ServerAfter {
+                exited: Some(Exit::Code(1)),
+                ..ServerAfter::default()
+            },
+            answers_with_newline: None,
+            answers_with_any_byte: None,
+            unaccepted: false,
+            load: None,
+        };
+        let ctx = Context {
+            python: BTreeMap::new(),
+            client_output: BTreeMap::new(),
+            unicode: BTreeMap::new(),
+            strict_unicode: false,
+        };
+        let finding = |alice: Observation| {
+            let all = [
+                testing::executed(testing::unit(PROBE, REFERENCE, "c"), reference.clone()),
+                testing::executed(testing::unit(PROBE, "alice", "c"), alice),
+            ];
+            crate::verdict::judge(&all, &ctx).swap_remove(1).finding
+        };
+        let exit = Exit::Code(1);
+        assert_eq!(
+            finding(dead(Vec::new())),
+            Some(ServerFinding::DiedBeforeRequest { exit }.into())
+        );
+        let sent = WireEvent {
+            from: Peer::Client,
+            at_ms: 1,
+            bytes: b"hello".to_vec(),
+            what: WireWhat::Data,
+        };
+        assert_eq!(
+            finding(dead(vec![sent])),
+            Some(ServerFinding::DiedWithoutReply { exit }.into())
+        );
     }
 }

@@ -185,6 +185,9 @@ impl ServerFinding {
             ServerFinding::ReplyInPieces { pieces, first, of } => format!(
                 " wrote its {of}-byte reply in {pieces} pieces; the reference client's one `recv` took only what had arrived ({first} bytes of the first write): send the reply in one write"
             ),
+            ServerFinding::DiedBeforeRequest { exit } => format!(
+                " had already exited ({exit}) before this case's request was sent: an earlier exchange ended it, not this input"
+            ),
             ServerFinding::DiedWritingToGoneClient { exit } => format!(
                 " crashed ({exit}) writing to a client that had already closed its connection (broken pipe or reset), not on this input"
             ),
