@@ -33,8 +33,10 @@ pub(super) fn server_probe(
     let (reply, wire, answers_while) = first_exchange(unit, server, timeout);
     server.answered(PROBE, !matches!(reply, Reply::Nothing));
     // A connection still waiting in the kernel's queue: the server is not accepting.
+    // (Not after a silent connection: a serial server is busy with it, not refusing.)
     let queued = |server: &Instance| {
         unit.transport == Transport::Tcp
+            && unit.case.input != Input::Silent
             && sockdiag::accept_queue(server.port).is_some_and(|n| n > 0)
     };
     let mut unaccepted = matches!(reply, Reply::Nothing | Reply::Refused) && queued(server);
