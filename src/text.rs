@@ -95,6 +95,64 @@ pub fn quote(bytes: &[u8], max: usize) -> String {
     }
 }
 
+/// Two byte strings quoted side by side, each cut after `max` characters, so that where
+/// they differ shows: when the two quotes would read the same (the difference lies past
+/// the cut, or in a character that looks like another, such as a no-break space), both
+/// start a little before the first differing byte, and characters that look like a
+/// space or like nothing are written as `\u{…}`.
+pub fn quote_pair(expected: &[u8], actual: &[u8], max: usize) -> (String, String) {
+    let plain = (quote(expected, max), quote(actual, max));
+    if expected == actual || plain.0 != plain.1 && !looks_alike(&plain.0, &plain.1) {
+        return plain;
+    }
+    let at = expected
+        .iter()
+        .zip(actual)
+        .position(|(e, a)| e != a)
+        .unwrap_or(expected.len().min(actual.len()));
+    // A few characters of context before the difference, from a character boundary of
+    // both (they agree up to `at`).
+    let mut from = at.saturating_sub(12);
+    while from > 0 && (expected.get(from).is_some_and(|b| b & 0xc0 == 0x80)) {
+        from -= 1;
+    }
+    let window = |bytes: &[u8]| {
+        let shown = reveal(&quote(&bytes[from.min(bytes.len())..], max));
+        let lead = if from > 0 { "…" } else { "" };
+        format!(
+            "{lead}{shown} (first difference at byte {at}, {} bytes in all)",
+            bytes.len()
+        )
+    };
+    (window(expected), window(actual))
+}
+
+/// Whether two quotes differ only in characters that look alike (a space and a
+/// no-break space, a zero-width character and nothing).
+fn looks_alike(a: &str, b: &str) -> bool {
+    a != b && reveal(a) != *a || reveal(b) != *b
+}
+
+/// `s` with characters that look like a space or like nothing written as `\u{…}`.
+fn reveal(s: &str) -> String {
+    let hidden = |c: char| {
+        (c.is_whitespace() && c != ' ')
+            || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+    };
+    if !s.chars().any(hidden) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if hidden(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Text shown to people from arbitrary bytes: [`escape`] (control
 /// characters, invalid UTF-8 and backslashes escaped), then the characters it leaves
 /// that XML 1.0 forbids or that would reorder or break the line (U+FFFE/U+FFFF,
@@ -237,6 +295,31 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_of_quotes_that_would_read_the_same_shows_where_the_bytes_differ() {
+        let expected = "B".repeat(100);
+        let mut actual = expected.clone().into_bytes();
+        actual[70] = b'b';
+        // Cut at 60 characters, both would read `BBBB…`.
+        assert_eq!(quote(expected.as_bytes(), 60), quote(&actual, 60));
+        let (e, a) = quote_pair(expected.as_bytes(), &actual, 60);
+        assert_ne!(e, a);
+        assert!(a.starts_with("…BBBBBBBBBBBBb"), "{a}");
+        assert!(
+            a.contains("first difference at byte 70, 100 bytes in all"),
+            "{a}"
+        );
+        // A no-break space for a space: written out where it hides.
+        let (e, a) = quote_pair("A B".as_bytes(), "A\u{a0}B".as_bytes(), 60);
+        assert_eq!(e, "A B (first difference at byte 1, 3 bytes in all)");
+        assert_eq!(a, "A\\u{a0}B (first difference at byte 1, 4 bytes in all)");
+        // Quotes that already differ stay as they are.
+        assert_eq!(
+            quote_pair(b"HELLO", b"hello", 60),
+            ("HELLO".to_string(), "hello".to_string())
+        );
+    }
 
     #[test]
     fn escapes_controls_backslashes_and_invalid_bytes() {

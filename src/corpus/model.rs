@@ -51,6 +51,24 @@ pub enum Input {
     /// Many requests to one server instance: several clients at once, or hundreds in a
     /// row (server probes only).
     Load(Load),
+    /// A line typed into a client at another moment, or with no server there (client
+    /// probes only).
+    Timed {
+        /// The line (without its `\n`).
+        line: String,
+        /// When, or against what.
+        timing: Timing,
+    },
+}
+
+/// The moment a [`Input::Timed`] case's line reaches a client, or what it meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// The line is typed this many milliseconds after the client connected (or, for a
+    /// client that reads before connecting, after a bounded wait for it to connect).
+    Late(u64),
+    /// Nothing listens on the port the client is given (TCP: the connection is refused).
+    NoServer,
 }
 
 /// The load a [`Input::Load`] case puts on a server.
@@ -75,7 +93,7 @@ impl Input {
         match self {
             Input::Line(_) => 1,
             Input::Raw(writes) => writes.len(),
-            Input::Silent | Input::Load(_) => 0,
+            Input::Silent | Input::Load(_) | Input::Timed { .. } => 0,
         }
     }
 }
@@ -87,6 +105,8 @@ pub enum Applies {
     Everywhere,
     /// Only probes of servers (no client can send it).
     ServerProbe,
+    /// Only probes of clients (a moment or a situation only the harness's server makes).
+    ClientProbe,
 }
 
 /// One case of the corpus.
@@ -118,6 +138,7 @@ impl Case {
         match self.input {
             Input::Line(_) => Applies::Everywhere,
             Input::Raw(_) | Input::Silent | Input::Load(_) => Applies::ServerProbe,
+            Input::Timed { .. } => Applies::ClientProbe,
         }
     }
 
@@ -136,13 +157,15 @@ impl Case {
                 (Applies::Everywhere, _) => true,
                 (Applies::ServerProbe, Some(Role::Server)) => true,
                 (Applies::ServerProbe, _) => false,
+                (Applies::ClientProbe, Some(Role::Client)) => true,
+                (Applies::ClientProbe, _) => false,
             }
     }
 
     /// The bytes a server receives in total.
     pub fn request_bytes(&self) -> Vec<u8> {
         match &self.input {
-            Input::Line(l) => l.as_bytes().to_vec(),
+            Input::Line(l) | Input::Timed { line: l, .. } => l.as_bytes().to_vec(),
             Input::Raw(writes) => writes.concat(),
             Input::Silent | Input::Load(_) => Vec::new(),
         }
@@ -179,6 +202,8 @@ struct RawCase {
     #[serde(default)]
     load: Option<RawLoad>,
     #[serde(default)]
+    client: Option<RawClient>,
+    #[serde(default)]
     transport: Option<Transport>,
     #[serde(default)]
     note: Option<String>,
@@ -191,6 +216,13 @@ enum RawLoad {
     Requests(usize),
     Addresses(bool),
     LateMs(u64),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+enum RawClient {
+    LateMs(u64),
+    NoServer(bool),
 }
 
 #[derive(Deserialize)]
@@ -240,6 +272,33 @@ fn unescape(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// A client-timing case's input: a plain line and nothing else besides `client`.
+fn timed(
+    name: &str,
+    line: Option<RawLine>,
+    other_input: bool,
+    client: RawClient,
+) -> Result<Input, String> {
+    let (Some(RawLine::Text(line)), false) = (line, other_input) else {
+        return Err(format!(
+            "case `{name}`: `client` goes with a plain `line = \"...\"` and nothing else"
+        ));
+    };
+    if line.contains('\n') {
+        return Err(format!("case `{name}`: a line cannot contain \\n"));
+    }
+    let timing = match client {
+        RawClient::LateMs(ms) if (1..=5_000).contains(&ms) => Timing::Late(ms),
+        RawClient::NoServer(true) => Timing::NoServer,
+        _ => {
+            return Err(format!(
+                "case `{name}`: `client` takes late-ms = 1..5000 or no-server = true"
+            ))
+        }
+    };
+    Ok(Input::Timed { line, timing })
+}
+
 /// Parses a corpus text (the embedded one unless testing).
 fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
     let raw: RawCorpus = toml::from_str(text).map_err(|e| CorpusError {
@@ -263,6 +322,25 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
                 "case `{}` needs exactly one of `line`, `raw`, `silent = true`, `load`",
                 r.name
             )));
+        }
+        if let Some(client) = r.client {
+            let input = timed(
+                &r.name,
+                r.line,
+                r.raw.is_some() || r.silent || r.load.is_some(),
+                client,
+            )
+            .map_err(err)?;
+            cases.push(Case {
+                name: r.name,
+                category: r.category,
+                input,
+                transports: r
+                    .transport
+                    .map_or_else(|| Transport::ALL.to_vec(), |t| vec![t]),
+                note: r.note,
+            });
+            continue;
         }
         let input = match (r.line, r.raw, r.silent || r.load.is_some()) {
             (None, None, true) if r.load.is_some() => match r.load {

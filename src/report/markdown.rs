@@ -482,6 +482,7 @@ pub(crate) mod tests {
             minimal_input: None,
             duration_ms: 12,
             client_ms: Some(10),
+            client_stderr: None,
             cached: false,
         }
     }

@@ -93,6 +93,9 @@ pub struct UnitResult {
     /// Lifetime of the client process this unit started (none for server probes).
     #[serde(default)]
     pub client_ms: Option<u64>,
+    /// The last lines of that client's standard error, when it ended with a failure.
+    #[serde(default)]
+    pub client_stderr: Option<String>,
     /// Whether the observation came from the reference cache instead of running (a unit
     /// of the reference's own, observed in an earlier run under the same key).
     #[serde(default)]
@@ -296,6 +299,16 @@ impl Results {
                     }
                     _ => None,
                 };
+                let client_stderr = match &j.executed.observation {
+                    crate::run::observe::Observation::Pairing { client, .. }
+                    | crate::run::observe::Observation::ClientProbe { client, .. }
+                        if client.exit != crate::run::process::Exit::Code(0)
+                            && !client.stderr_tail.trim().is_empty() =>
+                    {
+                        Some(client.stderr_tail.clone())
+                    }
+                    _ => None,
+                };
                 let wire = match &j.executed.observation {
                     crate::run::observe::Observation::Pairing { wire, .. }
                     | crate::run::observe::Observation::ServerProbe { wire, .. } => wire.clone(),
@@ -322,6 +335,7 @@ impl Results {
                     reproduce: reproduce(u),
                     duration_ms: j.executed.duration_ms,
                     client_ms,
+                    client_stderr,
                     cached: j.executed.cached,
                 }
             })

@@ -17,7 +17,7 @@ impl Serialize for Text<'_> {
 
 impl Serialize for UnitResult {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("UnitResult", 23)?;
+        let mut st = s.serialize_struct("UnitResult", 24)?;
         st.serialize_field("id", &self.id)?;
         st.serialize_field("axis", &self.axis)?;
         st.serialize_field("transport", &self.transport)?;
@@ -39,6 +39,10 @@ impl Serialize for UnitResult {
         st.serialize_field("reproduce", &self.reproduce)?;
         st.serialize_field("duration_ms", &self.duration_ms)?;
         st.serialize_field("client_ms", &self.client_ms)?;
+        match &self.client_stderr {
+            Some(tail) => st.serialize_field("client_stderr", tail)?,
+            None => st.skip_field("client_stderr")?,
+        }
         st.serialize_field("cached", &self.cached)?;
         st.end()
     }

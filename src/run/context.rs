@@ -194,7 +194,7 @@ pub(super) fn confined(options: &RunOptions, imp: &Implementation) -> Option<Arc
 /// sends.
 pub(super) fn stdin_of(unit: &Unit) -> Vec<u8> {
     match &unit.case.input {
-        Input::Line(l) => format!("{l}\n").into_bytes(),
+        Input::Line(l) | Input::Timed { line: l, .. } => format!("{l}\n").into_bytes(),
         Input::Raw(_) | Input::Silent | Input::Load(_) => Vec::new(),
     }
 }

@@ -9,7 +9,8 @@
 //!   observations kept on disk, shared lookups, builds.
 //! - `reference`, `stuck`, `pulse`, `turns`, `gate`, `shared`: the named policies lanes
 //!   share (`pulse`: how busy the machine is right now).
-//! - `server`, `pairing`, `probes`: one server's lifecycle; the three kinds of unit.
+//! - `server`, `pairing`, `load`, `timing`, `probes`: one server's lifecycle; the three
+//!   kinds of unit, with the load and timing cases' arrangements.
 //! - `lane`, `schedule`, [`execute`]: a lane's units in order; lanes on threads; the entry.
 //! - [`sandbox`]: confinement of untrusted programs (users, limits, cgroups, namespaces,
 //!   a private hosts file, work folders), asked for by `grade`.
@@ -46,6 +47,9 @@ mod sockdiag;
 mod stuck;
 #[cfg(test)]
 pub(crate) mod testing;
+mod timing;
 mod turns;
 pub mod wire;
 pub mod worker_pool;
+
+pub use peer::MARKER;

@@ -95,6 +95,10 @@ pub enum Observation {
         /// got one too (the server waits for more bytes, not for a newline).
         #[serde(default)]
         answers_with_any_byte: Option<bool>,
+        /// TCP, when no reply came: the server left a connection waiting to be
+        /// accepted (the kernel's accept queue was not empty after the case).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unaccepted: bool,
         /// A load case: what the clients at once, or the requests in a row, got.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         load: Option<LoadSeen>,
@@ -118,6 +122,9 @@ pub enum Observation {
         /// one is a line written in pieces, however quickly they were read.
         #[serde(default)]
         segments: u32,
+        /// A timing case: when the line was typed, or that no server listened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timing: Option<TimingSeen>,
     },
     /// The unit could not run.
     NotRun {
@@ -224,4 +231,19 @@ pub struct Exchange {
     /// The reply.
     #[serde(with = "crate::run::wire::bytes_text")]
     pub reply: Vec<u8>,
+}
+
+/// What a client-timing case arranged, in milliseconds since the client started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum TimingSeen {
+    /// The line was typed late.
+    Late {
+        /// When the client connected (sent, over UDP), if it did before the line.
+        contacted_ms: Option<u64>,
+        /// When the line was typed; never, if the client had exited by then.
+        line_ms: Option<u64>,
+    },
+    /// Nothing listened on the port the client was given.
+    NoServer,
 }

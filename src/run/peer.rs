@@ -341,6 +341,8 @@ pub(super) struct RecordingServer {
     recorded: Arc<Mutex<Recorded>>,
     /// Joined on stop, so nothing is recorded after the observation is made.
     thread: JoinHandle<()>,
+    /// When the client first connected (TCP) or sent (UDP), for the timing cases.
+    contacted: Arc<Mutex<Option<Instant>>>,
 }
 
 impl RecordingServer {
@@ -355,7 +357,9 @@ impl RecordingServer {
     ) -> Result<RecordingServer, NotRunReason> {
         let stop = Arc::new(AtomicBool::new(false));
         let recorded: Arc<Mutex<Recorded>> = Arc::default();
+        let contacted: Arc<Mutex<Option<Instant>>> = Arc::default();
         let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&recorded));
+        let contact = Contact(Arc::clone(&contacted));
         let (port, thread) = match transport {
             Transport::Udp => {
                 let Ok(s) = UdpSocket::bind(listen) else {
@@ -365,7 +369,7 @@ impl RecordingServer {
                 let port = s.local_addr().map(|a| a.port()).unwrap_or(0);
                 (
                     port,
-                    std::thread::spawn(move || serve_udp(&s, &stop2, &rec2)),
+                    std::thread::spawn(move || serve_udp(&s, &stop2, &rec2, &contact)),
                 )
             }
             Transport::Tcp => {
@@ -373,7 +377,7 @@ impl RecordingServer {
                     return Err(NotRunReason::SpawnFailed("cannot bind a TCP socket".into()));
                 };
                 let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
-                let serve = move || serve_tcp(&l, &stop2, &rec2, timeout, line_len);
+                let serve = move || serve_tcp(&l, &stop2, &rec2, &contact, (timeout, line_len));
                 (port, std::thread::spawn(serve))
             }
         };
@@ -383,7 +387,13 @@ impl RecordingServer {
             stop,
             recorded,
             thread,
+            contacted,
         })
+    }
+
+    /// When the client first connected (TCP) or sent a datagram (UDP), if it has.
+    pub fn contacted_at(&self) -> Option<Instant> {
+        self.contacted.lock().ok().and_then(|c| *c)
     }
 
     /// Where it listens.
@@ -404,10 +414,22 @@ impl RecordingServer {
     }
 }
 
-fn serve_udp(s: &UdpSocket, stop: &AtomicBool, recorded: &Mutex<Recorded>) {
+/// Where the recording server notes its first contact with the client.
+struct Contact(Arc<Mutex<Option<Instant>>>);
+
+impl Contact {
+    fn seen(&self) {
+        if let Ok(mut c) = self.0.lock() {
+            c.get_or_insert_with(Instant::now);
+        }
+    }
+}
+
+fn serve_udp(s: &UdpSocket, stop: &AtomicBool, recorded: &Mutex<Recorded>, contact: &Contact) {
     let mut buf = vec![0u8; 65536];
     while !stop.load(Ordering::SeqCst) {
         if let Ok((n, from)) = s.recv_from(&mut buf) {
+            contact.seen();
             if let Ok(mut r) = recorded.lock() {
                 r.received.extend_from_slice(&buf[..n]);
             }
@@ -442,13 +464,14 @@ fn serve_tcp(
     l: &TcpListener,
     stop: &AtomicBool,
     recorded: &Mutex<Recorded>,
-    timeout: Duration,
-    line_len: usize,
+    contact: &Contact,
+    (timeout, line_len): (Duration, usize),
 ) {
     while let Ok((mut s, _)) = l.accept() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        contact.seen();
         let _ = s.set_read_timeout(Some(timeout));
         let mut buf = [0u8; 65536];
         // One read, like the reference server (up to the newline, for one that reads

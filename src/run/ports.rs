@@ -226,7 +226,12 @@ fn parse_line(line: &str, transport: Transport, ipv6: bool) -> Option<BoundSocke
         Transport::Tcp => "0A", // TCP_LISTEN
         Transport::Udp => "07", // TCP_CLOSE: an unconnected, bound UDP socket
     };
-    (*state == wanted).then_some(BoundSocket { port, inode, ipv6 })
+    (*state == wanted).then_some(BoundSocket {
+        port,
+        inode,
+        ipv6,
+        queued: 0,
+    })
 }
 
 /// The socket inodes process `pid` holds open.
@@ -305,7 +310,8 @@ mod tests {
             Some(BoundSocket {
                 port: 12000,
                 inode: 4242,
-                ipv6: false
+                ipv6: false,
+                queued: 0,
             })
         );
         assert_eq!(parse_line(row, Transport::Udp, false), None);

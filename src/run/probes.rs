@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use super::context::{client_role, spawn_failed, stdin_of, Context};
 use super::load;
-use super::observe::{LoadSeen, Observation, ProcessOutcome, Reply};
+use super::observe::{LoadSeen, NotRunReason, Observation, ProcessOutcome, Reply, TimingSeen};
 use super::peer::{healthy, probe_exchange, RecordingServer, MARKER};
 use super::process::Running;
 use super::server::Instance;
+use super::sockdiag;
+use super::timing;
 use super::wire::Transcript;
-use crate::corpus::{Input, Load};
+use crate::corpus::{Input, Load, Timing};
 use crate::plan::{Unit, PROBE};
 use crate::proto::Transport;
 
@@ -30,6 +32,14 @@ pub(super) fn server_probe(
     }
     let (reply, wire, answers_while) = first_exchange(unit, server, timeout);
     server.answered(PROBE, !matches!(reply, Reply::Nothing));
+    // A connection still waiting in the kernel's queue: the server is not accepting.
+    // (Not after a silent connection: a serial server is busy with it, not refusing.)
+    let queued = |server: &Instance| {
+        unit.transport == Transport::Tcp
+            && unit.case.input != Input::Silent
+            && sockdiag::accept_queue(server.port).is_some_and(|n| n > 0)
+    };
+    let mut unaccepted = matches!(reply, Reply::Nothing | Reply::Refused) && queued(server);
     let answers_with_newline = answers_with_newline(unit, server, &reply, timeout);
     let answers_with_any_byte = answers_with_any_byte(unit, server, answers_with_newline, timeout);
     let mut state = server.after();
@@ -41,6 +51,8 @@ pub(super) fn server_probe(
         }
     });
     if state.exited.is_none() && state.answers == Some(false) {
+        // The check's connection may wait unaccepted (looked at while the server lives).
+        unaccepted |= queued(server);
         // A server that stopped answering may be crashing: give it a moment to be seen
         // dead rather than merely silent.
         state.exited = server.process.wait_timeout(server.dying);
@@ -51,6 +63,7 @@ pub(super) fn server_probe(
         server: state,
         answers_with_newline,
         answers_with_any_byte,
+        unaccepted,
         load: None,
     }
 }
@@ -101,6 +114,7 @@ fn load_probe(unit: &Unit, server: &mut Instance, load: Load, timeout: Duration)
         server: state,
         answers_with_newline: None,
         answers_with_any_byte: None,
+        unaccepted: false,
         load: Some(seen),
     }
 }
@@ -122,6 +136,7 @@ fn first_exchange(
         Input::Line(l) => vec![crate::registry::framed_line(l.as_bytes(), unit.transport)],
         Input::Raw(writes) => writes.clone(),
         Input::Load(_) => unreachable!("load cases have their own probe"),
+        Input::Timed { .. } => unreachable!("timing cases only probe clients"),
     };
     let (r, w) = probe_exchange(
         unit.transport,
@@ -193,6 +208,13 @@ pub(super) fn client_probe(
         return Observation::NotRun { reason };
     }
     let listen = ctx.client_fixed_port(axis, unit).unwrap_or(0);
+    let timing = match unit.case.input {
+        Input::Timed { timing, .. } => Some(timing),
+        _ => None,
+    };
+    if timing == Some(Timing::NoServer) {
+        return no_server_probe(ctx, axis, unit, listen, timeout);
+    }
     let line_len = unit.case.request_bytes().len();
     let at = (ctx.client_listen_ip(), listen).into();
     let recorder = match RecordingServer::start(unit.transport, at, timeout, line_len) {
@@ -206,15 +228,61 @@ pub(super) fn client_probe(
         recorder.port(),
         Some(stdin_of(unit)),
     );
-    let finished = Running::spawn(&spec).map(|r| r.finish(timeout));
+    let finished = match timing {
+        Some(Timing::Late(ms)) => {
+            timing::late_line(&spec, &recorder, Duration::from_millis(ms), timeout)
+                .map(|(f, seen)| (f, Some(seen)))
+        }
+        _ => Running::spawn(&spec).map(|r| (r.finish(timeout), None)),
+    };
     let recorded = recorder.stop();
     match finished {
-        Ok(f) => Observation::ClientProbe {
+        Ok((f, timing)) => Observation::ClientProbe {
             client: ProcessOutcome::from(f),
             received: recorded.received,
             marker: MARKER.as_bytes().to_vec(),
             unread: recorded.unread,
             segments: recorded.segments,
+            timing,
+        },
+        Err(e) => Observation::NotRun {
+            reason: spawn_failed(&spec, e),
+        },
+    }
+}
+
+/// Runs `unit`'s client with nothing listening on its port (`listen`, or a free one).
+fn no_server_probe(
+    ctx: &Context,
+    axis: usize,
+    unit: &Unit,
+    listen: u16,
+    timeout: Duration,
+) -> Observation {
+    let port = match timing::Unlistened::bind(listen) {
+        Ok(p) => p,
+        Err(e) => {
+            let why = format!("cannot reserve a TCP port with nothing listening: {e}");
+            return Observation::NotRun {
+                reason: NotRunReason::SpawnFailed(why),
+            };
+        }
+    };
+    let spec = ctx.spawn_spec(
+        axis,
+        unit.client.name(),
+        client_role(unit.transport),
+        port.port,
+        Some(stdin_of(unit)),
+    );
+    match Running::spawn(&spec).map(|r| r.finish(timeout)) {
+        Ok(f) => Observation::ClientProbe {
+            client: ProcessOutcome::from(f),
+            received: Vec::new(),
+            marker: MARKER.as_bytes().to_vec(),
+            unread: Vec::new(),
+            segments: 0,
+            timing: Some(TimingSeen::NoServer),
         },
         Err(e) => Observation::NotRun {
             reason: spawn_failed(&spec, e),

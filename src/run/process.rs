@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -342,6 +342,17 @@ fn drain(
 impl Running {
     /// Starts `spec` in a new process group.
     pub fn spawn(spec: &Spawn) -> io::Result<Running> {
+        Running::start(spec, false).map(|(running, _)| running)
+    }
+
+    /// Starts `spec` like [`Running::spawn`], but hands back its stdin (piped, when
+    /// `spec.stdin` is given) instead of writing `spec.stdin` into it: the caller types
+    /// into it when it chooses, and closes it by dropping it.
+    pub fn spawn_holding_stdin(spec: &Spawn) -> io::Result<(Running, Option<ChildStdin>)> {
+        Running::start(spec, true)
+    }
+
+    fn start(spec: &Spawn, hold_stdin: bool) -> io::Result<(Running, Option<ChildStdin>)> {
         let argv = match &spec.confine {
             Some(confine) => confine.wrap(&spec.argv, spec.cwd.as_deref())?,
             None => spec.argv.clone(),
@@ -374,10 +385,15 @@ impl Running {
         let pgid = child.id() as i32;
         groups.insert(pgid);
         drop(groups);
-        if let (Some(mut stdin), Some(bytes)) = (child.stdin.take(), spec.stdin.clone()) {
-            std::thread::spawn(move || {
-                let _ = stdin.write_all(&bytes);
-            });
+        let mut held = None;
+        match (child.stdin.take(), spec.stdin.clone()) {
+            (Some(stdin), _) if hold_stdin => held = Some(stdin),
+            (Some(mut stdin), Some(bytes)) => {
+                std::thread::spawn(move || {
+                    let _ = stdin.write_all(&bytes);
+                });
+            }
+            _ => {}
         }
         let live_stdout = Arc::new(Mutex::new(Vec::new()));
         let stdout = child
@@ -395,7 +411,7 @@ impl Running {
                 let _ = tx.send((status, Instant::now()));
             }
         });
-        Ok(Running {
+        let running = Running {
             pgid,
             started: Instant::now(),
             exited: rx,
@@ -406,7 +422,8 @@ impl Running {
             live_stdout,
             live_stderr,
             confined,
-        })
+        };
+        Ok((running, held))
     }
 
     /// Whether the child, confined, ran into its process limit (a runaway fork).

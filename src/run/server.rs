@@ -148,6 +148,9 @@ impl Death {
                 if server.exited.is_none() {
                     server.exited = Some(self.exit);
                     server.stderr_tail = self.stderr_tail;
+                } else if server.exited == Some(self.exit) && server.stderr_tail.is_empty() {
+                    // Seen exiting during the unit, before its output was collected.
+                    server.stderr_tail = self.stderr_tail;
                 }
             }
             Observation::ClientProbe { .. } | Observation::NotRun { .. } => {}

@@ -18,6 +18,9 @@ pub struct BoundSocket {
     pub inode: u64,
     /// Whether it came from the IPv6 table.
     pub ipv6: bool,
+    /// A listening TCP socket: connections the kernel completed that wait for the
+    /// program to accept them (0 where the table read does not say).
+    pub queued: u32,
 }
 
 const NETLINK_SOCK_DIAG: libc::c_int = 4;
@@ -168,11 +171,25 @@ fn parse(msg: &[u8], ipv6: bool) -> Option<BoundSocket> {
     }
     let port = u16::from_be_bytes([msg[4], msg[5]]);
     let inode = u32::from_ne_bytes(msg[DIAG_MSG - 4..DIAG_MSG].try_into().ok()?);
+    let queued = u32::from_ne_bytes(msg[4 + SOCKID + 4..4 + SOCKID + 8].try_into().ok()?);
     Some(BoundSocket {
         port,
         inode: u64::from(inode),
         ipv6,
+        queued,
     })
+}
+
+/// How many connections wait to be accepted on the TCP listening sockets of `port` in
+/// this network namespace; `None` when the table cannot be read or nothing listens.
+pub fn accept_queue(port: u16) -> Option<u32> {
+    let listening = bound(Transport::Tcp).ok()?;
+    let on_port: Vec<u32> = listening
+        .iter()
+        .filter(|s| s.port == port)
+        .map(|s| s.queued)
+        .collect();
+    (!on_port.is_empty()).then(|| on_port.iter().sum())
 }
 
 /// The listening TCP sockets or bound UDP sockets, IPv4 and IPv6, of this namespace.
@@ -236,6 +253,7 @@ mod tests {
         let mut msg = vec![0u8; DIAG_MSG];
         msg[4..6].copy_from_slice(&12000u16.to_be_bytes());
         msg[DIAG_MSG - 4..].copy_from_slice(&4242u32.to_ne_bytes());
+        msg[4 + SOCKID + 4..4 + SOCKID + 8].copy_from_slice(&2u32.to_ne_bytes());
         let mut batch = message(SOCK_DIAG_BY_FAMILY, &msg);
         let mut found = Vec::new();
         assert_eq!(read_batch(&batch, true, &mut found).unwrap(), Batch::More);
@@ -244,7 +262,8 @@ mod tests {
             vec![BoundSocket {
                 port: 12000,
                 inode: 4242,
-                ipv6: true
+                ipv6: true,
+                queued: 2,
             }]
         );
         batch.extend(message(NLMSG_DONE, &[0; 4]));

@@ -76,6 +76,7 @@ pub(crate) fn server_probe(reply: Reply) -> Observation {
         server: ServerAfter::default(),
         answers_with_newline: None,
         answers_with_any_byte: None,
+        unaccepted: false,
         load: None,
     }
 }

@@ -11,7 +11,7 @@ use crate::proto::case::UnicodeVersion;
 use crate::proto::Transport;
 use crate::registry::ClientOutput;
 use crate::run::execute::Executed;
-use crate::run::observe::{Observation, ProcessOutcome};
+use crate::run::observe::{Observation, ProcessOutcome, ServerAfter};
 use crate::run::process::Exit;
 
 /// What judging needs to know about each axis.
@@ -207,6 +207,27 @@ pub(super) fn reference_reply(transport: Transport, stdout: &[u8]) -> Vec<u8> {
         .strip_prefix(crate::registry::reply_prefix(transport).as_bytes())
         .unwrap_or(s);
     s.strip_suffix(b"\n").unwrap_or(s).to_vec()
+}
+
+/// How a server that died without replying died: of writing to a client that had
+/// already gone (a broken pipe, a reset, SIGPIPE), which an earlier exchange caused, or
+/// on this input.
+pub(super) fn died(server: &ServerAfter, exit: Exit) -> ServerFinding {
+    const GONE: [&str; 6] = [
+        "BrokenPipe",
+        "Broken pipe",
+        "ConnectionReset",
+        "Connection reset",
+        "EPIPE",
+        "ECONNRESET",
+    ];
+    let gone =
+        exit == Exit::Signal(libc::SIGPIPE) || GONE.iter().any(|g| server.stderr_tail.contains(g));
+    if gone {
+        ServerFinding::DiedWritingToGoneClient { exit }
+    } else {
+        ServerFinding::DiedWithoutReply { exit }
+    }
 }
 
 /// What a TCP server that left a line unanswered waits for, as its probe found out:

@@ -1,7 +1,7 @@
 //! Diagnoses: recognising the usual ways an implementation goes wrong, as findings.
 //! Pure: compares bytes, words nothing (the finding's sentence does).
 
-use super::finding::{Added, ClientFinding, Mapping, Normalization, ServerFinding};
+use super::finding::{Added, ClientFinding, Encoding, Mapping, Normalization, ServerFinding};
 use crate::proto::case::{upper_char, upper_str, UnicodeVersion};
 
 /// A text transformation a server may apply instead of Python's `upper()`.
@@ -109,11 +109,18 @@ pub fn diagnose_reply(
     if actual.is_empty() && !expected.is_empty() {
         return (ServerFinding::ReplyEmpty, None);
     }
+    if let Some(encoding) = other_encoding(expected, actual) {
+        return (ServerFinding::OtherEncoding { encoding }, None);
+    }
+    let request = taken(request, expected, reference);
     if let Some(extra) = actual.strip_prefix(expected) {
         let added = match extra {
             b"\n" => Added::Newline,
             b"\r\n" => Added::CrLf,
-            _ if extra.iter().all(|&b| b == 0) => Added::Zeros { count: extra.len() },
+            _ if extra.iter().all(|&b| b == 0) => Added::Zeros {
+                count: extra.len(),
+                buffer: request.len() + extra.len(),
+            },
             // A reply exactly one buffer long: the server sent its whole receive buffer,
             // with what an earlier, longer request left in it after this one.
             _ if BUFFER_SIZES.contains(&actual.len()) => Added::BufferRest {
@@ -168,6 +175,47 @@ pub fn diagnose_reply(
     (ServerFinding::ReplyDiffers { at }, None)
 }
 
+/// The part of `request` the reference answered: all of it, or, for a request longer
+/// than the reference's buffer, the start one read took (so that a reply to that start
+/// is read like any other, an echo as an echo).
+fn taken<'a>(request: &'a [u8], expected: &[u8], reference: UnicodeVersion) -> &'a [u8] {
+    [expected.len(), 1024, 2048]
+        .into_iter()
+        .filter(|&n| n < request.len())
+        .find(|&n| {
+            std::str::from_utf8(&request[..n])
+                .is_ok_and(|t| upper_str(t, reference).as_bytes() == expected)
+        })
+        .map_or(request, |n| &request[..n])
+}
+
+/// The encoding `actual` is in when it holds the text of `expected` (UTF-8) otherwise
+/// than as UTF-8 alone: UTF-16 in either byte order, with or without a byte-order mark,
+/// or UTF-8 after a two-byte length.
+fn other_encoding(expected: &[u8], actual: &[u8]) -> Option<Encoding> {
+    let text = std::str::from_utf8(expected).ok()?;
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let be: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+    let le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    let with_bom = |bom: [u8; 2], body: &[u8]| actual.strip_prefix(&bom) == Some(body);
+    if text.is_empty() {
+        None
+    } else if actual == be {
+        Some(Encoding::Utf16Be)
+    } else if actual == le {
+        Some(Encoding::Utf16Le)
+    } else if with_bom([0xfe, 0xff], &be) || with_bom([0xff, 0xfe], &le) {
+        Some(Encoding::Utf16WithBom)
+    } else if actual.len() == expected.len() + 2
+        && actual[2..] == *expected
+        && usize::from(u16::from_be_bytes([actual[0], actual[1]])) == expected.len()
+    {
+        Some(Encoding::LengthPrefixed)
+    } else {
+        None
+    }
+}
+
 /// The readings of a reply to a request that is text: a dropped `\r`, stripped
 /// whitespace, another Unicode version, another case mapping.
 fn diagnose_text(
@@ -204,14 +252,15 @@ fn diagnose_text(
         };
         return Some((finding, minimal.map(|c| c.to_string())));
     }
-    // Where several transformations explain the reply, the narrowest wins.
+    // Where several transformations explain the reply, the narrowest wins; an echo
+    // before lowercasing, which explains a lowercase request's echo as well.
     [
         Transform::Simple,
         Transform::AsciiUpper,
         Transform::Title,
         Transform::SwapCase,
-        Transform::Lower,
         Transform::Identity,
+        Transform::Lower,
     ]
     .into_iter()
     .filter(|t| t.apply(text, reference).as_bytes() == actual)
@@ -313,6 +362,75 @@ pub fn diagnose_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_echo_of_a_request_longer_than_the_buffer_is_an_echo() {
+        // 2049 bytes: the reference's recvfrom(2048) answers the first 2048.
+        let request = "d".repeat(2049);
+        let (found, _) = diagnose_reply(
+            request.as_bytes(),
+            "D".repeat(2048).as_bytes(),
+            "d".repeat(2048).as_bytes(),
+            UnicodeVersion::DEFAULT,
+            "3.11",
+        );
+        assert_eq!(
+            found,
+            ServerFinding::CaseMapping {
+                mapping: Mapping::Identity
+            }
+        );
+    }
+
+    #[test]
+    fn a_whole_buffer_is_as_long_as_the_request_and_its_zeros_not_the_reply() {
+        // 200 × ΐ is 400 bytes and uppercases to 1200: a 1024-byte buffer sent whole
+        // after uppercasing in a string is 1200 + 624 bytes long.
+        let request = "ΐ".repeat(200);
+        let up = upper_str(&request, UnicodeVersion::DEFAULT);
+        let mut actual = up.as_bytes().to_vec();
+        actual.extend(std::iter::repeat_n(0u8, 1024 - request.len()));
+        let (found, _) = diagnose_reply(
+            request.as_bytes(),
+            up.as_bytes(),
+            &actual,
+            UnicodeVersion::DEFAULT,
+            "3.11",
+        );
+        let sentence = crate::verdict::Finding::Server(found.clone()).sentence();
+        assert!(sentence.contains("1024-byte buffer"), "{sentence}");
+        let ServerFinding::AddedAfter {
+            added: Added::Zeros { count, buffer },
+            ..
+        } = found
+        else {
+            panic!("{found:?}")
+        };
+        assert_eq!((count, buffer), (624, 1024));
+    }
+
+    #[test]
+    fn a_reply_in_utf16_or_after_a_length_is_an_encoding_not_an_added_prefix() {
+        let v = UnicodeVersion::DEFAULT;
+        let found = |expected: &str, actual: &[u8]| {
+            let request = expected.to_lowercase();
+            diagnose_reply(request.as_bytes(), expected.as_bytes(), actual, v, "3.11").0
+        };
+        let enc = |encoding| ServerFinding::OtherEncoding { encoding };
+        // One character in UTF-16BE is `\0A`: the reply ends with the expected byte.
+        assert_eq!(found("A", b"\0A"), enc(Encoding::Utf16Be));
+        assert_eq!(found("HÉ", b"\0H\0\xc9"), enc(Encoding::Utf16Be));
+        assert_eq!(found("HI", b"H\0I\0"), enc(Encoding::Utf16Le));
+        assert_eq!(found("HI", b"\xfe\xff\0H\0I"), enc(Encoding::Utf16WithBom));
+        assert_eq!(found("HI", b"\0\x02HI"), enc(Encoding::LengthPrefixed));
+        // A prefix that is not a length stays a prefix.
+        assert_eq!(
+            found("HI", b"\0\x05HI"),
+            ServerFinding::AddedPrefix {
+                prefix: b"\0\x05".to_vec()
+            }
+        );
+    }
 
     const V: UnicodeVersion = UnicodeVersion {
         major: 14,

@@ -167,6 +167,12 @@ pub enum ServerFinding {
     },
     /// The server decodes the request as Latin-1.
     Latin1,
+    /// The reply is the right text in another encoding than UTF-8 (UTF-16), or framed
+    /// with a length before it (Java's `writeUTF`).
+    OtherEncoding {
+        /// Which.
+        encoding: Encoding,
+    },
     /// The reply is a prefix of the reference's.
     ReplyCut {
         /// Bytes received.
@@ -204,12 +210,40 @@ pub enum ServerFinding {
     },
     /// A TCP server answers only a line ending in `\n`.
     WaitsForNewline,
+    /// A TCP server answered only once the client closed the connection: it reads
+    /// until the end of the stream.
+    WaitsForClose,
+    /// A TCP server wrote a right reply in several writes, and the reference client's
+    /// one `recv` took only the first of them.
+    ReplyInPieces {
+        /// The server's writes the relay saw.
+        pieces: usize,
+        /// The bytes the first write carried.
+        first: usize,
+        /// The reply's length.
+        of: usize,
+    },
+    /// The server had already exited when this case's request was to be sent: an
+    /// earlier exchange ended it, not this input.
+    DiedBeforeRequest {
+        /// How it ended.
+        exit: Exit,
+    },
+    /// The server crashed on writing to a client that had already closed its
+    /// connection (a broken pipe or a reset), not on the request in hand.
+    DiedWritingToGoneClient {
+        /// How it ended.
+        exit: Exit,
+    },
     /// A TCP server answers only once another byte comes, newline or not.
     WaitsForMoreBytes,
     /// A TCP server neither replied nor closed.
     NeverRepliedNorClosed,
     /// No reply within the time limit.
     NeverReplied,
+    /// A TCP server answered earlier connections, then left new ones waiting in the
+    /// kernel's queue: it no longer calls `accept` (it accepts once, before its loop).
+    StoppedAccepting,
     /// A TCP server that never replied exited once the probe closed the connection.
     ExitedWhenClientClosed {
         /// How it ended.
@@ -423,6 +457,24 @@ pub enum ClientFinding {
     PrintedNothing,
     /// The client printed only part of the reply.
     TruncatesReply,
+
+    // ---- Timing: a line typed late, no server ----
+    /// The client ended before a line typed late reached it, having sent nothing.
+    GaveUpBeforeLine {
+        /// How long it waited: from its connection (or its start) to its end.
+        waited_ms: u64,
+        /// Whether it had connected.
+        connected: bool,
+    },
+    /// With nothing listening, the client did not end (the reference's connect is
+    /// refused and it exits with a failure).
+    HangsWithNoServer,
+    /// With nothing listening, the client exited with status 0 as if it had succeeded.
+    SucceededWithNoServer {
+        /// What it printed.
+        #[serde(with = "bytes_text")]
+        printed: Vec<u8>,
+    },
 }
 
 /// Who of the reference has no answer.
@@ -464,6 +516,10 @@ pub enum Added {
     Zeros {
         /// How many.
         count: usize,
+        /// The buffer's size: the request's bytes and the zeros after them (the reply
+        /// may be longer than the request, when uppercasing lengthens it).
+        #[serde(default)]
+        buffer: usize,
     },
     /// The reply is a whole receive buffer holding an earlier request's leftovers.
     BufferRest {
@@ -479,6 +535,21 @@ pub enum Added {
         #[serde(with = "bytes_text")]
         bytes: Vec<u8>,
     },
+}
+
+/// How a reply holding the right text may be encoded other than as plain UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// UTF-16, big-endian, no byte-order mark (Java's `writeChars`).
+    Utf16Be,
+    /// UTF-16, little-endian, no byte-order mark.
+    Utf16Le,
+    /// UTF-16 after a byte-order mark (Java's `getBytes("UTF-16")`, Python's
+    /// `encode('utf-16')`).
+    Utf16WithBom,
+    /// Two bytes of length, then the text (Java's `DataOutputStream.writeUTF`).
+    LengthPrefixed,
 }
 
 /// A case mapping a server may apply instead of Python's `upper()`.

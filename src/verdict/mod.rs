@@ -13,12 +13,13 @@ mod pairing;
 mod probes;
 mod sentence;
 mod settle;
+mod timing;
 
 pub use compare::{Context, Judged};
 pub use diagnose::{diagnose_reply, diagnose_request, Transform};
 pub use finding::{
-    Added, ClientFinding, Completeness, Finding, Mapping, Normalization, ReferenceFinding,
-    ReferenceServer, ReferenceSide, RunFinding, ServerFinding,
+    Added, ClientFinding, Completeness, Encoding, Finding, Mapping, Normalization,
+    ReferenceFinding, ReferenceServer, ReferenceSide, RunFinding, ServerFinding,
 };
 pub use judge::judge;
 pub use model::{Fault, Verdict};

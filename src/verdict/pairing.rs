@@ -2,7 +2,7 @@
 //! reference pair, the side at fault, and the finding, one named step at a time.
 
 use super::compare::{
-    client_view, contains, reference_has_no_answer, reference_reply, Judge, Outcome,
+    client_view, contains, died, reference_has_no_answer, reference_reply, Judge, Outcome,
 };
 use super::diagnose::{diagnose_reply, diagnose_request};
 use super::finding::{
@@ -240,6 +240,9 @@ impl Pair<'_> {
         if client.exit == Exit::TimedOut {
             return (ClientFinding::HungAfterReply.into(), None);
         }
+        if let Some(pieces) = self.in_pieces(j) {
+            return (pieces.into(), None);
+        }
         let printed = self.printed_finding(mode, expected, actual);
         if fault == Fault::Server && !recorded {
             // The pair met on a fixed port without the relay: only the client's output
@@ -297,7 +300,10 @@ impl Pair<'_> {
             .exited
             .filter(|_| reply.is_empty() && !died_after_the_wait)
         {
-            return (ServerFinding::DiedWithoutReply { exit }, None);
+            return (died(self.server, exit), None);
+        }
+        if let Some(pieces) = self.in_pieces(j) {
+            return (pieces, None);
         }
         if (reply.is_empty() || answered_at_close) && self.client.exit == Exit::TimedOut {
             let no_newline = u.transport == Transport::Tcp && !request.ends_with(b"\n");
@@ -306,7 +312,7 @@ impl Pair<'_> {
                 // any further byte; the close alone does not.
                 j.index
                     .waits_for(u, u.server.name())
-                    .unwrap_or(ServerFinding::WaitsForNewline)
+                    .unwrap_or(ServerFinding::WaitsForClose)
             } else if no_newline {
                 j.index
                     .waits_for(u, u.server.name())
@@ -363,6 +369,40 @@ impl Pair<'_> {
 }
 
 impl Pair<'_> {
+    /// A TCP server that wrote its reply in several pieces where the reference server
+    /// writes one, all of them the start of the reference's reply, and whose probe got
+    /// the whole reply: the client's one read took only the first piece.
+    fn in_pieces(&self, j: &Judge) -> Option<ServerFinding> {
+        let writes = |wire: &Transcript| -> Vec<usize> {
+            wire.events
+                .iter()
+                .filter(|ev| ev.from == Peer::Server && ev.what == WireWhat::Data)
+                .map(|ev| ev.bytes.len())
+                .filter(|&n| n > 0)
+                .collect()
+        };
+        let (these, reference) = (writes(self.wire), writes(self.ref_wire));
+        let u = self.unit;
+        let whole = match j.index.get(u, PROBE, u.server.name()) {
+            Some(probe) => same_reply(
+                Some(probe),
+                j.index.get(u, PROBE, crate::registry::reference()),
+            ),
+            None => false,
+        };
+        let ref_reply = self.ref_wire.sent_by(Peer::Server);
+        (u.transport == Transport::Tcp
+            && these.len() > 1
+            && reference.len() == 1
+            && whole
+            && ref_reply.starts_with(&self.wire.sent_by(Peer::Server)))
+        .then(|| ServerFinding::ReplyInPieces {
+            pieces: these.len(),
+            first: these[0],
+            of: ref_reply.len(),
+        })
+    }
+
     /// A TCP client that printed more of a reply longer than one `recv(1024)` than the
     /// reference client does: what the reference client printed (without its final
     /// newline) begins what it printed.
@@ -428,5 +468,203 @@ fn survived_probe(probe: Option<&Executed>) -> bool {
             server.exited.is_none() && server.answers != Some(false)
         }
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::compare::{Context, Judged};
+    use super::*;
+    /// The default reference, which these tests are judged against.
+    use crate::registry::PYTHON as REFERENCE;
+    use crate::run::observe::Reply;
+    use crate::run::testing;
+    use crate::run::wire::WireEvent;
+
+    const LINE: &[u8] = b"hello";
+    const OUT: &[u8] = b"Input lowercase sentence:From Server:  HELLO\n";
+
+    fn ev(from: Peer, at_ms: u64, bytes: &[u8], what: WireWhat) -> WireEvent {
+        WireEvent {
+            from,
+            at_ms,
+            bytes: bytes.to_vec(),
+            what,
+        }
+    }
+
+    fn pairing(
+        client: &str,
+        server: &str,
+        stdout: &[u8],
+        exit: Exit,
+        events: Vec<WireEvent>,
+        after: ServerAfter,
+    ) -> Executed {
+        let mut outcome = testing::client(exit);
+        outcome.stdout = stdout.to_vec();
+        outcome.stdout_total = stdout.len() as u64;
+        let observation = Observation::Pairing {
+            client: outcome,
+            wire: Transcript { events },
+            server: after,
+        };
+        testing::executed(testing::unit(client, server, "c"), observation)
+    }
+
+    /// The reference pair's run, the two probes of the servers (`alice` answering
+    /// `alice_probe`), and `alice`'s pairing with the reference client, judged.
+    fn judged(alice: Executed, alice_probe: Observation) -> Judged {
+        let reference = pairing(
+            REFERENCE,
+            REFERENCE,
+            OUT,
+            Exit::Code(0),
+            vec![
+                ev(Peer::Client, 1, LINE, WireWhat::Data),
+                ev(Peer::Server, 2, b"HELLO", WireWhat::Data),
+                ev(Peer::Server, 3, b"", WireWhat::Close),
+            ],
+            ServerAfter::default(),
+        );
+        let whole = testing::server_probe(Reply::Bytes {
+            bytes: b"HELLO".to_vec(),
+            reset: false,
+        });
+        let probes = [
+            testing::executed(testing::unit(PROBE, REFERENCE, "c"), whole),
+            testing::executed(testing::unit(PROBE, "alice", "c"), alice_probe),
+        ];
+        let ctx = Context {
+            python: BTreeMap::new(),
+            client_output: BTreeMap::new(),
+            unicode: BTreeMap::new(),
+            strict_unicode: false,
+        };
+        let mut all = vec![reference, alice];
+        all.extend(probes);
+        crate::verdict::judge(&all, &ctx).swap_remove(1)
+    }
+
+    fn whole_reply() -> Observation {
+        testing::server_probe(Reply::Bytes {
+            bytes: b"HELLO".to_vec(),
+            reset: false,
+        })
+    }
+
+    fn finding(j: &Judged) -> ServerFinding {
+        match &j.finding {
+            Some(Finding::Server(f)) => f.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_whole_reply_written_in_pieces_is_named_as_pieces_not_as_too_little() {
+        let events = |rest: bool| {
+            let mut e = vec![
+                ev(Peer::Client, 1, LINE, WireWhat::Data),
+                ev(Peer::Server, 2, b"HE", WireWhat::Data),
+                ev(Peer::Server, 2, b"L", WireWhat::Data),
+                ev(Peer::Client, 3, b"", WireWhat::Close),
+            ];
+            if rest {
+                e.push(ev(Peer::Server, 12, b"LO", WireWhat::Data));
+            }
+            e
+        };
+        let printed = b"Input lowercase sentence:From Server:  HE\n";
+        // Every piece reached the relay (the client printed part), or only the first
+        // two (the later ones met a closed connection).
+        for rest in [true, false] {
+            let after = ServerAfter::default();
+            let alice = pairing(
+                REFERENCE,
+                "alice",
+                printed,
+                Exit::Code(0),
+                events(rest),
+                after,
+            );
+            let j = judged(alice, whole_reply());
+            assert!(
+                matches!(
+                    finding(&j),
+                    ServerFinding::ReplyInPieces {
+                        first: 2,
+                        of: 5,
+                        ..
+                    }
+                ),
+                "{:?}",
+                j.finding
+            );
+        }
+    }
+
+    #[test]
+    fn a_server_that_answers_when_the_client_closes_waits_for_the_close_not_a_newline() {
+        let alice = pairing(
+            REFERENCE,
+            "alice",
+            b"Input lowercase sentence:",
+            Exit::TimedOut,
+            vec![
+                ev(Peer::Client, 1, LINE, WireWhat::Data),
+                ev(Peer::Client, 3000, b"", WireWhat::Close),
+                ev(Peer::Server, 3001, b"HELLO", WireWhat::Data),
+            ],
+            ServerAfter::default(),
+        );
+        // Its probe: no reply to the line, nor to the line with a newline.
+        let probe = match testing::server_probe(Reply::Nothing) {
+            Observation::ServerProbe {
+                reply,
+                wire,
+                server,
+                answers_with_any_byte,
+                load,
+                ..
+            } => Observation::ServerProbe {
+                reply,
+                wire,
+                server,
+                answers_with_newline: Some(false),
+                answers_with_any_byte,
+                unaccepted: false,
+                load,
+            },
+            other => other,
+        };
+        let j = judged(alice, probe);
+        assert_eq!(finding(&j), ServerFinding::WaitsForClose);
+    }
+
+    #[test]
+    fn a_crash_on_writing_to_a_client_gone_before_is_not_blamed_on_this_input() {
+        let crashed = |stderr: &str| ServerAfter {
+            exited: Some(Exit::Code(1)),
+            stderr_tail: stderr.into(),
+            ..ServerAfter::default()
+        };
+        let events = || {
+            vec![
+                ev(Peer::Client, 1, LINE, WireWhat::Data),
+                ev(Peer::Server, 2, b"", WireWhat::Reset),
+            ]
+        };
+        let printed = b"Input lowercase sentence:From Server:  \n";
+        let gone = crashed("BrokenPipeError: [Errno 32] Broken pipe");
+        let alice = pairing(REFERENCE, "alice", printed, Exit::Code(0), events(), gone);
+        let j = judged(alice, whole_reply());
+        let exit = Exit::Code(1);
+        assert_eq!(finding(&j), ServerFinding::DiedWritingToGoneClient { exit });
+        let other = crashed("UnicodeDecodeError: 'ascii' codec can't decode");
+        let alice = pairing(REFERENCE, "alice", printed, Exit::Code(0), events(), other);
+        let j = judged(alice, whole_reply());
+        assert_eq!(finding(&j), ServerFinding::DiedWithoutReply { exit });
     }
 }

@@ -2,7 +2,8 @@
 //! harness's recording server, each against the reference's run of the same probe.
 
 use super::compare::{
-    client_view, contains, reference_has_no_answer, reference_reply, waiting_for, Judge, Outcome,
+    client_view, contains, died, reference_has_no_answer, reference_reply, waiting_for, Judge,
+    Outcome,
 };
 use super::diagnose::{diagnose_reply, diagnose_request};
 use super::ending::ending_finding;
@@ -12,13 +13,14 @@ use super::finding::{
 };
 use super::load::load_probe;
 use super::model::{Fault, Verdict};
+use super::timing::{late_line_finding, no_server_finding};
 use crate::plan::{UnitKind, PROBE};
 use crate::proto::Transport;
 use crate::registry::ClientOutput;
 use crate::run::execute::Executed;
-use crate::run::observe::{Observation, Reply, ServerAfter};
+use crate::run::observe::{Observation, ProcessOutcome, Reply, ServerAfter, TimingSeen};
 use crate::run::process::Exit;
-use crate::run::wire::WireWhat;
+use crate::run::wire::{Peer, WireWhat};
 
 /// Whether a server was still there and answering after the case.
 fn survived(server: &ServerAfter) -> bool {
@@ -147,10 +149,25 @@ fn reply_finding(
     ref_bytes: &[u8],
     got: Option<&[u8]>,
 ) -> Option<(ServerFinding, Option<String>)> {
-    let Observation::ServerProbe { reply, server, .. } = &e.observation else {
+    let Observation::ServerProbe {
+        reply,
+        server,
+        wire,
+        ..
+    } = &e.observation
+    else {
         unreachable!("server probe")
     };
     let Some(bytes) = got else {
+        if matches!(
+            e.observation,
+            Observation::ServerProbe {
+                unaccepted: true,
+                ..
+            }
+        ) {
+            return Some((ServerFinding::StoppedAccepting, None));
+        }
         let finding = match (server.exited, reply) {
             // A TCP server that dies while shout waits closes the connection, which
             // the probe sees; no reply at all means it died once the probe gave up.
@@ -158,7 +175,16 @@ fn reply_finding(
                 ServerFinding::ExitedWhenClientClosed { exit }
             }
             // The same finding a pairing gives the same death.
-            (Some(exit), _) => ServerFinding::DiedWithoutReply { exit },
+            // Nothing reached it: it was gone before the request.
+            (Some(exit), _) if !wire.events.iter().any(|ev| ev.from == Peer::Client) => {
+                match died(server, exit) {
+                    ServerFinding::DiedWithoutReply { exit } => {
+                        ServerFinding::DiedBeforeRequest { exit }
+                    }
+                    other => other,
+                }
+            }
+            (Some(exit), _) => died(server, exit),
             (None, Reply::Refused) => ServerFinding::Refused,
             _ => waiting_for(&e.observation).unwrap_or(ServerFinding::NeverReplied),
         };
@@ -168,7 +194,7 @@ fn reply_finding(
         // A TCP server that died on the request closes the connection as it goes: the
         // probe reads an empty reply, but the death is the finding.
         if let (true, Some(exit)) = (bytes.is_empty(), server.exited) {
-            return Some((ServerFinding::DiedWithoutReply { exit }, None));
+            return Some((died(server, exit), None));
         }
         let request = e.unit.case.request_bytes();
         return Some(diagnose_reply(
@@ -176,6 +202,15 @@ fn reply_finding(
         ));
     }
     if !survived(server) {
+        if matches!(
+            e.observation,
+            Observation::ServerProbe {
+                unaccepted: true,
+                ..
+            }
+        ) {
+            return Some((ServerFinding::StoppedAccepting, None));
+        }
         let finding = match server.exited {
             Some(exit) => ServerFinding::AnsweredThenExited { exit },
             None => ServerFinding::AnsweredThenStopped,
@@ -203,6 +238,13 @@ pub(super) fn client_probe(e: &Executed, j: &Judge) -> Outcome {
     else {
         return Outcome::of(Verdict::Info, ReferenceFinding::DidNotRun { kind });
     };
+    if let Observation::ClientProbe {
+        timing: Some(TimingSeen::NoServer),
+        ..
+    } = &e.observation
+    {
+        return no_server(client, ref_client);
+    }
     if let Some(why) = reference_has_no_answer(ref_client, ReferenceSide::Client) {
         return Outcome::of(Verdict::Info, why);
     }
@@ -249,6 +291,15 @@ fn client_finding(
     else {
         unreachable!("client probes")
     };
+    if let Observation::ClientProbe {
+        timing: Some(timing),
+        ..
+    } = &e.observation
+    {
+        if let Some(finding) = late_line_finding(client, timing, received) {
+            return Some(finding);
+        }
+    }
     if in_pieces(&e.observation) && !in_pieces(&reference.observation) {
         return Some(ClientFinding::SentInPieces {
             got: received.len(),
@@ -305,5 +356,86 @@ pub(super) fn in_pieces(o: &Observation) -> bool {
             segments, unread, ..
         } => *segments > 1 || !unread.is_empty(),
         _ => false,
+    }
+}
+
+/// Judges a client started with nothing listening, against how the reference client
+/// ended there.
+fn no_server(client: &ProcessOutcome, reference: &ProcessOutcome) -> Outcome {
+    if reference.exit == Exit::TimedOut {
+        let who = ReferenceSide::Client;
+        return Outcome::of(Verdict::Info, ReferenceFinding::Hangs { who });
+    }
+    match no_server_finding(client, reference) {
+        // No reply to compare: what matters is how the client ended.
+        None => Outcome::default(),
+        Some(finding) => Outcome {
+            verdict: Verdict::Fail,
+            fault: Some(Fault::Client),
+            expected: None,
+            actual: None,
+            finding: Some(Finding::Client(finding)),
+            minimal: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::compare::Context;
+    use super::*;
+    /// The default reference, which these tests are judged against.
+    use crate::registry::PYTHON as REFERENCE;
+    use crate::run::testing;
+    use crate::run::wire::{Transcript, WireEvent};
+
+    #[test]
+    fn a_server_gone_before_the_request_is_not_blamed_on_this_input() {
+        let reference = testing::server_probe(Reply::Bytes {
+            bytes: b"HELLO".to_vec(),
+            reset: false,
+        });
+        let dead = |events: Vec<WireEvent>| Observation::ServerProbe {
+            reply: Reply::Refused,
+            wire: Transcript { events },
+            server: ServerAfter {
+                exited: Some(Exit::Code(1)),
+                ..ServerAfter::default()
+            },
+            answers_with_newline: None,
+            answers_with_any_byte: None,
+            unaccepted: false,
+            load: None,
+        };
+        let ctx = Context {
+            python: BTreeMap::new(),
+            client_output: BTreeMap::new(),
+            unicode: BTreeMap::new(),
+            strict_unicode: false,
+        };
+        let finding = |alice: Observation| {
+            let all = [
+                testing::executed(testing::unit(PROBE, REFERENCE, "c"), reference.clone()),
+                testing::executed(testing::unit(PROBE, "alice", "c"), alice),
+            ];
+            crate::verdict::judge(&all, &ctx).swap_remove(1).finding
+        };
+        let exit = Exit::Code(1);
+        assert_eq!(
+            finding(dead(Vec::new())),
+            Some(ServerFinding::DiedBeforeRequest { exit }.into())
+        );
+        let sent = WireEvent {
+            from: Peer::Client,
+            at_ms: 1,
+            bytes: b"hello".to_vec(),
+            what: WireWhat::Data,
+        };
+        assert_eq!(
+            finding(dead(vec![sent])),
+            Some(ServerFinding::DiedWithoutReply { exit }.into())
+        );
     }
 }

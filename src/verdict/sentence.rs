@@ -4,8 +4,8 @@
 //! (`grade::explain`) can put its own subject before the same predicate.
 
 use super::finding::{
-    Added, ClientFinding, Finding, Mapping, ReferenceFinding, ReferenceServer, ReferenceSide,
-    RunFinding, ServerFinding,
+    Added, ClientFinding, Encoding, Finding, Mapping, ReferenceFinding, ReferenceServer,
+    ReferenceSide, RunFinding, ServerFinding,
 };
 use crate::plan::UnitKind;
 use crate::proto::case::UnicodeVersion;
@@ -175,6 +175,7 @@ impl ServerFinding {
             } => version_only(*from, *to, *declared, *reference, python),
             ServerFinding::CaseMapping { mapping } => mapping.predicate().into(),
             ServerFinding::Latin1 => " decodes the request as Latin-1 instead of UTF-8".into(),
+            ServerFinding::OtherEncoding { encoding } => encoding_predicate(*encoding).into(),
             ServerFinding::ReplyCut { got, of } => format!(
                 "'s reply stops after {got} of {of} bytes: it reads or sends too little"
             ),
@@ -192,6 +193,17 @@ impl ServerFinding {
                 crate::registry::reference()
             ),
             ServerFinding::WaitsForNewline => " waits for a newline that the reference client never sends (deadlock)".into(),
+            ServerFinding::StoppedAccepting => " left new connections waiting unaccepted after serving an earlier one: it stops calling `accept` (one `accept` before the loop serves only the first client); the reference accepts each connection in its loop".into(),
+            ServerFinding::WaitsForClose => " answered only once the client closed the connection (it reads until the end of the stream); the reference client keeps the connection open until the reply comes (deadlock)".into(),
+            ServerFinding::ReplyInPieces { pieces, first, of } => format!(
+                " wrote its {of}-byte reply in {pieces} pieces; the reference client's one `recv` took only what had arrived ({first} bytes of the first write): send the reply in one write"
+            ),
+            ServerFinding::DiedBeforeRequest { exit } => format!(
+                " had already exited ({exit}) before this case's request was sent: an earlier exchange ended it, not this input"
+            ),
+            ServerFinding::DiedWritingToGoneClient { exit } => format!(
+                " crashed ({exit}) writing to a client that had already closed its connection (broken pipe or reset), not on this input"
+            ),
             ServerFinding::WaitsForMoreBytes => WAITS_FOR_MORE.into(),
             ServerFinding::NeverRepliedNorClosed => " never replied and never closed the connection: it waits for more input (deadlock)".into(),
             ServerFinding::NeverReplied => " never replied".into(),
@@ -280,6 +292,16 @@ fn version_only(
 }
 
 /// `16.0.0`, or `16.0.0–17.0.0`.
+/// What a server did that sends the right text in `encoding`.
+pub(crate) fn encoding_predicate(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Utf16Be => " sent the right text encoded as UTF-16 (big-endian, two bytes per character, as Java's `writeChars` does); the reference sends UTF-8",
+        Encoding::Utf16Le => " sent the right text encoded as UTF-16 (little-endian, two bytes per character); the reference sends UTF-8",
+        Encoding::Utf16WithBom => " sent the right text encoded as UTF-16 after a byte-order mark (as `getBytes(\"UTF-16\")` or `encode('utf-16')` does); the reference sends UTF-8",
+        Encoding::LengthPrefixed => " put a two-byte length before the reply (as Java's `DataOutputStream.writeUTF` does); the reference sends the UTF-8 text alone",
+    }
+}
+
 fn range(from: UnicodeVersion, to: UnicodeVersion) -> String {
     if from == to {
         from.to_string()
@@ -367,6 +389,20 @@ impl ClientFinding {
                 " read the {reply}-byte reply until the server closed and printed all of it, where the reference client's one `recv({recv})` prints the first {recv} bytes"
             ),
             ClientFinding::TruncatesReply => " truncates the reply it prints".into(),
+            ClientFinding::GaveUpBeforeLine { waited_ms, connected } => format!(
+                " gave up {} ms after {}, before the line was typed, and sent nothing; the reference client waits for the line however long it takes",
+                waited_ms,
+                if *connected { "it connected" } else { "it started" }
+            ),
+            ClientFinding::HangsWithNoServer => " kept running with nothing listening on its port; the reference client's connection is refused and it exits with status 1 at once".into(),
+            ClientFinding::SucceededWithNoServer { printed } => format!(
+                " exited with status 0 with nothing listening on its port{}; the reference client's connection is refused and it exits with status 1",
+                if printed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", having printed `{}`", short(printed))
+                }
+            ),
         }
     }
 }
@@ -385,8 +421,8 @@ impl Added {
         match self {
             Added::Newline => "a trailing newline".into(),
             Added::CrLf => "a trailing \\r\\n".into(),
-            Added::Zeros { count } => {
-                format!("{count} zero bytes (the unused part of its buffer)")
+            Added::Zeros { count, buffer } => {
+                format!("{count} zero bytes (the unused part of its {buffer}-byte buffer)")
             }
             Added::BufferRest { size, rest } => format!(
                 "the rest of its {size}-byte receive buffer after the reply (bytes an earlier request left there): `{}`",

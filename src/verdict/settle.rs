@@ -25,14 +25,15 @@ enum Reading {
     Version,
 }
 
-/// The mappings, narrowest first: where two explain a reply equally often, the first.
+/// The mappings, narrowest first: where two explain a reply equally often, the first
+/// (an echo before lowercasing: on lowercase requests the two look the same).
 const MAPPINGS: [Mapping; 6] = [
     Mapping::Simple,
     Mapping::AsciiOnly,
     Mapping::Title,
     Mapping::SwapCase,
-    Mapping::Lower,
     Mapping::Identity,
+    Mapping::Lower,
 ];
 
 fn transform(m: Mapping) -> Transform {
@@ -58,6 +59,7 @@ struct Read {
 
 /// Settles the findings of each server across its units (see the module doc).
 pub fn settle(judged: &mut [Judged], ctx: &Context) {
+    stopped_accepting(judged);
     let mut by_server: BTreeMap<(Option<String>, String), Vec<usize>> = BTreeMap::new();
     for (i, j) in judged.iter().enumerate() {
         if read_finding(j) {
@@ -73,6 +75,8 @@ pub fn settle(judged: &mut [Judged], ctx: &Context) {
             .cloned()
             .unwrap_or_else(|| ("3".into(), UnicodeVersion::DEFAULT));
         reconcile(judged, &units, reference);
+        let agreed = agreeing_versions(judged, (&axis, &server), reference);
+        narrow(judged, &units, &agreed);
         let policy = ctx
             .unicode
             .get(&server)
@@ -85,6 +89,42 @@ pub fn settle(judged: &mut [Judged], ctx: &Context) {
             ctx.strict_unicode,
             (&python, reference),
         );
+    }
+}
+
+/// A TCP server seen leaving connections unaccepted: every other unanswered request of
+/// that server is the same bug, not a new one (a reply never sent, a refused or reset
+/// connection, a crash of the busy loop that followed its one connection).
+fn stopped_accepting(judged: &mut [Judged]) {
+    let key = |j: &Judged| {
+        let u = &j.executed.unit;
+        (u.axis.clone(), u.server.name().to_string(), u.transport)
+    };
+    let servers: Vec<_> = judged
+        .iter()
+        .filter(|j| j.finding == Some(ServerFinding::StoppedAccepting.into()))
+        .map(key)
+        .collect();
+    for j in judged.iter_mut() {
+        let symptom = matches!(
+            &j.finding,
+            Some(Finding::Server(
+                ServerFinding::NeverReplied
+                    | ServerFinding::NeverRepliedNorClosed
+                    | ServerFinding::Refused
+                    | ServerFinding::ExitedWhenClientClosed { .. }
+                    | ServerFinding::DiedWithoutReply { .. }
+                    | ServerFinding::AnsweredThenStopped
+                    | ServerFinding::AnsweredThenExited { .. }
+                    | ServerFinding::StoppedAnswering { .. }
+                    | ServerFinding::ConcurrentUnanswered { .. }
+                    | ServerFinding::GaveUpOnLateLine { .. }
+            ))
+        );
+        if symptom && j.verdict == Verdict::Fail && servers.contains(&key(j)) {
+            j.finding = Some(ServerFinding::StoppedAccepting.into());
+            j.minimal = None;
+        }
     }
 }
 
@@ -186,6 +226,51 @@ fn retell_as_mapping(j: &mut Judged, m: Mapping, text: &str, reference: UnicodeV
             t.apply(&s, reference) != upper_str(&s, reference)
         })
         .map(|c| c.to_string());
+}
+
+/// The supported Unicode versions under which every version case `server` (on `axis`)
+/// passed gets the reply it got: a server that passed the 11.0, 12.0 and 13.0 steps
+/// follows 13.0 or later, whatever its failures alone allow.
+fn agreeing_versions(
+    judged: &[Judged],
+    (axis, server): (&Option<String>, &str),
+    reference: UnicodeVersion,
+) -> Vec<UnicodeVersion> {
+    let passed: Vec<String> = judged
+        .iter()
+        .filter(|j| {
+            let u = &j.executed.unit;
+            j.verdict == Verdict::Pass
+                && u.case.is_version_step()
+                && &u.axis == axis
+                && u.server.name() == server
+        })
+        .filter_map(|j| String::from_utf8(j.executed.unit.case.request_bytes()).ok())
+        .collect();
+    UnicodeVersion::supported()
+        .iter()
+        .copied()
+        .filter(|&v| {
+            passed
+                .iter()
+                .all(|text| upper_str(text, v) == upper_str(text, reference))
+        })
+        .collect()
+}
+
+/// Narrows each other-version finding's range to the versions in `agreed` (unless none
+/// of its range is there: then the passes and the failure disagree, and it stays).
+fn narrow(judged: &mut [Judged], units: &[usize], agreed: &[UnicodeVersion]) {
+    for &at in units {
+        if let Some(Finding::Server(ServerFinding::OtherUnicode { from, to, .. })) =
+            &mut judged[at].finding
+        {
+            let within = agreed.iter().filter(|v| (*from..=*to).contains(v));
+            if let (Some(lo), Some(hi)) = (within.clone().min(), within.max()) {
+                (*from, *to) = (*lo, *hi);
+            }
+        }
+    }
 }
 
 /// A server's version differences, under its policy: those one version explains are a
@@ -382,6 +467,75 @@ mod tests {
         ];
         settle(&mut judged, &ctx(UnicodePolicy::Auto, false));
         assert!(judged.iter().all(|j| j.verdict == Verdict::Fail));
+    }
+
+    /// A passing server probe of `alice` on the generated case of the step `a`→`b`.
+    fn passed_step(a: &str, b: &str) -> Judged {
+        let (a, b): (UnicodeVersion, UnicodeVersion) = (a.parse().unwrap(), b.parse().unwrap());
+        let text: String = crate::proto::case::changed_between(a, b)
+            .into_iter()
+            .take(8)
+            .collect();
+        let mut j = probe(&text, &upper_str(&text, V14));
+        let name = format!("unicode-{}-{}-to-{}-{}", a.major, a.minor, b.major, b.minor);
+        j.executed.unit.case = Arc::new(Case {
+            name,
+            category: crate::corpus::Category::Unicode,
+            ..(*j.executed.unit.case).clone()
+        });
+        assert!(j.executed.unit.case.is_version_step());
+        (j.verdict, j.fault, j.finding) = (Verdict::Pass, None, None);
+        j
+    }
+
+    #[test]
+    fn a_version_range_is_narrowed_by_the_version_cases_the_server_passed() {
+        // A Java 17 server follows Unicode 13.0: it fails the 13.0-to-14.0 step, which
+        // alone every version up to 13.0 explains, and passes the steps up to 13.0.
+        let v13: UnicodeVersion = "13.0".parse().unwrap();
+        let chars: String = crate::proto::case::changed_between(v13, V14)
+            .into_iter()
+            .take(8)
+            .collect();
+        let make = || {
+            vec![
+                probe(&chars, &upper_str(&chars, v13)),
+                passed_step("10.0", "11.0"),
+                passed_step("11.0", "12.0"),
+                passed_step("12.0", "13.0"),
+            ]
+        };
+        let judged = make();
+        let Some(Finding::Server(ServerFinding::OtherUnicode { from, to, .. })) =
+            &judged[0].finding
+        else {
+            panic!("{:?}", judged[0].finding)
+        };
+        assert!(*from < v13 && *to == v13, "alone: {from}–{to}");
+        for policy in [UnicodePolicy::Reference, UnicodePolicy::Auto] {
+            let mut judged = make();
+            settle(&mut judged, &ctx(policy, false));
+            let range = match &judged[0].finding {
+                Some(Finding::Server(
+                    ServerFinding::OtherUnicode { from, to, .. }
+                    | ServerFinding::VersionOnly { from, to, .. },
+                )) => (*from, *to),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(range, (v13, v13), "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn an_echo_of_lowercase_requests_is_an_echo_not_lowercasing() {
+        let mut judged = vec![
+            probe("hello world", "hello world"),
+            probe("the quick brown fox", "the quick brown fox"),
+        ];
+        settle(&mut judged, &ctx(UnicodePolicy::Auto, false));
+        for j in &judged {
+            assert_eq!(kind(j), "server-case-mapping-identity");
+        }
     }
 
     #[test]

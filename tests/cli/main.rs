@@ -14,6 +14,7 @@ mod expectations;
 mod fixed_port;
 mod grading;
 mod harness;
+mod headlines;
 mod isolation_mode;
 mod layers;
 mod pairings;

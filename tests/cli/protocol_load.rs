@@ -1,8 +1,9 @@
 //! The protocol as measured on the real reference scripts, in the situations the load,
 //! address, timing and ending probes create: how the TCP server ends a connection,
 //! requests from other source addresses and over IPv6, clients at once, hundreds of
-//! requests, a line that comes late, decomposed input, a byte-order mark, and a reply
-//! longer than the TCP client's one `recv(1024)`.
+//! requests, a line that comes late (to the server, and typed late into the client),
+//! decomposed input, a byte-order mark, and a reply longer than
+//! the TCP client's one `recv(1024)`.
 //!
 //! `docs/PROTOCOL.md` cites each test by name. Every wait is bounded.
 
@@ -12,7 +13,9 @@ use std::time::Duration;
 
 use shout::proto::Transport;
 
-use crate::support::{printed, run_client, Server, Side};
+use crate::support::{
+    printed, run_client, spawn_holding_stdin, tcp_accept_while, tcp_listener, Server, Side,
+};
 
 const READ: Duration = Duration::from_secs(10);
 
@@ -210,4 +213,31 @@ fn reference_tcp_client_prints_the_first_1024_bytes_of_a_longer_reply() {
         format!("{line}\n").as_bytes(),
     );
     assert_eq!(f.stdout.bytes, printed(Transport::Udp, reply.as_bytes()));
+}
+
+#[test]
+fn reference_tcp_client_connects_first_and_waits_for_a_line_typed_late() {
+    let listener = tcp_listener();
+    let port = listener.local_addr().unwrap().port();
+    let (argv, env) = python().command(
+        Transport::Tcp,
+        "Client",
+        &["127.0.0.1".into(), port.to_string()],
+        &[],
+    );
+    let (mut client, mut stdin) = spawn_holding_stdin(argv, env);
+    // It connects before anything is typed.
+    let mut s = tcp_accept_while(&listener, &mut client).expect("the client connects first");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(client.exited(), None, "the client gave up on a slow typist");
+    stdin.write_all(b"typed late\n").unwrap();
+    drop(stdin);
+    s.set_read_timeout(Some(READ)).unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"typed late");
+    s.write_all(b"TYPED LATE").unwrap();
+    drop(s);
+    let f = client.finish(READ);
+    assert_eq!(f.stdout.bytes, printed(Transport::Tcp, b"TYPED LATE"));
 }

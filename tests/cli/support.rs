@@ -82,6 +82,18 @@ pub fn spawn(
     Running::spawn(&spec).unwrap_or_else(|e| panic!("cannot spawn {:?}: {e}", spec.argv))
 }
 
+/// Starts `argv` like [`spawn`], with its stdin held open and handed back: the test
+/// types into it when it chooses.
+pub fn spawn_holding_stdin(
+    argv: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+) -> (Running, std::process::ChildStdin) {
+    let spec = spec(argv, env, Some(Vec::new()));
+    let (running, stdin) = Running::spawn_holding_stdin(&spec)
+        .unwrap_or_else(|e| panic!("cannot spawn {:?}: {e}", spec.argv));
+    (running, stdin.expect("a piped stdin"))
+}
+
 /// What `program args…` printed, if it started and exited 0 within [`WAIT`].
 pub fn stdout_of(program: impl Into<OsString>, args: &[&str]) -> Option<String> {
     let mut argv = vec![program.into()];

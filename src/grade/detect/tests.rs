@@ -89,6 +89,20 @@ fn one_bug_copies_are_detected_like_the_textbook_scripts() {
 }
 
 #[test]
+fn one_role_bug_folders_give_their_one_role() {
+    check(
+        "bug-echo-server",
+        Language::Python3,
+        &["udp-server UDPServer.py Python 3 port=12000"],
+    );
+    check(
+        "bug-single-accept",
+        Language::Python3,
+        &["tcp-server TCPServer.py Python 3 port=12000"],
+    );
+}
+
+#[test]
 fn placeholders_and_misspelt_names_are_found_and_noted() {
     check(
         "py3-placeholder",
@@ -285,6 +299,7 @@ fn a_manifest_is_used_instead_of_the_sources() {
 fn every_fixture_folder_is_covered_by_a_test() {
     let covered = [
         "big-buffer",
+        "bug-echo-server",
         "bug-log-server",
         "bug-loop-client",
         "bug-misnamed",
@@ -292,6 +307,7 @@ fn every_fixture_folder_is_covered_by_a_test() {
         "bug-newline-framed-tcp",
         "bug-other-port",
         "bug-prefix-client",
+        "bug-single-accept",
         "bug-title",
         "bug-upper-client",
         "bug-whole-buffer",

@@ -8,7 +8,7 @@ use crate::grade::explain::{for_student, role_words};
 use crate::grade::rubric::{Rubric, CATEGORIES};
 use crate::registry::{Role, RoleKey};
 use crate::results::UnitResult;
-use crate::text::quote;
+use crate::text::{quote, quote_pair};
 use crate::verdict::{Fault, Finding};
 
 /// How many kinds of failure a test's output describes before summing up the rest.
@@ -130,6 +130,10 @@ fn failure_kind(units: &[&UnitResult], student: &str) -> String {
             "  output:   `{}` (as expected: the difference is in what was sent)\n",
             quote(a, QUOTE_BYTES)
         )),
+        (Some(e), Some(a)) => {
+            let (e, a) = quote_pair(e, a, QUOTE_BYTES);
+            part.push_str(&format!("  expected: `{e}`\n  got:      `{a}`\n"));
+        }
         (e, a) => {
             if let Some(e) = e {
                 part.push_str(&format!("  expected: `{}`\n", quote(e, QUOTE_BYTES)));

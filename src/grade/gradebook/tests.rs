@@ -63,6 +63,7 @@ fn unit(
         ),
         duration_ms: 1,
         client_ms: None,
+        client_stderr: None,
         cached: false,
     }
 }

@@ -40,6 +40,7 @@ fn newline(t: Transport, name: &str, case: &str, input: &[u8]) -> UnitResult {
         reproduce: format!("shout grade submissions/{name} --case {case}"),
         duration_ms: 1,
         client_ms: None,
+        client_stderr: None,
         cached: false,
     }
 }
