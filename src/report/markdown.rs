@@ -462,6 +462,7 @@ pub(crate) mod tests {
                     ServerFinding::BeyondReferenceBuffer {
                         answered: 2049,
                         reference: 2048,
+                        pieces: false,
                     }
                     .into(),
                 ),

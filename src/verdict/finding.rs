@@ -199,6 +199,10 @@ pub enum ServerFinding {
         answered: usize,
         /// The bytes the reference's buffer held.
         reference: usize,
+        /// The request came in several writes, and the reference answered what its one
+        /// read got (not what its buffer holds).
+        #[serde(default)]
+        pieces: bool,
     },
     /// The server sent the reply alone where the reference sends its whole receive
     /// buffer, the reply then zero bytes (the textbook's Java UDP server).

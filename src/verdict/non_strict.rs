@@ -56,4 +56,30 @@ mod tests {
         // The reference answered the whole request: nothing was cut.
         assert!(!answers_beyond_buffer(b"hello", b"HELLO", b"HELLO!", V));
     }
+
+    #[test]
+    fn a_request_in_pieces_is_told_by_the_read_not_the_buffer() {
+        use crate::verdict::{Finding, ServerFinding};
+        // A server that reads the whole of `hel` `lo wor` `ld` where the reference's one
+        // read got `hel`.
+        assert!(answers_beyond_buffer(
+            b"hello world",
+            b"HEL",
+            b"HELLO WORLD",
+            V
+        ));
+        let sentence = |pieces| {
+            Finding::Server(ServerFinding::BeyondReferenceBuffer {
+                answered: 11,
+                reference: 3,
+                pieces,
+            })
+            .sentence()
+        };
+        let read = sentence(true);
+        assert!(read.contains("sent in several writes"), "{read}");
+        assert!(read.contains("what its one read got"), "{read}");
+        assert!(!read.contains("buffer"), "{read}");
+        assert!(sentence(false).contains("all its buffer holds"));
+    }
 }

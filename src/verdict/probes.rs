@@ -130,6 +130,7 @@ fn non_strict(e: &Executed, j: &Judge, ref_bytes: &[u8], got: Option<&[u8]>) -> 
         reference: (1..request.len())
             .find(|&cut| crate::proto::upper_bytes(&request[..cut], j.unicode) == ref_bytes)
             .unwrap_or(0),
+        pieces: e.unit.case.input.writes() > 1,
     };
     Some(Outcome {
         verdict: Verdict::NonStrict,

@@ -184,7 +184,19 @@ impl ServerFinding {
             ServerFinding::ExtraDatagrams { count } => format!(
                 " sent {count} datagrams for one request; the reference sends exactly one reply"
             ),
-            ServerFinding::BeyondReferenceBuffer { answered, reference } => format!(
+            ServerFinding::BeyondReferenceBuffer {
+                answered,
+                reference,
+                pieces: true,
+            } => format!(
+                " read all {answered} bytes of a request sent in several writes, where the reference ({}) answers only the first {reference}, what its one read got: more than the reference does, not wrong (non-strict)",
+                crate::registry::reference()
+            ),
+            ServerFinding::BeyondReferenceBuffer {
+                answered,
+                reference,
+                pieces: false,
+            } => format!(
                 " answered all {answered} bytes of the request where the reference ({}) answers only the first {reference}, all its buffer holds: more than the reference does, not wrong (non-strict)",
                 crate::registry::reference()
             ),
