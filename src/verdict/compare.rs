@@ -98,6 +98,24 @@ impl<'a> Index<'a> {
             .chain(others.map(|(_, e)| *e))
             .find_map(|e| waiting_for(&e.observation))
     }
+
+    /// Whether any probe of `server` (on `u`'s axis and transport) found that it stays
+    /// silent even when the line is followed by a newline.
+    pub(super) fn newline_does_not_help(&self, u: &Unit, server: &str) -> bool {
+        self.by_key.iter().any(|((axis, transport, c, s, _), e)| {
+            *axis == u.axis
+                && *transport == u.transport
+                && c == PROBE
+                && s == server
+                && matches!(
+                    e.observation,
+                    Observation::ServerProbe {
+                        answers_with_newline: Some(false),
+                        ..
+                    }
+                )
+        })
+    }
 }
 
 /// A verdict in the making.

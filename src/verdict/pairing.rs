@@ -310,9 +310,16 @@ impl Pair<'_> {
             let finding = if no_newline && answered_at_close {
                 // The probe tells a server waiting for a newline from one waiting for
                 // any further byte; the close alone does not.
-                j.index
-                    .waits_for(u, u.server.name())
-                    .unwrap_or(ServerFinding::WaitsForClose)
+                // Unless a probe showed that a newline does not help, the usual cause:
+                // a server reading lines (`readLine`) answers at a newline or at the
+                // end of the stream.
+                j.index.waits_for(u, u.server.name()).unwrap_or(
+                    if j.index.newline_does_not_help(u, u.server.name()) {
+                        ServerFinding::WaitsForClose
+                    } else {
+                        ServerFinding::WaitsForNewline
+                    },
+                )
             } else if no_newline {
                 j.index
                     .waits_for(u, u.server.name())
@@ -641,6 +648,26 @@ mod tests {
         };
         let j = judged(alice, probe);
         assert_eq!(finding(&j), ServerFinding::WaitsForClose);
+    }
+
+    #[test]
+    fn a_server_that_answers_at_the_close_with_no_probe_evidence_reads_lines() {
+        // The textbook Java server: `readLine` answers at the end of the stream, and it
+        // died before any probe could try a newline.
+        let alice = pairing(
+            REFERENCE,
+            "alice",
+            b"Input lowercase sentence:",
+            Exit::TimedOut,
+            vec![
+                ev(Peer::Client, 1, LINE, WireWhat::Data),
+                ev(Peer::Client, 3000, b"", WireWhat::Close),
+                ev(Peer::Server, 3001, b"HELLO", WireWhat::Data),
+            ],
+            ServerAfter::default(),
+        );
+        let j = judged(alice, testing::server_probe(Reply::Nothing));
+        assert_eq!(finding(&j), ServerFinding::WaitsForNewline);
     }
 
     #[test]
