@@ -148,7 +148,9 @@ fn first_exchange(
     (r, w, None)
 }
 
-/// TCP, when a line got no reply: whether the same line with `\n` gets one.
+/// TCP, when a line got no reply: whether the same line with `\n` gets one. Nothing is
+/// known when the server is gone by then (it died when the probe closed): a dead server
+/// answering nothing says nothing about newlines.
 fn answers_with_newline(
     unit: &Unit,
     server: &mut Instance,
@@ -160,8 +162,16 @@ fn answers_with_newline(
     else {
         return None;
     };
+    if server.process.exited().is_some() {
+        return None;
+    }
     let line = format!("{l}\n").into_bytes();
-    Some(tcp_answers(server, line, timeout))
+    let answered = tcp_answers(server, line, timeout);
+    // A server dying as the probe closed may be seen dead only a moment later.
+    if !answered && server.process.wait_timeout(server.dying).is_some() {
+        return None;
+    }
+    Some(answered)
 }
 
 /// When the line with `\n` got a reply: whether the line followed by a space does too
