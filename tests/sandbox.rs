@@ -451,6 +451,55 @@ time.sleep(20)
     }
 
     #[test]
+    fn a_jailed_program_cannot_make_a_user_namespace_but_threads_and_forks_work() {
+        require_root();
+        let sandbox = sandbox(Limits::default());
+        if !Sandbox::support().bubblewrap.is_available() {
+            eprintln!("skipped: bubblewrap does not work here");
+            return;
+        }
+        let (_parent, work) = workdir(&[]);
+        let mut marked = Marked::new("userns");
+        let python = tool("python3");
+        // unshare(2) through libc, as a hostile C or Python program would; then a thread
+        // (clone3, or clone after ENOSYS) and a fork, which must still work.
+        let script = r#"
+import ctypes, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+for flags in (CLONE_NEWUSER, CLONE_NEWUSER | CLONE_NEWNS):
+    r = libc.unshare(flags)
+    print('unshare', hex(flags), r, os.strerror(ctypes.get_errno()) if r else 'made')
+got = []
+t = threading.Thread(target=lambda: got.append(1)); t.start(); t.join()
+print('thread', got)
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print('fork', os.waitpid(pid, 0)[1] >> 8)
+def link(f):
+    try:
+        return os.readlink('/proc/self/fd/' + f)
+    except OSError:
+        return None
+# Nothing but its own three: not the filter bubblewrap read, nothing the grader inherited.
+print('fds', [f for f in os.listdir('/proc/self/fd') if int(f) > 2 and link(f)])
+"#;
+        let done = marked.run(&sandbox, &[python.to_str().unwrap(), "-c", script], &work);
+        assert_eq!(done.exit, Exit::Code(0), "{}", text(&done.stderr.bytes));
+        assert_eq!(
+            text(&done.stdout.bytes),
+            "unshare 0x10000000 -1 Operation not permitted\n\
+             unshare 0x10020000 -1 Operation not permitted\n\
+             thread [1]\nfork 7\nfds []\n"
+        );
+        // The program file util-linux ships, as a student might run it.
+        let unshare = marked.run(&sandbox, &["unshare", "--user", "true"], &work);
+        assert_ne!(unshare.exit, Exit::Code(0));
+        marked.assert_none_left();
+    }
+
+    #[test]
     fn children_run_as_nobody_and_write_only_in_their_work_folder() {
         require_root();
         let sandbox = sandbox(Limits::default());

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, ExitStatus, Stdio};
@@ -36,15 +37,30 @@ pub struct Spawn {
 /// a private `/etc/hosts`, an unprivileged user, a pids cgroup).
 pub trait Confine: Send + Sync + std::fmt::Debug {
     /// Adjusts `cmd` before it is spawned (typically installing a `pre_exec` hook) and
-    /// returns the handle that ends everything this one child starts.
-    fn confine(&self, cmd: &mut Command) -> io::Result<Box<dyn Confined>>;
+    /// returns the handle that ends everything this one child starts. `passed` is the
+    /// descriptor [`Confine::wrap`] opened for the launcher: the child keeps it open
+    /// across `exec`.
+    fn confine(&self, cmd: &mut Command, passed: Option<RawFd>) -> io::Result<Box<dyn Confined>>;
 
     /// The command line that runs `argv` (in `cwd`) confined: `argv` itself by default,
-    /// or `argv` behind a launcher that isolates it (bubblewrap).
-    fn wrap(&self, argv: &[OsString], cwd: Option<&Path>) -> io::Result<Vec<OsString>> {
+    /// or `argv` behind a launcher that isolates it (bubblewrap), with a descriptor the
+    /// launcher reads (its system-call filter), named on that command line.
+    fn wrap(&self, argv: &[OsString], cwd: Option<&Path>) -> io::Result<Wrapped> {
         let _ = cwd;
-        Ok(argv.to_vec())
+        Ok(Wrapped {
+            argv: argv.to_vec(),
+            passed: None,
+        })
     }
+}
+
+/// A confined command line, from [`Confine::wrap`].
+#[derive(Debug)]
+pub struct Wrapped {
+    /// What to start.
+    pub argv: Vec<OsString>,
+    /// A descriptor only this child gets, closed here once it has started.
+    pub passed: Option<OwnedFd>,
 }
 
 /// One confined child's share of the confinement: ends every process it started, even
@@ -353,9 +369,12 @@ impl Running {
     }
 
     fn start(spec: &Spawn, hold_stdin: bool) -> io::Result<(Running, Option<ChildStdin>)> {
-        let argv = match &spec.confine {
+        let Wrapped { argv, passed } = match &spec.confine {
             Some(confine) => confine.wrap(&spec.argv, spec.cwd.as_deref())?,
-            None => spec.argv.clone(),
+            None => Wrapped {
+                argv: spec.argv.clone(),
+                passed: None,
+            },
         };
         let (program, args) = argv
             .split_first()
@@ -374,7 +393,9 @@ impl Running {
             cmd.current_dir(dir);
         }
         let confined = match &spec.confine {
-            Some(confine) => Some(confine.confine(&mut cmd)?),
+            Some(confine) => {
+                Some(confine.confine(&mut cmd, passed.as_ref().map(|f| f.as_raw_fd()))?)
+            }
             None => None,
         };
         for (k, v) in &spec.env {
@@ -382,6 +403,7 @@ impl Running {
         }
         let mut groups = live_groups().lock().unwrap_or_else(|p| p.into_inner());
         let mut child = cmd.spawn()?;
+        drop(passed);
         let pgid = child.id() as i32;
         groups.insert(pgid);
         drop(groups);

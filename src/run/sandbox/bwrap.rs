@@ -8,9 +8,14 @@
 
 use std::ffi::OsString;
 use std::fs;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use super::seccomp;
 
 /// The system folders every graded program sees read-only: programs, libraries, the
 /// toolchains under them (`/usr/lib/jvm`, `/usr/local`) and their configuration
@@ -41,6 +46,9 @@ pub(super) struct Jail {
     host_netns: Option<(u64, u64)>,
     /// This program's own file, hidden if it lies inside a folder shown.
     own_exe: Option<PathBuf>,
+    /// The system-call filter bubblewrap installs, in an unnamed file; `None` where this
+    /// build does not know the architecture (then `--disable-userns` does its job).
+    filter: Option<Arc<fs::File>>,
 }
 
 impl Jail {
@@ -57,6 +65,22 @@ impl Jail {
                 .then(|| netns_id("/proc/thread-self/ns/net"))
                 .flatten(),
             own_exe: std::env::current_exe().ok(),
+            filter: seccomp::known_here()
+                .then(filter_file)
+                .and_then(Result::ok)
+                .map(Arc::new),
+        }
+    }
+
+    /// The filter opened afresh for one program (bubblewrap reads it from the start and
+    /// closes it): a descriptor to pass, named by [`Jail::argv`]'s `filter`.
+    pub(super) fn open_filter(&self) -> io::Result<Option<OwnedFd>> {
+        match &self.filter {
+            Some(file) => {
+                let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+                Ok(Some(fs::File::open(path)?.into()))
+            }
+            None => Ok(None),
         }
     }
 
@@ -68,8 +92,14 @@ impl Jail {
     }
 
     /// `bwrap`'s command line running `argv` in `cwd`, which is shown writable: the
-    /// folder the program works in is its own work folder.
-    pub(super) fn argv(&self, argv: &[OsString], cwd: Option<&Path>) -> Vec<OsString> {
+    /// folder the program works in is its own work folder. `filter` is the descriptor
+    /// from [`Jail::open_filter`], which the child must keep open.
+    pub(super) fn argv(
+        &self,
+        argv: &[OsString],
+        cwd: Option<&Path>,
+        filter: Option<RawFd>,
+    ) -> Vec<OsString> {
         if argv.is_empty() {
             return Vec::new();
         }
@@ -85,12 +115,15 @@ impl Jail {
                 "--unshare-ipc",
                 "--unshare-uts",
                 "--unshare-cgroup-try",
-                "--disable-userns",
                 "--die-with-parent",
                 "--hostname",
                 "localhost",
             ],
         );
+        match filter {
+            Some(fd) => a.extend(["--seccomp".into(), fd.to_string().into()]),
+            None => push(&mut a, &["--disable-userns"]),
+        }
         if self.in_host_netns() {
             // Never the grader's own network: a build gets one with only `lo`.
             push(&mut a, &["--unshare-net"]);
@@ -152,6 +185,13 @@ impl Jail {
     }
 }
 
+/// The filter's bytes in an unnamed temporary file.
+fn filter_file() -> io::Result<fs::File> {
+    let mut file = tempfile::tempfile()?;
+    file.write_all(&seccomp::filter_bytes())?;
+    Ok(file)
+}
+
 /// The device and inode of a namespace file, which identify the namespace.
 fn netns_id(path: &str) -> Option<(u64, u64)> {
     fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
@@ -164,15 +204,34 @@ pub(super) fn find_bwrap(user: Option<(u32, u32)>) -> Result<PathBuf, String> {
     let bwrap = which::which("bwrap")
         .map_err(|_| "bubblewrap is not installed (apt-get install bubblewrap)".to_string())?;
     let jail = Jail::new(bwrap.clone(), Path::new("/etc/hosts"), false);
-    let argv = jail.argv(&["true".into()], None);
+    let filter = jail
+        .open_filter()
+        .map_err(|e| format!("the system-call filter: {e}"))?;
+    let argv = jail.argv(
+        &["true".into()],
+        None,
+        filter.as_ref().map(|f| f.as_raw_fd()),
+    );
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    use std::os::unix::process::CommandExt;
     if let Some((uid, gid)) = user {
-        use std::os::unix::process::CommandExt;
         cmd.uid(uid).gid(gid);
+    }
+    if let Some(fd) = filter.as_ref().map(|f| f.as_raw_fd()) {
+        // SAFETY: fcntl(2) on a descriptor the child holds, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            });
+        }
     }
     let out = cmd
         .output()
@@ -212,6 +271,7 @@ mod tests {
         let argv = jail.argv(
             &["python3".into(), "s.py".into()],
             Some(Path::new("/tmp/scratch/work")),
+            Some(7),
         );
         let w = words(&argv);
         assert_eq!(w[0], "/usr/bin/bwrap");
@@ -220,10 +280,12 @@ mod tests {
             "--unshare-pid",
             "--unshare-ipc",
             "--die-with-parent",
-            "--disable-userns",
         ] {
             assert!(w.iter().any(|x| x == flag), "{flag} missing: {w:?}");
         }
+        // The filter forbids new user namespaces; bubblewrap's nested one is not needed.
+        assert!(position(&w, ["--seccomp", "7"]) < position(&w, ["--", "python3"]));
+        assert!(!w.iter().any(|x| x == "--disable-userns"), "{w:?}");
         // Mounts on /tmp come after the tmpfs, which would hide them.
         let tmpfs = position(&w, ["--tmpfs", "/tmp"]);
         assert!(position(&w, ["--ro-bind", "/tmp/scratch/interpreter-3.12"]) > tmpfs);
@@ -234,13 +296,19 @@ mod tests {
         assert_eq!(&w[w.len() - 3..], ["--", "python3", "s.py"]);
         // Without networks of its own from the harness, the program keeps this one.
         assert!(!w.iter().any(|x| x == "--unshare-net"), "{w:?}");
-        assert!(jail.argv(&[], None).is_empty());
+        assert!(jail.argv(&[], None, None).is_empty());
+        let without = words(&jail.argv(&["true".into()], None, None));
+        assert!(
+            without.iter().any(|x| x == "--disable-userns"),
+            "{without:?}"
+        );
+        assert!(!without.iter().any(|x| x == "--seccomp"), "{without:?}");
     }
 
     #[test]
     fn a_program_started_in_this_processs_network_gets_its_own() {
         let jail = Jail::new("/usr/bin/bwrap".into(), Path::new("/tmp/hosts"), true);
-        let w = words(&jail.argv(&["true".into()], None));
+        let w = words(&jail.argv(&["true".into()], None, None));
         assert!(w.iter().any(|x| x == "--unshare-net"), "{w:?}");
     }
 }

@@ -9,6 +9,7 @@ use std::ffi::{CString, OsString};
 use std::fs;
 use std::io::{self, Write};
 use std::net::IpAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ use super::support::{probe_support, Feature, Support};
 use super::sys::path_cstring;
 use super::user::User;
 use super::workdir::{prepare_workdir_as, WorkdirError, WorkdirLimits};
-use crate::run::process::{Confine, Confined, Exit};
+use crate::run::process::{Confine, Confined, Exit, Wrapped};
 
 /// `RLIMIT_NPROC` when a pids cgroup gives each child its own process limit. The rlimit
 /// counts every process of the user, and every sandboxed child runs as the same user, so
@@ -274,17 +275,19 @@ impl Sandbox {
             hosts,
             rlimits,
             user: self.user,
+            keep_open: None,
         })
     }
 }
 
 impl Confine for Sandbox {
-    fn confine(&self, cmd: &mut Command) -> io::Result<Box<dyn Confined>> {
+    fn confine(&self, cmd: &mut Command, passed: Option<RawFd>) -> io::Result<Box<dyn Confined>> {
         let cgroup = match &self.cgroup_base {
             Some(base) => Some(ChildCgroup::create(base, self.limits.processes)?),
             None => None,
         };
         let mut plan = self.plan(cgroup.as_ref().map(ChildCgroup::dir))?;
+        plan.keep_open = passed;
         // Nothing of the grader's environment (tokens, paths) reaches the program.
         cmd.env_clear();
         for (name, value) in ENV_ALLOWLIST {
@@ -314,7 +317,7 @@ impl Confine for Sandbox {
         })
     }
 
-    fn wrap(&self, argv: &[OsString], cwd: Option<&Path>) -> io::Result<Vec<OsString>> {
+    fn wrap(&self, argv: &[OsString], cwd: Option<&Path>) -> io::Result<Wrapped> {
         Ok(match &self.jail {
             Some(jail) => {
                 // bubblewrap itself always starts; a program that is not there must still
@@ -322,9 +325,16 @@ impl Confine for Sandbox {
                 if let Some(program) = argv.first() {
                     findable(Path::new(program), cwd)?;
                 }
-                jail.argv(argv, cwd)
+                let filter = jail.open_filter()?;
+                Wrapped {
+                    argv: jail.argv(argv, cwd, filter.as_ref().map(|f| f.as_raw_fd())),
+                    passed: filter,
+                }
             }
-            None => argv.to_vec(),
+            None => Wrapped {
+                argv: argv.to_vec(),
+                passed: None,
+            },
         })
     }
 }

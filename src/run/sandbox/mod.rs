@@ -25,7 +25,8 @@
 //!   `addrs`: the addresses clients hardcode, added to its loopback interface.
 //! - `workdir`: the private copy of a submission ([`prepare_workdir`]).
 //! - `sys`: small system-call helpers.
-//! - `bwrap`: the world bubblewrap builds for each program (namespaces, file system view).
+//! - `bwrap`: the world bubblewrap builds for each program (namespaces, file system view);
+//!   `seccomp`: the system-call filter it installs (no user namespaces of the program's own).
 //! - `memcg`: one memory cgroup per submission.
 //! - `isolation`: `--isolation strict|best-effort` and the words for the layers that work.
 
@@ -40,6 +41,7 @@ mod memcg;
 mod mounts;
 mod netns;
 mod pre_exec;
+mod seccomp;
 mod support;
 mod sys;
 mod user;

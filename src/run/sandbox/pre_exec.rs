@@ -29,17 +29,23 @@ pub(super) struct ChildPlan {
     pub(super) rlimits: Vec<(Resource, u64, u64)>,
     /// Who to become last.
     pub(super) user: Option<User>,
+    /// A descriptor the launcher reads (bubblewrap's system-call filter), kept open
+    /// across `exec`.
+    pub(super) keep_open: Option<libc::c_int>,
 }
 
-/// Closes every open IPv4 and IPv6 socket of the calling (forked) process, listing them
-/// with `getdents64` on `/proc/self/fd` into a stack buffer: no allocation, so it is safe
-/// between `fork` and `exec`. Only Internet sockets hold ports; Unix sockets, pipes and
-/// files stay open. That matters: the standard library reports a failed `exec` (or a
-/// failed step before it) to the parent over a Unix socket, and the parent's `spawn`
-/// returns only when that channel closes. Closing it here would let `spawn` return
-/// before this hook has finished, with the child not yet in its cgroup.
-fn close_inherited_sockets() {
-    // SAFETY: open/getdents64/getsockopt/close on descriptors of this process, with a buffer
+/// Closes every open IPv4 and IPv6 socket of the calling (forked) process, and every
+/// descriptor that would survive `exec` other than `keep` and the standard three (what
+/// the harness itself inherited from whoever started it: a program must not write into
+/// its grader's pipes). It lists them with `getdents64` on `/proc/self/fd` into a stack
+/// buffer: no allocation, so it is safe between `fork` and `exec`. Only Internet sockets
+/// hold ports; other descriptors marked close-on-exec stay open until `exec`. That
+/// matters: the standard library reports a failed `exec` (or a failed step before it) to
+/// the parent over a Unix socket, and the parent's `spawn` returns only when that channel
+/// closes. Closing it here would let `spawn` return before this hook has finished, with
+/// the child not yet in its cgroup.
+fn close_inherited(keep: Option<libc::c_int>) {
+    // SAFETY: open/getdents64/getsockopt/fcntl/close on descriptors of this process, with a buffer
     // on the stack and lengths that fit it.
     unsafe {
         let dir = libc::open(
@@ -73,7 +79,7 @@ fn close_inherited_sockets() {
                         .saturating_add((b - b'0') as libc::c_int);
                     digits += 1;
                 }
-                if digits > 0 && fd > 2 && fd != dir {
+                if digits > 0 && fd > 2 && fd != dir && Some(fd) != keep {
                     let mut domain: libc::c_int = 0;
                     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
                     let is_inet = libc::getsockopt(
@@ -84,7 +90,8 @@ fn close_inherited_sockets() {
                         &mut len,
                     ) == 0
                         && (domain == libc::AF_INET || domain == libc::AF_INET6);
-                    if is_inet {
+                    let survives_exec = libc::fcntl(fd, libc::F_GETFD) & libc::FD_CLOEXEC == 0;
+                    if is_inet || survives_exec {
                         libc::close(fd);
                     }
                 }
@@ -101,9 +108,13 @@ impl ChildPlan {
         // First, let go of every socket inherited from the harness's other threads: the
         // fork copied them, and until `exec` closes them this child would keep a relay's
         // port bound after the relay has let it go.
-        close_inherited_sockets();
+        close_inherited(self.keep_open);
         for procs in &self.procs {
             join_cgroup(procs)?;
+        }
+        if let Some(fd) = self.keep_open {
+            // SAFETY: fcntl(2) on a descriptor this process holds.
+            check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }.into())?;
         }
         if let Some((hosts, target)) = &self.hosts {
             // SAFETY: unshare(2) and mount(2) with valid NUL-terminated paths; the child
