@@ -562,18 +562,29 @@ mod tests {
                 assert_eq!(u.case.category, Category::Core, "{}", u.id);
             }
         }
-        // Every case a student's server or client can be probed with is still probed.
+        // Every case a student's server can be probed with is still probed; a client,
+        // with every case but those alike to another for a client (`client-like`).
         let probes = |p: &Prepared, kind: UnitKind| {
             p.units
                 .iter()
                 .filter(|u| u.kind == kind && !u.case.is_version_step())
                 .filter(|u| u.client.name() == "alice" || u.server.name() == "alice")
+                .filter(|u| kind == UnitKind::ServerProbe || u.case.grading.client_like.is_none())
                 .count()
         };
         for kind in [UnitKind::ServerProbe, UnitKind::ClientProbe] {
             assert_eq!(probes(&lean, kind), probes(&full, kind), "{kind:?}");
             assert!(probes(&lean, kind) > 20, "{kind:?}");
         }
+        let alike = |p: &Prepared| {
+            p.units
+                .iter()
+                .filter(|u| u.kind == UnitKind::ClientProbe && u.client.name() == "alice")
+                .filter(|u| u.case.grading.client_like.is_some())
+                .count()
+        };
+        assert_eq!(alike(&lean), 0);
+        assert!(alike(&full) > 0);
         // What the student's units are judged by is planned too.
         for id in [
             "tcp::python-client::python-server::hello",

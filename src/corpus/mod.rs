@@ -3,4 +3,4 @@
 
 mod model;
 
-pub use model::{load, Applies, Case, Category, CorpusError, Input, Load, Timing};
+pub use model::{load, Applies, Case, Category, CorpusError, Grading, Input, Load, Timing};

@@ -122,6 +122,32 @@ pub struct Case {
     pub transports: Vec<Transport>,
     /// A sentence for reports.
     pub note: Option<String>,
+    /// What `shout grade`'s lean plan leaves out of this case.
+    pub grading: Grading,
+}
+
+/// What `shout grade` leaves out of a case because another case already shows it
+/// (`client-like`, `paired = false` in the corpus). The full run (`matrix`, `check`)
+/// keeps everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grading {
+    /// For a client this case is alike to the named one: what it types and what comes
+    /// back differ from that case's only in what the server must do (its case mapping),
+    /// so a student's client is probed with that case alone.
+    pub client_like: Option<String>,
+    /// Real programs are paired on this case (a `core` case): `false` where another core
+    /// case already pairs text of the same kind.
+    pub paired: bool,
+}
+
+impl Default for Grading {
+    /// Nothing left out.
+    fn default() -> Grading {
+        Grading {
+            client_like: None,
+            paired: true,
+        }
+    }
 }
 
 impl Case {
@@ -131,6 +157,19 @@ impl Case {
         self.category == Category::Unicode
             && self.name.starts_with(VERSION_STEP_PREFIX)
             && self.name.contains("-to-")
+    }
+
+    /// How long the case holds an implementation on purpose, in milliseconds: a line
+    /// sent or typed late (`late-line`, `typed-late`); 0 for the others.
+    pub fn deliberate_wait_ms(&self) -> u64 {
+        match self.input {
+            Input::Load(Load::Late(ms))
+            | Input::Timed {
+                timing: Timing::Late(ms),
+                ..
+            } => ms,
+            _ => 0,
+        }
     }
 
     /// Where this case is used.
@@ -207,6 +246,14 @@ struct RawCase {
     transport: Option<Transport>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default, rename = "client-like")]
+    client_like: Option<String>,
+    #[serde(default = "paired_by_default")]
+    paired: bool,
+}
+
+fn paired_by_default() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -317,6 +364,10 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
         if !names.insert(r.name.clone()) {
             return Err(err(format!("case name `{}` is used twice", r.name)));
         }
+        let grading = Grading {
+            client_like: r.client_like.clone(),
+            paired: r.paired,
+        };
         if r.silent && r.load.is_some() {
             return Err(err(format!(
                 "case `{}` needs exactly one of `line`, `raw`, `silent = true`, `load`",
@@ -339,6 +390,7 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
                     .transport
                     .map_or_else(|| Transport::ALL.to_vec(), |t| vec![t]),
                 note: r.note,
+                grading,
             });
             continue;
         }
@@ -402,9 +454,46 @@ fn parse(text: &str) -> Result<Vec<Case>, CorpusError> {
             input,
             transports,
             note: r.note,
+            grading,
         });
     }
+    check_grading(&cases).map_err(|message| CorpusError {
+        line: None,
+        message,
+    })?;
     Ok(cases)
+}
+
+/// `client-like` names a case that is probed with clients wherever this one would be and
+/// is not itself left out; `paired = false` only on a `core` case with a line.
+fn check_grading(cases: &[Case]) -> Result<(), String> {
+    for case in cases {
+        if !case.grading.paired
+            && (case.category != Category::Core || case.applies() != Applies::Everywhere)
+        {
+            return Err(format!(
+                "case `{}`: `paired = false` is for core cases with a line (only those are paired in grading)",
+                case.name
+            ));
+        }
+        let Some(like) = &case.grading.client_like else {
+            continue;
+        };
+        let other = cases.iter().find(|c| &c.name == like);
+        let fits = other.is_some_and(|o| {
+            o.grading.client_like.is_none()
+                && case.applies() == Applies::Everywhere
+                && o.applies() == Applies::Everywhere
+                && case.transports.iter().all(|t| o.transports.contains(t))
+        });
+        if !fits {
+            return Err(format!(
+                "case `{}`: `client-like = \"{like}\"` must name another line case, on the same transports, that is not itself `client-like`",
+                case.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How the generated version-step cases' names begin.
@@ -441,6 +530,7 @@ fn version_cases() -> Vec<Case> {
                 note: Some(format!(
                     "characters whose uppercase changed between Unicode {a} and {b}"
                 )),
+                grading: Grading::default(),
             });
         };
         for c in chars {
@@ -482,6 +572,56 @@ mod tests {
         }
         let names: BTreeSet<_> = cases.iter().map(|c| &c.name).collect();
         assert_eq!(names.len(), cases.len(), "duplicate names");
+    }
+
+    /// What a client sees of a line case: whether the text is all ASCII, and whether
+    /// the reply is shorter, as long as, or longer than the request in bytes.
+    fn seen_by_a_client(case: &Case) -> (bool, std::cmp::Ordering) {
+        let Input::Line(line) = &case.input else {
+            panic!("`{}` is not a line case", case.name);
+        };
+        let version = *UnicodeVersion::supported().last().unwrap();
+        let reply = crate::proto::case::upper_str(line, version);
+        (line.is_ascii(), reply.len().cmp(&line.len()))
+    }
+
+    #[test]
+    fn a_client_like_case_shows_a_client_what_the_case_it_names_shows() {
+        let cases = load().unwrap();
+        let mut left_out = 0;
+        for case in &cases {
+            if let Some(like) = &case.grading.client_like {
+                let other = cases.iter().find(|c| &c.name == like).unwrap();
+                assert_eq!(
+                    seen_by_a_client(case),
+                    seen_by_a_client(other),
+                    "`{}` is client-like `{like}`",
+                    case.name
+                );
+                left_out += 1;
+            }
+        }
+        assert!(left_out > 0);
+    }
+
+    #[test]
+    fn grading_marks_must_name_a_case_that_is_probed() {
+        let base = "[[case]]\nname = \"a\"\ncategory = \"unicode\"\nline = \"é\"\n";
+        let like = |target: &str| {
+            format!("{base}client-like = \"{target}\"\n[[case]]\nname = \"b\"\ncategory = \"unicode\"\nline = \"è\"\n")
+        };
+        assert!(parse(&like("b")).is_ok());
+        for bad in ["nope", "a"] {
+            let e = parse(&like(bad)).unwrap_err();
+            assert!(e.message.contains("client-like"), "{}", e.message);
+        }
+        let raw = format!("{base}[[case]]\nname = \"r\"\ncategory = \"robustness\"\nraw = ['x']\nclient-like = \"a\"\n");
+        assert!(parse(&raw).is_err());
+        let paired = format!("{base}paired = false\n");
+        let e = parse(&paired).unwrap_err();
+        assert!(e.message.contains("paired = false"), "{}", e.message);
+        let core = "[[case]]\nname = \"c\"\ncategory = \"core\"\nline = \"x\"\npaired = false\n";
+        assert!(!parse(core).unwrap()[0].grading.paired);
     }
 
     #[test]

@@ -285,19 +285,29 @@ pub fn build(
 }
 
 /// Whether `shout grade` runs `unit`. Grading asks what each of a student's roles does
-/// alone, so it keeps every probe (the harness is the peer: no process to start on the
-/// other side) and pairs real programs only on `core` cases. It leaves out shout's own
-/// roles (the reference is the one peer a student is measured against) and the generated
-/// Unicode-version cases: which version a student's uppercase follows is decided by
-/// their language's runtime (Node, the JDK, glibc), not by their code.
+/// alone, so it keeps the probes (the harness is the peer: no second process to start)
+/// and pairs real programs only on `core` cases. It leaves out:
+/// - shout's own roles: the reference is the one peer a student is measured against;
+/// - the generated Unicode-version cases: which version a student's uppercase follows is
+///   decided by their language's runtime (Node, the JDK, glibc), not by their code;
+/// - a client probe of a `client-like` case: for a client it is alike to the case it
+///   names (the same kind of text typed, the same kind of reply), which is probed;
+/// - pairings on a `paired = false` core case: another core case pairs the same kind of
+///   text.
+///
+/// Each start of a student's client costs more than anything else in grading (an
+/// interpreter inside its sandbox); these two rules spare a third of them.
 pub fn graded(unit: &Unit) -> bool {
     let shout = |s: &Side| s.name() == crate::registry::SHOUT;
     if shout(&unit.client) || shout(&unit.server) || unit.case.is_version_step() {
         return false;
     }
     match unit.kind {
-        UnitKind::Pairing => unit.case.category == crate::corpus::Category::Core,
-        UnitKind::ServerProbe | UnitKind::ClientProbe => true,
+        UnitKind::Pairing => {
+            unit.case.category == crate::corpus::Category::Core && unit.case.grading.paired
+        }
+        UnitKind::ClientProbe => unit.case.grading.client_like.is_none(),
+        UnitKind::ServerProbe => true,
     }
 }
 
@@ -361,6 +371,60 @@ mod tests {
         assert!(glob("hell?", "hello"));
         assert!(!glob("hell?", "hell"));
         assert!(!glob("a*b", "acbd"));
+    }
+
+    #[test]
+    fn grading_probes_a_client_once_per_kind_of_text_and_pairs_distinct_core_text() {
+        let unit = |kind, client: &str, server: &str, case: &Arc<Case>| {
+            let side = |n: &str| {
+                if n == PROBE {
+                    Side::Probe
+                } else {
+                    Side::Impl(n.into())
+                }
+            };
+            Unit {
+                id: String::new(),
+                axis: None,
+                transport: Transport::Udp,
+                client: side(client),
+                server: side(server),
+                kind,
+                case: Arc::clone(case),
+            }
+        };
+        let cases: Vec<Arc<Case>> = crate::corpus::load()
+            .unwrap()
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let graded_names = |kind, client, server| -> Vec<String> {
+            cases
+                .iter()
+                .filter(|c| c.applies_to(Transport::Udp, None) && !c.is_version_step())
+                .filter(|c| graded(&unit(kind, client, server, c)))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let probed = graded_names(UnitKind::ClientProbe, "alice", PROBE);
+        for gone in ["greek", "cyrillic", "sharp-s", "cjk-and-fullwidth"] {
+            assert!(!probed.iter().any(|n| n == gone), "{gone} in {probed:?}");
+        }
+        for kept in [
+            "hello",
+            "korean",
+            "latin-accents",
+            "emoji",
+            "turkish-i",
+            "nul-byte",
+        ] {
+            assert!(probed.iter().any(|n| n == kept), "{kept} not in {probed:?}");
+        }
+        // Servers are probed with every case.
+        let servers = graded_names(UnitKind::ServerProbe, PROBE, "alice");
+        assert!(servers.iter().any(|n| n == "greek"), "{servers:?}");
+        let paired = graded_names(UnitKind::Pairing, "alice", "python");
+        assert_eq!(paired, ["hello", "mixed-case", "digits-punctuation"]);
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub(crate) fn unit(client: &str, server: &str, case: &str) -> Unit {
             input: Input::Line("hello".into()),
             transports: vec![Transport::Tcp],
             note: None,
+            grading: Default::default(),
         }),
     }
 }
