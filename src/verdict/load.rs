@@ -45,6 +45,8 @@ fn exited_under_load(e: &Executed, seen: &LoadSeen) -> Option<ServerFinding> {
     };
     let exit = server.exited?;
     match seen {
+        // None answered: the exit is why.
+        LoadSeen::Volume { answered: 0, .. } => Some(ServerFinding::DiedWithoutReply { exit }),
         LoadSeen::Volume { .. } => None,
         LoadSeen::Concurrent { .. } | LoadSeen::Addresses { .. } | LoadSeen::Late { .. } => {
             let control = matches!(
@@ -76,13 +78,18 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             };
             mixed(exchanges).or_else(|| {
                 let unanswered = exchanges.iter().filter(|x| !x.answered).count();
-                let someone_answered = unanswered < exchanges.len();
-                (unanswered > 0 && someone_answered && everyone_answered(reference)).then_some(
+                if unanswered == 0 || !everyone_answered(reference) {
+                    return None;
+                }
+                // Nobody answered: not a matter of load, but not a pass either.
+                Some(if unanswered == exchanges.len() {
+                    ServerFinding::NeverReplied
+                } else {
                     ServerFinding::ConcurrentUnanswered {
                         unanswered,
                         clients: exchanges.len(),
-                    },
-                )
+                    }
+                })
             })
         }
         LoadSeen::Addresses { exchanges } => {
@@ -92,10 +99,19 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
             };
             address_finding(exchanges, reference)
         }
+        // The line sent at once went unanswered too: not a matter of timing, but not a
+        // pass either where the reference answered it.
         LoadSeen::Late {
             control_answered: false,
             ..
-        } => None,
+        } => matches!(
+            reference,
+            Some(LoadSeen::Late {
+                control_answered: true,
+                ..
+            })
+        )
+        .then_some(ServerFinding::NeverReplied),
         LoadSeen::Late {
             after_ms, exchange, ..
         } => {
@@ -124,12 +140,18 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
                 Some(LoadSeen::Volume { unanswered_at, .. }) => unanswered_at.is_none(),
                 _ => false,
             };
-            // A server that answered none has another problem than volume.
-            if let (Some(after @ 1..), true) = (unanswered_at, reference_kept_on) {
-                return Some(ServerFinding::StoppedAnswering {
-                    after: *after,
-                    of: *requests,
-                });
+            // A server that answered none has another problem than volume, but it did
+            // not pass: the other problem is its finding (grouped with the same symptom
+            // of its other units).
+            match (unanswered_at, reference_kept_on) {
+                (Some(0), true) => return Some(ServerFinding::NeverReplied),
+                (Some(after), true) => {
+                    return Some(ServerFinding::StoppedAnswering {
+                        after: *after,
+                        of: *requests,
+                    })
+                }
+                _ => {}
             }
             let grew = (*fds_after)?.saturating_sub((*fds_before)?);
             (grew > FD_SLACK && grew * 2 >= *answered).then_some(ServerFinding::LeaksDescriptors {
@@ -143,10 +165,12 @@ fn load_finding(seen: &LoadSeen, reference: Option<&LoadSeen>) -> Option<ServerF
 /// The first source address whose request went unanswered where the reference's was
 /// answered (IPv6: where this server listens at all), and why.
 fn address_finding(seen: &[FromAddress], reference: &[FromAddress]) -> Option<ServerFinding> {
-    // The control, 127.0.0.1 to itself: unanswered, the problem is not addresses.
+    // The control, 127.0.0.1 to itself: unanswered, the problem is not addresses (but
+    // where the reference answered it, the server failed all the same).
     let (control, seen) = seen.split_first()?;
     if !control.exchange.answered {
-        return None;
+        let answered = reference.first().is_some_and(|r| r.exchange.answered);
+        return answered.then_some(ServerFinding::NeverReplied);
     }
     let reference = reference.get(1..).unwrap_or_default();
     seen.iter().enumerate().find_map(|(k, a)| {
@@ -242,6 +266,24 @@ mod tests {
         );
         assert_eq!(load_finding(&one, Some(&one)), None);
         assert_eq!(load_finding(&one, None), None);
+        // Nobody answered: a failure all the same, named as the silence it is.
+        let none = concurrent(&[("a1", None), ("b2", None)]);
+        assert_eq!(
+            load_finding(&none, Some(&right)),
+            Some(ServerFinding::NeverReplied)
+        );
+        assert_eq!(load_finding(&none, Some(&none)), None);
+    }
+
+    #[test]
+    fn a_server_that_answers_nothing_under_load_does_not_pass() {
+        // Many requests: the first went unanswered (a server that accepted once, for an
+        // earlier case, and never again).
+        let reference = volume(300, None, (4, 4));
+        assert_eq!(
+            load_finding(&volume(0, Some(0), (4, 4)), Some(&reference)),
+            Some(ServerFinding::NeverReplied)
+        );
     }
 
     fn from(from: &str, to: &str, answered: bool, tcp_refused: Option<bool>) -> FromAddress {
@@ -278,12 +320,16 @@ mod tests {
                 to: "127.1.2.3:9".into()
             })
         );
-        // A server that does not answer 127.0.0.1 either has another problem.
+        // A server that does not answer 127.0.0.1 either has another problem, and fails.
         let mut deaf = udp(false, false, false);
         if let LoadSeen::Addresses { exchanges } = &mut deaf {
             exchanges[0].exchange.answered = false;
         }
-        assert_eq!(load_finding(&deaf, Some(&reference)), None);
+        assert_eq!(
+            load_finding(&deaf, Some(&reference)),
+            Some(ServerFinding::NeverReplied)
+        );
+        assert_eq!(load_finding(&deaf, Some(&deaf)), None);
         // Not listening on IPv6, like the reference, is fine; listening there and not
         // answering is not.
         let mut silent_six = udp(true, true, false);
