@@ -3,9 +3,11 @@
 //!
 //! The floor is what the candidate itself costs, measured in the same run: for a client
 //! check, the lifetimes of the candidate's client processes; for a server check, the
-//! lifetimes of the client processes that talk to it plus one start-up of the candidate
-//! server per lane (measured alone, uncontended). Either sum is divided by the cores. A
-//! ratio near 1 means the harness costs little beyond the programs it runs.
+//! lifetimes of the client processes that talk to it, each probe that holds it for a
+//! second or more on purpose (`late-line` sends its line 1 s after connecting), and one
+//! start-up of the candidate server per lane (measured alone, uncontended). Either sum is
+//! divided by the cores. A ratio near 1 means the harness costs little beyond the
+//! programs it runs. The ratio without the deliberate waits is printed beside it.
 //!
 //! `cargo bench --bench check` runs each check once to fill a fresh cache, then
 //! `SHOUT_BENCH_RUNS` times (default 3), printing wall time, floor and ratio per run and
@@ -91,15 +93,21 @@ fn start_up(transport: Transport, command: &str) -> f64 {
     times[times.len() / 2]
 }
 
-/// The candidate's own cost in `results`, in seconds of one core.
-fn own_seconds(results: &Results) -> f64 {
-    results
-        .results
-        .iter()
-        .filter(|r| !r.cached)
-        .filter_map(|r| r.client_ms)
-        .sum::<u64>() as f64
-        / 1000.0
+/// A unit without a client process that lasted this long waited on purpose: a case that
+/// sends its line late (`late-line`, 1 s) or a reply that never comes (the unit's limit).
+const WAITED_MS: u64 = 900;
+
+/// The candidate's own cost in `results`, in seconds of one core: each client's
+/// lifetime; and, apart, each probe without a client process that waited on purpose (its
+/// whole length: the candidate is held for that long whatever the harness does).
+fn own_seconds(results: &Results) -> (f64, f64) {
+    let uncached = || results.results.iter().filter(|r| !r.cached);
+    let clients: u64 = uncached().filter_map(|r| r.client_ms).sum();
+    let waited: u64 = uncached()
+        .filter(|r| r.client_ms.is_none() && r.duration_ms >= WAITED_MS)
+        .map(|r| r.duration_ms)
+        .sum();
+    (clients as f64 / 1000.0, waited as f64 / 1000.0)
 }
 
 fn main() {
@@ -120,8 +128,8 @@ fn main() {
         python.display()
     );
     println!(
-        "{:<12} {:>4} {:>6} {:>7} {:>8} {:>6}",
-        "check", "run", "units", "wall s", "floor s", "ratio"
+        "{:<12} {:>4} {:>6} {:>7} {:>8} {:>6} {:>12}",
+        "check", "run", "units", "wall s", "floor s", "ratio", "no-waits"
     );
     for transport in [Transport::Udp, Transport::Tcp] {
         let upper = transport.as_str().to_uppercase();
@@ -144,16 +152,18 @@ fn main() {
             let mut ratios = Vec::new();
             for run in 1..=runs {
                 let (wall, results) = check(cache.path(), transport, role, command);
-                let mut own = own_seconds(&results);
+                let (mut own, waited) = own_seconds(&results);
                 if role == "server" {
                     own += server_start * cores() as f64;
                 }
-                let floor = own / cores() as f64;
+                let floor = (own + waited) / cores() as f64;
+                let bare = own / cores() as f64;
                 println!(
-                    "{:<12} {run:>4} {:>6} {wall:>7.2} {floor:>8.2} {:>6.2}",
+                    "{:<12} {run:>4} {:>6} {wall:>7.2} {floor:>8.2} {:>6.2} {:>12.2}",
                     format!("{transport} {role}"),
                     results.results.len(),
-                    wall / floor
+                    wall / floor,
+                    wall / bare
                 );
                 walls.push(wall);
                 ratios.push(wall / floor);

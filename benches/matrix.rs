@@ -11,7 +11,11 @@
 //! of a run that takes the whole built-in matrix from a warm cache.
 //!
 //! A unit whose client ran for 900 ms or more waited on a limit the protocol imposes (a
-//! reply that never comes): its own lifetime is its cost.
+//! reply that never comes): its own lifetime is its cost. So does a server probe (no
+//! client process) that lasted that long: it waited on purpose (`late-line` sends its
+//! line 1 s after connecting) or on a reply that never comes (the reference server
+//! serves one connection at a time, so a silent one holds it for the unit's limit), and
+//! its length is its cost. The `no-waits` column is the ratio to the clients alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -130,8 +134,8 @@ fn main() {
     let mut ratios = Vec::new();
     println!("shout matrix --no-cache, --jobs {cores}, {runs} run(s)");
     println!(
-        "{:>4} {:>8} {:>8} {:>8} {:>8} {:>7}",
-        "run", "units", "clients", "wall s", "floor s", "ratio"
+        "{:>4} {:>8} {:>8} {:>6} {:>8} {:>8} {:>7} {:>9}",
+        "run", "units", "clients", "waits", "wall s", "floor s", "ratio", "no-waits"
     );
     for n in 1..=runs {
         let (wall, results) = run(&["--no-cache"], &dir.path().join(format!("run{n}.json")));
@@ -147,13 +151,22 @@ fn main() {
                 })
             })
             .collect();
-        let floor = costs.iter().sum::<f64>() / 1000.0 / cores as f64;
+        let waits: Vec<f64> = results
+            .results
+            .iter()
+            .filter(|r| r.client_ms.is_none() && r.duration_ms >= WAITED_MS)
+            .map(|r| r.duration_ms as f64)
+            .collect();
+        let clients = costs.iter().sum::<f64>() / 1000.0 / cores as f64;
+        let floor = clients + waits.iter().sum::<f64>() / 1000.0 / cores as f64;
         let ratio = wall / floor;
         ratios.push(ratio);
         println!(
-            "{n:>4} {:>8} {:>8} {wall:>8.2} {floor:>8.2} {ratio:>7.2}",
+            "{n:>4} {:>8} {:>8} {:>6} {wall:>8.2} {floor:>8.2} {ratio:>7.2} {:>9.2}",
             results.results.len(),
-            costs.len()
+            costs.len(),
+            waits.len(),
+            wall / clients
         );
     }
     ratios.sort_by(f64::total_cmp);

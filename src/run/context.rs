@@ -148,7 +148,11 @@ impl Context<'_> {
             Side::Impl(name) if self.is_shout_server(axis, name) => Player::Shout,
             Side::Impl(_) => Player::Other,
         };
+        // A case that waits on purpose weighs what it waits (about 4 per ms, a process
+        // start being 100 to 115): its lane is split around it and taken early, so the
+        // wait overlaps the other lanes' work instead of ending the run.
         cost(player(&unit.client), player(&unit.server))
+            + unit.case.deliberate_wait_ms().saturating_mul(4)
     }
 }
 
