@@ -191,15 +191,23 @@ pub fn kill_orphans() -> usize {
 /// for (not the leader of a live group): a launcher's helper (bubblewrap's init) whose
 /// parent was killed first is handed to this process, and would otherwise stay a zombie,
 /// holding its pid, until the end of the run. Returns how many were reaped.
+///
+/// Only a zombie in another process group than this process's own is taken: a program
+/// started with [`Command`] directly (`python3 --version`, a compiler) stays in this
+/// group, and its own thread must be the one to collect its exit, or that thread's
+/// `wait` fails with "No child processes".
 pub fn reap_orphan_zombies() -> usize {
     let me = std::process::id() as i32;
+    // SAFETY: getpgrp(2) cannot fail.
+    let my_group = unsafe { libc::getpgrp() };
     let ours: BTreeSet<i32> = live_groups().lock().map(|g| g.clone()).unwrap_or_default();
     let zombies: Vec<i32> = children_of(me)
         .into_iter()
         .filter(|pid| !ours.contains(pid))
         .filter(|&pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
-            stat.as_deref().and_then(parent_and_state) == Some((me, 'Z'))
+            let orphan = stat.as_deref().and_then(parent_state_group);
+            matches!(orphan, Some((parent, 'Z', group)) if parent == me && group != my_group)
         })
         .collect();
     for &pid in &zombies {
@@ -242,10 +250,12 @@ pub fn children_of(pid: i32) -> Vec<i32> {
 }
 
 /// The parent and the state letter from the text of `/proc/PID/stat`.
-fn parent_and_state(stat: &str) -> Option<(i32, char)> {
+/// The parent, state and process group in a `/proc/PID/stat` line.
+fn parent_state_group(stat: &str) -> Option<(i32, char, i32)> {
     let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
     let state = rest.next()?.chars().next()?;
-    Some((rest.next()?.parse().ok()?, state))
+    let parent = rest.next()?.parse().ok()?;
+    Some((parent, state, rest.next()?.parse().ok()?))
 }
 
 /// The parent process id of `pid`, from `/proc/PID/stat`.
@@ -609,5 +619,28 @@ impl Drop for Running {
             self.wait_timeout(Duration::from_secs(5));
             self.forget();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_orphan_reaper_leaves_a_plain_commands_exit_to_its_own_wait() {
+        let mut child = Command::new("true").spawn().expect("`true` starts");
+        let pid = child.id() as i32;
+        // Until it is a zombie: exited, its status not yet collected.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if parent_state_group(&stat).is_some_and(|(_, state, _)| state == 'Z') {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        reap_orphan_zombies();
+        let status = child.wait().expect("its exit is still there to collect");
+        assert!(status.success());
     }
 }
