@@ -131,9 +131,9 @@ pub struct Case {
 /// keeps everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grading {
-    /// For a client this case is alike to the named one: what it types and what comes
-    /// back differ from that case's only in what the server must do (its case mapping),
-    /// so a student's client is probed with that case alone.
+    /// For a client this case is alike to the named one (both plain ASCII or both not,
+    /// and a reply shorter, as long or longer in bytes than the line in both: the rest is
+    /// the server's case mapping), so a student's client is probed with that case alone.
     pub client_like: Option<String>,
     /// Real programs are paired on this case (a `core` case): `false` where another core
     /// case already pairs text of the same kind.
@@ -479,6 +479,12 @@ fn check_grading(cases: &[Case]) -> Result<(), String> {
         let Some(like) = &case.grading.client_like else {
             continue;
         };
+        if case.category == Category::Core && case.grading.paired {
+            return Err(format!(
+                "case `{}`: a core case paired in grading needs its own client probe: add `paired = false` or drop `client-like`",
+                case.name
+            ));
+        }
         let other = cases.iter().find(|c| &c.name == like);
         let fits = other.is_some_and(|o| {
             o.grading.client_like.is_none()
@@ -622,6 +628,9 @@ mod tests {
         assert!(e.message.contains("paired = false"), "{}", e.message);
         let core = "[[case]]\nname = \"c\"\ncategory = \"core\"\nline = \"x\"\npaired = false\n";
         assert!(!parse(core).unwrap()[0].grading.paired);
+        let paired_like = format!("{base}[[case]]\nname = \"c\"\ncategory = \"core\"\nline = \"x\"\nclient-like = \"a\"\n");
+        let e = parse(&paired_like).unwrap_err();
+        assert!(e.message.contains("paired in grading"), "{}", e.message);
     }
 
     #[test]
