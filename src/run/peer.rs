@@ -6,6 +6,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -156,10 +157,11 @@ fn udp_ask(
     };
     let first = buf[..n].to_vec();
     // One datagram answers one: what else came back at once, beyond one reply per
-    // datagram sent, is a duplicate.
-    s.set_read_timeout(Some(EXTRA_WAIT))?;
+    // datagram sent, is a duplicate. (Waited for with poll(2): a socket's own timeout
+    // counts in the kernel's ticks, and turned these 2 ms into 4 to 8.)
+    s.set_nonblocking(true)?;
     let mut more = Vec::new();
-    while more.len() < writes.len() {
+    while more.len() < writes.len() && readable_within(&s, EXTRA_WAIT) {
         match s.recv_from(&mut buf) {
             Ok((n, _)) => more.push(buf[..n].to_vec()),
             Err(_) => break,
@@ -173,6 +175,19 @@ fn udp_ask(
         other_port: from.port() != port,
         more,
     })
+}
+
+/// Whether `s` has something to read within `wait` (to the millisecond, measured by the
+/// kernel's high-resolution timers).
+fn readable_within(s: &impl AsRawFd, wait: Duration) -> bool {
+    let mut fd = libc::pollfd {
+        fd: s.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = wait.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+    // SAFETY: poll(2) on one pollfd on the stack.
+    unsafe { libc::poll(&mut fd, 1, ms) > 0 }
 }
 
 fn tcp_exchange(port: u16, writes: &[Vec<u8>], timeout: Duration, notes: &mut Notes) -> Reply {
@@ -343,6 +358,8 @@ pub(super) struct RecordingServer {
     thread: JoinHandle<()>,
     /// When the client first connected (TCP) or sent (UDP), for the timing cases.
     contacted: Arc<Mutex<Option<Instant>>>,
+    /// UDP: the thread's socket, shut for reading on stop so that its wait ends at once.
+    udp: Option<UdpSocket>,
 }
 
 impl RecordingServer {
@@ -360,12 +377,16 @@ impl RecordingServer {
         let contacted: Arc<Mutex<Option<Instant>>> = Arc::default();
         let (stop2, rec2) = (Arc::clone(&stop), Arc::clone(&recorded));
         let contact = Contact(Arc::clone(&contacted));
+        let mut udp = None;
         let (port, thread) = match transport {
             Transport::Udp => {
-                let Ok(s) = UdpSocket::bind(listen) else {
+                let Some((s, waker)) = UdpSocket::bind(listen)
+                    .ok()
+                    .and_then(|s| Some((s.try_clone().ok()?, s)))
+                else {
                     return Err(NotRunReason::SpawnFailed("cannot bind a UDP socket".into()));
                 };
-                let _ = s.set_read_timeout(Some(Duration::from_millis(5)));
+                udp = Some(waker);
                 let port = s.local_addr().map(|a| a.port()).unwrap_or(0);
                 (
                     port,
@@ -388,6 +409,7 @@ impl RecordingServer {
             recorded,
             thread,
             contacted,
+            udp,
         })
     }
 
@@ -407,6 +429,11 @@ impl RecordingServer {
         if self.transport == Transport::Tcp {
             // Wakes the thread waiting in `accept`.
             let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+        }
+        if let Some(s) = &self.udp {
+            // Ends the thread's `recv_from` at once.
+            // SAFETY: shutdown(2) on a descriptor this socket owns and keeps open.
+            unsafe { libc::shutdown(s.as_raw_fd(), libc::SHUT_RD) };
         }
         let _ = self.thread.join();
         let recorded = self.recorded.lock().map(|r| r.clone());
@@ -428,7 +455,12 @@ impl Contact {
 fn serve_udp(s: &UdpSocket, stop: &AtomicBool, recorded: &Mutex<Recorded>, contact: &Contact) {
     let mut buf = vec![0u8; 65536];
     while !stop.load(Ordering::SeqCst) {
-        if let Ok((n, from)) = s.recv_from(&mut buf) {
+        let got = s.recv_from(&mut buf);
+        if stop.load(Ordering::SeqCst) {
+            // Woken by `stop`, not by the client.
+            break;
+        }
+        if let Ok((n, from)) = got {
             contact.seen();
             if let Ok(mut r) = recorded.lock() {
                 r.received.extend_from_slice(&buf[..n]);
