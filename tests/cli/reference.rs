@@ -69,7 +69,7 @@ fn a_newline_framed_java_class_passes_against_java_textbook_and_is_told_so_again
     let class = tempfile::tempdir().unwrap();
     let alice = copy_fixture("java-textbook", class.path(), "alice");
     let bob = copy_fixture("bug-newline-framed-tcp", class.path(), "bob");
-    let cases = ["--case", "hello", "--case", "sentence"];
+    let cases = ["--case", "hello", "--case", "mixed-case"];
 
     // Against the Python scripts: the newline sentence, and the hint with the command.
     let python = tempfile::tempdir().unwrap();
@@ -88,7 +88,7 @@ fn a_newline_framed_java_class_passes_against_java_textbook_and_is_told_so_again
     assert!(
         stderr.contains("2 of 2 TCP servers wait for a newline")
             && stderr.contains(&format!("{} {} --out", alice.display(), bob.display()))
-            && stderr.contains("--case sentence --reference java-textbook"),
+            && stderr.contains("--case mixed-case --reference java-textbook"),
         "the terminal gives this very command with --reference java-textbook:\n{stderr}"
     );
     assert!(
