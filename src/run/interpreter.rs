@@ -6,7 +6,7 @@
 //! It starts each candidate (`-c pass`) to see that it works and `cp -a` to copy one;
 //! nothing else. It decides nothing about submissions and never prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -127,8 +127,18 @@ pub(super) fn open_to_others(path: &Path) -> bool {
 /// Python 2 writes its `.pyc` files in place, and another interpreter starting at that
 /// moment (a copy being made, a concurrent run) can read one half written and fail, so
 /// a single failed start is not taken as a broken interpreter.
+/// An interpreter that ran once is taken to run for the rest of the process: every
+/// submission of a class asks about the same few.
 fn runs(python: &Path) -> bool {
-    (0..3).any(|_| {
+    static RAN: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    if RAN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .contains(python)
+    {
+        return true;
+    }
+    let ran = (0..3).any(|_| {
         Command::new(python)
             .args(["-B", "-c", "pass"])
             .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -136,7 +146,13 @@ fn runs(python: &Path) -> bool {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
-    })
+    });
+    if ran {
+        RAN.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(python.to_path_buf());
+    }
+    ran
 }
 
 /// Copies the installation `prefix` to `copy` as `cp -a` does (links kept as links,
