@@ -41,7 +41,9 @@ pub fn probe_python(path: &Path) -> Result<PythonInfo, String> {
         std::sync::OnceLock::new();
     let asked = ASKED.get_or_init(Default::default);
     let known = |asked: &std::sync::Mutex<Vec<PythonInfo>>| {
-        let list = asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         list.iter().find(|i| i.path == path).cloned()
     };
     if let Some(info) = known(asked) {
