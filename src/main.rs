@@ -18,6 +18,7 @@ mod commands;
 mod isolation_args;
 mod options;
 mod progress;
+mod report_options;
 mod signals;
 
 use std::io::{self, Write};
