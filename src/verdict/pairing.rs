@@ -612,9 +612,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_server_that_answers_when_the_client_closes_waits_for_the_close_not_a_newline() {
-        let alice = pairing(
+    /// The reference client paired with a server that answered only once the client had
+    /// closed its side, and the client timed out waiting.
+    fn answered_at_the_close() -> Executed {
+        pairing(
             REFERENCE,
             "alice",
             b"Input lowercase sentence:",
@@ -625,7 +626,12 @@ mod tests {
                 ev(Peer::Server, 3001, b"HELLO", WireWhat::Data),
             ],
             ServerAfter::default(),
-        );
+        )
+    }
+
+    #[test]
+    fn a_server_that_answers_when_the_client_closes_waits_for_the_close_not_a_newline() {
+        let alice = answered_at_the_close();
         // Its probe: no reply to the line, nor to the line with a newline.
         let probe = match testing::server_probe(Reply::Nothing) {
             Observation::ServerProbe {
@@ -654,18 +660,7 @@ mod tests {
     fn a_server_that_answers_at_the_close_with_no_probe_evidence_reads_lines() {
         // The textbook Java server: `readLine` answers at the end of the stream, and it
         // died before any probe could try a newline.
-        let alice = pairing(
-            REFERENCE,
-            "alice",
-            b"Input lowercase sentence:",
-            Exit::TimedOut,
-            vec![
-                ev(Peer::Client, 1, LINE, WireWhat::Data),
-                ev(Peer::Client, 3000, b"", WireWhat::Close),
-                ev(Peer::Server, 3001, b"HELLO", WireWhat::Data),
-            ],
-            ServerAfter::default(),
-        );
+        let alice = answered_at_the_close();
         let j = judged(alice, testing::server_probe(Reply::Nothing));
         assert_eq!(finding(&j), ServerFinding::WaitsForNewline);
     }
