@@ -222,15 +222,9 @@ pub(super) fn find_bwrap(user: Option<(u32, u32)>) -> Result<PathBuf, String> {
         cmd.uid(uid).gid(gid);
     }
     if let Some(fd) = filter.as_ref().map(|f| f.as_raw_fd()) {
-        // SAFETY: fcntl(2) on a descriptor the child holds, between fork and exec.
+        // SAFETY: the hook only makes one system call.
         unsafe {
-            cmd.pre_exec(move || {
-                if libc::fcntl(fd, libc::F_SETFD, 0) == 0 {
-                    Ok(())
-                } else {
-                    Err(io::Error::last_os_error())
-                }
-            });
+            cmd.pre_exec(move || super::sys::keep_across_exec(fd));
         }
     }
     let out = cmd

@@ -7,7 +7,7 @@
 use std::ffi::CString;
 use std::io;
 
-use super::sys::{check, enter_private_mount_namespace, last_error};
+use super::sys::{check, enter_private_mount_namespace, keep_across_exec, last_error};
 use super::user::User;
 
 /// The type `getrlimit` and `setrlimit` take a resource as: glibc's own type.
@@ -113,8 +113,7 @@ impl ChildPlan {
             join_cgroup(procs)?;
         }
         if let Some(fd) = self.keep_open {
-            // SAFETY: fcntl(2) on a descriptor this process holds.
-            check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }.into())?;
+            keep_across_exec(fd)?;
         }
         if let Some((hosts, target)) = &self.hosts {
             // SAFETY: unshare(2) and mount(2) with valid NUL-terminated paths; the child

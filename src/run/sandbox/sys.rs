@@ -21,6 +21,13 @@ pub(super) fn check(rc: libc::c_long) -> io::Result<()> {
     }
 }
 
+/// Lets `fd` stay open across `exec` (clears its close-on-exec flag). Async-signal-safe:
+/// it runs between `fork` and `exec`.
+pub(super) fn keep_across_exec(fd: libc::c_int) -> io::Result<()> {
+    // SAFETY: fcntl(2) with integer arguments.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }.into())
+}
+
 pub(super) fn annotate(e: io::Error, what: &str, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
 }
