@@ -240,7 +240,13 @@ fn grades_a_mixed_class_in_parallel_with_a_sentence_for_each_bug() {
         assert!(tcp_server < 10.0, "the newline-framed TCP server: {java:?}");
         let tcp =
             std::fs::read_to_string(out.path().join("java-textbook").join("results.json")).unwrap();
-        assert!(tcp.contains("waits for a newline"), "{tcp}");
+        // Named by what it waits for. Whether its death after the client gave up was seen
+        // first still decides between the two wordings (a timing race, not yet removed).
+        assert!(
+            tcp.contains("waits for a newline")
+                || tcp.contains("waits for more input, such as a newline"),
+            "{tcp}"
+        );
         // `writeBytes` sends one character per write: a server reading once gets one.
         assert!(
             tcp.contains("TCP client sent the line in several writes"),
