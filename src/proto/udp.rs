@@ -79,6 +79,13 @@ fn socket_addr(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
     }
 }
 
+/// Receives one datagram into `buf`: how many bytes were kept, and its source. A socket
+/// shut for reading (to wake its reader) gives an error here, never a datagram: the
+/// standard library's `recv_from` can stop the thread on the kernel's empty address.
+pub fn recv_datagram(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    recv_from_measured(socket, buf).map(|(kept, _, from)| (kept, from))
+}
+
 /// Elsewhere the real length is unknown: a truncated datagram is not reported.
 #[cfg(not(target_os = "linux"))]
 fn recv_from_measured(

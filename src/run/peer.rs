@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::observe::{NotRunReason, Reply};
 use super::process::Running;
 use super::wire::{Peer, Transcript, WireEvent, WireWhat};
+use crate::proto::udp::recv_datagram;
 use crate::proto::Transport;
 
 /// The reply the harness sends when it plays the server: not derived from any input.
@@ -455,7 +456,7 @@ impl Contact {
 fn serve_udp(s: &UdpSocket, stop: &AtomicBool, recorded: &Mutex<Recorded>, contact: &Contact) {
     let mut buf = vec![0u8; 65536];
     while !stop.load(Ordering::SeqCst) {
-        let got = s.recv_from(&mut buf);
+        let got = recv_datagram(s, &mut buf);
         if stop.load(Ordering::SeqCst) {
             // Woken by `stop`, not by the client.
             break;

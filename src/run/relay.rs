@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::wire::{Peer, Transcript, WireEvent, WireWhat};
+use crate::proto::udp::recv_datagram;
 use crate::proto::Transport;
 
 /// How often relay threads look at the stop flag while idle.
@@ -68,7 +69,8 @@ impl Relay {
         let stop = Arc::new(AtomicBool::new(false));
         let server: SocketAddr = (Ipv4Addr::LOCALHOST, server_port).into();
         // A fixed port may still be held for a moment by the previous unit's relay socket,
-        // copied into a child that another thread has forked and not yet exec'd.
+        // copied into a child that another thread has started and that has not yet called
+        // `exec`.
         let deadline = Instant::now() + Duration::from_secs(2);
         let (port, threads, udp_sockets) = loop {
             let started = match transport {
@@ -155,7 +157,7 @@ fn udp(
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 65536];
             while !stop.load(Ordering::SeqCst) {
-                if let Ok((n, from)) = front.recv_from(&mut buf) {
+                if let Ok((n, from)) = recv_datagram(&front, &mut buf) {
                     if n == 0 && stop.load(Ordering::SeqCst) {
                         break; // the wake-up of a shut socket, not a datagram
                     }
@@ -171,7 +173,7 @@ fn udp(
     let backward = std::thread::spawn(move || {
         let mut buf = vec![0u8; 65536];
         while !stop.load(Ordering::SeqCst) {
-            if let Ok((n, from)) = back.recv_from(&mut buf) {
+            if let Ok((n, from)) = recv_datagram(&back, &mut buf) {
                 if n == 0 && stop.load(Ordering::SeqCst) {
                     break; // the wake-up of a shut socket, not a datagram
                 }
