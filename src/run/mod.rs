@@ -2,7 +2,8 @@
 //! It never prints and never judges: it emits events and returns observations.
 //!
 //! Layout of the run stage, leaves first (a file imports only those above it):
-//! - [`wire`], [`process`], [`observe`]: transcripts, child processes, observations.
+//! - [`wire`], [`launch`], [`process`], [`observe`]: transcripts, starting a child without
+//!   copying the harness, child processes, observations.
 //! - `sockdiag`, [`ports`], [`ready`]: the kernel's socket tables, leased ports, readiness.
 //! - [`relay`], `peer`: the recording relay; the harness playing client or server.
 //! - `options`, [`cache`], `context`, `build`: a run's inputs and outputs, the reference's
@@ -26,6 +27,7 @@ pub mod execute;
 mod gate;
 pub mod interpreter;
 mod lane;
+pub mod launch;
 mod load;
 pub mod observe;
 mod options;

@@ -6,12 +6,15 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, ExitStatus};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use super::launch;
+pub use super::launch::Launch;
 
 /// How long a group gets between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_millis(200);
@@ -33,14 +36,14 @@ pub struct Spawn {
     pub confine: Option<Arc<dyn Confine>>,
 }
 
-/// Confinement applied to a child between `fork` and `exec` (for example resource limits,
+/// Confinement applied to a child between its start and `exec` (for example resource limits,
 /// a private `/etc/hosts`, an unprivileged user, a pids cgroup).
 pub trait Confine: Send + Sync + std::fmt::Debug {
     /// Adjusts `cmd` before it is spawned (typically installing a `pre_exec` hook) and
     /// returns the handle that ends everything this one child starts. `passed` is the
     /// descriptor [`Confine::wrap`] opened for the launcher: the child keeps it open
     /// across `exec`.
-    fn confine(&self, cmd: &mut Command, passed: Option<RawFd>) -> io::Result<Box<dyn Confined>>;
+    fn confine(&self, cmd: &mut Launch, passed: Option<RawFd>) -> io::Result<Box<dyn Confined>>;
 
     /// The command line that runs `argv` (in `cwd`) confined: `argv` itself by default,
     /// or `argv` behind a launcher that isolates it (bubblewrap), with a descriptor the
@@ -389,16 +392,8 @@ impl Running {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .process_group(0)
-            .stdin(if spec.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = Launch::new(program, args);
+        cmd.piped_stdin(spec.stdin.is_some());
         if let Some(dir) = &spec.cwd {
             cmd.current_dir(dir);
         }
@@ -414,7 +409,7 @@ impl Running {
         let mut groups = live_groups().lock().unwrap_or_else(|p| p.into_inner());
         let mut child = cmd.spawn()?;
         drop(passed);
-        let pgid = child.id() as i32;
+        let pgid = child.pid;
         groups.insert(pgid);
         drop(groups);
         let mut held = None;
@@ -428,18 +423,20 @@ impl Running {
             _ => {}
         }
         let live_stdout = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child
-            .stdout
-            .take()
-            .map(|s| drain(s, spec.capture_limit, Some(Arc::clone(&live_stdout))));
+        let stdout = Some(drain(
+            child.stdout,
+            spec.capture_limit,
+            Some(Arc::clone(&live_stdout)),
+        ));
         let live_stderr = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child
-            .stderr
-            .take()
-            .map(|s| drain(s, spec.capture_limit, Some(Arc::clone(&live_stderr))));
+        let stderr = Some(drain(
+            child.stderr,
+            spec.capture_limit,
+            Some(Arc::clone(&live_stderr)),
+        ));
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            if let Ok(status) = child.wait() {
+            if let Ok(status) = launch::wait(pgid) {
                 let _ = tx.send((status, Instant::now()));
             }
         });
@@ -625,6 +622,7 @@ impl Drop for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     #[test]
     fn the_orphan_reaper_leaves_a_plain_commands_exit_to_its_own_wait() {

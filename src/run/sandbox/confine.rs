@@ -11,9 +11,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::bwrap::Jail;
@@ -27,7 +25,7 @@ use super::support::{probe_support, Feature, Support};
 use super::sys::path_cstring;
 use super::user::User;
 use super::workdir::{prepare_workdir_as, WorkdirError, WorkdirLimits};
-use crate::run::process::{Confine, Confined, Exit, Wrapped};
+use crate::run::process::{Confine, Confined, Exit, Launch, Wrapped};
 
 /// `RLIMIT_NPROC` when a pids cgroup gives each child its own process limit. The rlimit
 /// counts every process of the user, and every sandboxed child runs as the same user, so
@@ -233,7 +231,7 @@ impl Sandbox {
         Ok(Some(dir))
     }
 
-    /// What the child must do between `fork` and `exec`, prepared here so that the hook
+    /// What the child must do before `exec`, prepared here so that the hook
     /// itself only makes system calls.
     fn plan(&self, cgroup: Option<&Path>) -> io::Result<ChildPlan> {
         let mut procs = Vec::new();
@@ -281,7 +279,7 @@ impl Sandbox {
 }
 
 impl Confine for Sandbox {
-    fn confine(&self, cmd: &mut Command, passed: Option<RawFd>) -> io::Result<Box<dyn Confined>> {
+    fn confine(&self, cmd: &mut Launch, passed: Option<RawFd>) -> io::Result<Box<dyn Confined>> {
         let cgroup = match &self.cgroup_base {
             Some(base) => Some(ChildCgroup::create(base, self.limits.processes)?),
             None => None,
@@ -301,11 +299,11 @@ impl Confine for Sandbox {
             // bubblewrap changes to the work folder inside its world.
             cmd.current_dir("/");
         }
-        // SAFETY: the hook runs in the forked child, where only async-signal-safe calls
-        // are allowed; `ChildPlan::apply` makes system calls on data prepared above and
+        // SAFETY: the hook runs in the child, which shares this process's memory until
+        // `exec`; `ChildPlan::apply` makes system calls on data prepared above and
         // allocates nothing.
         unsafe {
-            cmd.pre_exec(move || plan.apply());
+            cmd.pre_exec(Box::new(move || plan.apply()));
         }
         let confined: Box<dyn Confined> = match cgroup {
             Some(cgroup) => Box::new(cgroup),

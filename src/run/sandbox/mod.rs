@@ -6,7 +6,7 @@
 //! docs/SECURITY.md says which attack each layer stops.
 //!
 //! [`Sandbox`] implements [`Confine`](crate::run::process::Confine), so
-//! [`Running::spawn`](crate::run::process::Running) applies it between `fork` and `exec`.
+//! [`Running::spawn`](crate::run::process::Running) applies it in the child before `exec`.
 //! What this machine cannot do (not root, no pids cgroup, not Linux) is skipped, not
 //! failed: [`Sandbox::support`] says what works and why the rest does not, so the caller
 //! can say it once. A feature that is available but fails for one child fails that spawn:
@@ -18,7 +18,7 @@
 //! - `limits`: the [`Limits`] every child gets.
 //! - `support`: which features work here ([`Support`], [`Feature`]).
 //! - `cgroup`: one pids cgroup per child, killed and removed with it.
-//! - `pre_exec`: what the child does between `fork` and `exec`.
+//! - `pre_exec`: what the child does before `exec`.
 //! - `hosts`: the private hosts file's contents.
 //! - `user`: the unprivileged [`User`].
 //! - `netns`: a fresh network namespace per worker thread ([`enter_fresh_netns`]);

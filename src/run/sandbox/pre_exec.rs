@@ -1,8 +1,9 @@
-//! What a confined child does between `fork` and `exec`: join its cgroup, mount the
+//! What a confined child does between its start and `exec`: join its cgroup, mount the
 //! private hosts file, lower its limits, drop to the unprivileged user, give up privileges.
 //!
-//! Everything here runs in the forked child, so it only makes system calls on data
-//! prepared beforehand: no allocation, no lock, no printing.
+//! Everything here runs in the child, which shares the harness's memory until `exec` (see
+//! [`launch`](crate::run::launch)), so it only makes system calls on data prepared
+//! beforehand: no allocation, no lock, no printing.
 
 use std::ffi::CString;
 use std::io;
@@ -34,16 +35,12 @@ pub(super) struct ChildPlan {
     pub(super) keep_open: Option<libc::c_int>,
 }
 
-/// Closes every open IPv4 and IPv6 socket of the calling (forked) process, and every
-/// descriptor that would survive `exec` other than `keep` and the standard three (what
-/// the harness itself inherited from whoever started it: a program must not write into
-/// its grader's pipes). It lists them with `getdents64` on `/proc/self/fd` into a stack
-/// buffer: no allocation, so it is safe between `fork` and `exec`. Only Internet sockets
-/// hold ports; other descriptors marked close-on-exec stay open until `exec`. That
-/// matters: the standard library reports a failed `exec` (or a failed step before it) to
-/// the parent over a Unix socket, and the parent's `spawn` returns only when that channel
-/// closes. Closing it here would let `spawn` return before this hook has finished, with
-/// the child not yet in its cgroup.
+/// Closes every open IPv4 and IPv6 socket of the calling child, and every descriptor that
+/// would survive `exec` other than `keep` and the standard three (what the harness itself
+/// inherited from whoever started it: a program must not write into its grader's pipes).
+/// It lists them with `getdents64` on `/proc/self/fd` into a stack buffer: no allocation,
+/// so it is safe before `exec`. Only Internet sockets hold ports; the other descriptors
+/// marked close-on-exec go at `exec`.
 fn close_inherited(keep: Option<libc::c_int>) {
     // SAFETY: open/getdents64/getsockopt/fcntl/close on descriptors of this process, with a buffer
     // on the stack and lengths that fit it.
@@ -103,11 +100,11 @@ fn close_inherited(keep: Option<libc::c_int>) {
 }
 
 impl ChildPlan {
-    /// Runs in the child between `fork` and `exec`: only system calls, no allocation.
+    /// Runs in the child before `exec`: only system calls, no allocation.
     pub(super) fn apply(&mut self) -> io::Result<()> {
         // First, let go of every socket inherited from the harness's other threads: the
-        // fork copied them, and until `exec` closes them this child would keep a relay's
-        // port bound after the relay has let it go.
+        // child's start copied them, and until `exec` closes them this child would keep a
+        // relay's port bound after the relay has let it go.
         close_inherited(self.keep_open);
         for procs in &self.procs {
             join_cgroup(procs)?;

@@ -1,7 +1,7 @@
 //! Small helpers for system calls and their errors, shared by the sandbox's files.
 //!
-//! They decide nothing; `last_error` and `check` allocate nothing, so the forked child
-//! may use them.
+//! They decide nothing; `last_error` and `check` allocate nothing, so a child may use them
+//! before `exec`.
 
 use std::ffi::CString;
 use std::io;
@@ -22,7 +22,7 @@ pub(super) fn check(rc: libc::c_long) -> io::Result<()> {
 }
 
 /// Lets `fd` stay open across `exec` (clears its close-on-exec flag). Async-signal-safe:
-/// it runs between `fork` and `exec`.
+/// it runs in the child before `exec`.
 pub(super) fn keep_across_exec(fd: libc::c_int) -> io::Result<()> {
     // SAFETY: fcntl(2) with integer arguments.
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }.into())
@@ -42,10 +42,10 @@ pub(super) fn path_cstring(path: &Path) -> io::Result<CString> {
 }
 
 /// Enters a new mount namespace and makes `/` private in it, so nothing mounted here
-/// reaches the parent's namespace. Only system calls: safe between `fork` and `exec`.
+/// reaches the parent's namespace. Only system calls: safe in the child before `exec`.
 ///
 /// # Safety
-/// The calling thread must be the only one of its process (a forked child), or a
+/// The calling thread must be the only one of its process (a child before `exec`), or a
 /// short-lived thread whose mount namespace nothing else shares.
 pub(super) unsafe fn enter_private_mount_namespace() -> io::Result<()> {
     check(libc::unshare(libc::CLONE_NEWNS).into())?;
