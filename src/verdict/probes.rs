@@ -172,9 +172,13 @@ fn reply_finding(
         let finding = match (server.exited, reply) {
             // A TCP server that dies while shout waits closes the connection, which
             // the probe sees; no reply at all means it died once the probe gave up.
-            (Some(exit), Reply::Nothing) if e.unit.transport == Transport::Tcp => {
-                ServerFinding::ExitedWhenClientClosed { exit }
-            }
+            // Another probe of it may have shown what it was waiting for (a newline):
+            // that wait is the cause, and whether the death after it is seen before the
+            // unit ends depends only on timing.
+            (Some(exit), Reply::Nothing) if e.unit.transport == Transport::Tcp => j
+                .index
+                .waits_for(&e.unit, e.unit.server.name())
+                .unwrap_or(ServerFinding::ExitedWhenClientClosed { exit }),
             // The same finding a pairing gives the same death.
             // Nothing reached it: it was gone before the request.
             (Some(exit), _) if !wire.events.iter().any(|ev| ev.from == Peer::Client) => {
@@ -437,6 +441,71 @@ mod tests {
         assert_eq!(
             finding(dead(vec![sent])),
             Some(ServerFinding::DiedWithoutReply { exit }.into())
+        );
+    }
+
+    #[test]
+    fn a_death_after_the_probe_gave_up_is_named_by_the_wait_another_probe_showed() {
+        let ctx = Context {
+            python: BTreeMap::new(),
+            client_output: BTreeMap::new(),
+            unicode: BTreeMap::new(),
+            strict_unicode: false,
+        };
+        let reference = testing::server_probe(Reply::Bytes {
+            bytes: b"HELLO".to_vec(),
+            reset: false,
+        });
+        let exit = Exit::Code(1);
+        // Silent, then dead once the probe closed the connection.
+        let died_after = Observation::ServerProbe {
+            reply: Reply::Nothing,
+            wire: Transcript {
+                events: vec![WireEvent {
+                    from: Peer::Client,
+                    at_ms: 1,
+                    bytes: b"hello".to_vec(),
+                    what: WireWhat::Data,
+                }],
+            },
+            server: ServerAfter {
+                exited: Some(exit),
+                ..ServerAfter::default()
+            },
+            answers_with_newline: None,
+            answers_with_any_byte: None,
+            unaccepted: false,
+            load: None,
+        };
+        // Silent until a newline followed the line.
+        let waits = Observation::ServerProbe {
+            reply: Reply::Nothing,
+            wire: Transcript::default(),
+            server: ServerAfter::default(),
+            answers_with_newline: Some(true),
+            answers_with_any_byte: Some(false),
+            unaccepted: false,
+            load: None,
+        };
+        let judge = |alice: Vec<(&str, Observation)>| {
+            let mut all = vec![
+                testing::executed(testing::unit(PROBE, REFERENCE, "c"), reference.clone()),
+                testing::executed(testing::unit(PROBE, REFERENCE, "d"), reference.clone()),
+            ];
+            all.extend(
+                alice
+                    .into_iter()
+                    .map(|(case, o)| testing::executed(testing::unit(PROBE, "alice", case), o)),
+            );
+            crate::verdict::judge(&all, &ctx).swap_remove(2).finding
+        };
+        assert_eq!(
+            judge(vec![("c", died_after.clone())]),
+            Some(ServerFinding::ExitedWhenClientClosed { exit }.into())
+        );
+        assert_eq!(
+            judge(vec![("c", died_after), ("d", waits)]),
+            Some(ServerFinding::WaitsForNewline.into())
         );
     }
 }
