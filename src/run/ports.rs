@@ -46,13 +46,15 @@ fn held() -> &'static std::sync::Mutex<std::collections::BTreeSet<PathBuf>> {
 }
 
 /// Removes the lock files of every lease still held, for a process about to exit
-/// without dropping them (on Ctrl-C); their locks go with the process.
+/// without dropping them (on Ctrl-C); their locks go with the process. No lease can be
+/// taken after this: the list stays locked until the process exits, and a lease makes its
+/// file only while it holds that lock, so no thread leaves a file behind.
 pub fn remove_held_locks() {
-    if let Ok(held) = held().lock() {
-        for path in held.iter() {
-            let _ = fs::remove_file(path);
-        }
+    let held = held().lock().unwrap_or_else(|p| p.into_inner());
+    for path in held.iter() {
+        let _ = fs::remove_file(path);
     }
+    std::mem::forget(held);
 }
 
 impl PortLease {
@@ -89,6 +91,9 @@ pub fn lease_port() -> io::Result<PortLease> {
         .unwrap_or(0)
         ^ (std::process::id() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut x = seed | 1;
+    // Every attempt, from making its file to listing it as held, under the list's lock:
+    // an interrupt that removes the held files meanwhile would miss a file made outside.
+    let mut held = held().lock().unwrap_or_else(|p| p.into_inner());
     for _ in 0..span {
         // xorshift: a cheap walk over the range in a per-process order.
         x ^= x << 13;
@@ -117,9 +122,7 @@ pub fn lease_port() -> io::Result<PortLease> {
             continue;
         }
         if is_free(port) {
-            if let Ok(mut held) = held().lock() {
-                held.insert(path.clone());
-            }
+            held.insert(path.clone());
             return Ok(PortLease {
                 port,
                 _lock: file,
