@@ -33,7 +33,10 @@ pub fn kill_children_on_interrupt() -> Result<(), SignalError> {
 }
 
 /// Ends what the programs under test left running in sessions of their own, and says so.
+/// Any group of a program still registered as running is killed first: by now every
+/// program's handle should have ended it, and none may outlive the run.
 pub fn end_orphans() {
+    process::kill_all();
     let killed = process::kill_orphans();
     if killed > 0 {
         eprintln!(

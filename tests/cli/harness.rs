@@ -61,21 +61,19 @@ fn tag() -> String {
     format!("{}-{:?}", std::process::id(), std::thread::current().id())
 }
 
-/// Whether process `dir` (a `/proc` entry) carries another test's mark.
-fn another_tests(dir: &Path) -> bool {
+/// Whether process `dir` (a `/proc` entry) carries this test's mark. Other tests start
+/// the same fixtures, some without a mark: only what this test's `shout` started (its
+/// environment passes the mark on) is this test's to find.
+fn this_tests(dir: &Path) -> bool {
     let Ok(environ) = std::fs::read(dir.join("environ")) else {
         return false;
     };
     let mine = format!("{TAG_VAR}={}", tag());
-    let prefix = format!("{TAG_VAR}=");
-    environ
-        .split(|&b| b == 0)
-        .map(String::from_utf8_lossy)
-        .any(|v| v.starts_with(&prefix) && v != mine)
+    environ.split(|&b| b == 0).any(|v| v == mine.as_bytes())
 }
 
-/// The command lines of the processes running now that mention `needle` (and carry no
-/// other test's mark).
+/// The command lines of the processes running now that mention `needle` and carry this
+/// test's mark.
 fn running_with(needle: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -86,7 +84,7 @@ fn running_with(needle: &str) -> Vec<String> {
                 .bytes()
                 .all(|b| b.is_ascii_digit())
         })
-        .filter(|e| !another_tests(&e.path()))
+        .filter(|e| this_tests(&e.path()))
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
         .filter(|c| c.contains(needle))
@@ -437,6 +435,7 @@ fn interrupting_a_run_leaves_no_process_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let mut child = Interruptible(
         std::process::Command::new(shout_bin())
+            .env(TAG_VAR, tag())
             .env("TMPDIR", tmp.path())
             .args([
                 "matrix",
@@ -682,6 +681,7 @@ fn a_detached_helper_neither_hangs_the_run_nor_survives_it() {
         fixture("correct/detached-helper/UDPServer.py")
     );
     let done = assert_cmd::Command::new(shout_bin())
+        .env(TAG_VAR, tag())
         .args(["check", "--transport", "udp", "--server", &command])
         .args(["--case", "hello", "--case", "korean"])
         .timeout(WAIT)
