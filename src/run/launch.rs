@@ -176,11 +176,17 @@ impl Launch {
             .map(|(_, v)| v.clone())
             .or_else(|| self.inherit_env.then(|| std::env::var_os("PATH")).flatten())
             .unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+        // A relative entry names a folder inside the child's working folder, where the
+        // returned path is used.
+        let seen_from_here = |candidate: &Path| match &self.cwd {
+            Some(cwd) if candidate.is_relative() => cwd.join(candidate),
+            _ => candidate.to_path_buf(),
+        };
         std::env::split_paths(&path)
             .filter(|dir| !dir.as_os_str().is_empty())
             .map(|dir| dir.join(&self.program))
             .find(|candidate| {
-                std::fs::metadata(candidate)
+                std::fs::metadata(seen_from_here(candidate))
                     .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
             })
             .map(PathBuf::into_os_string)
@@ -521,6 +527,30 @@ mod tests {
         // SAFETY: getpgrp(2) cannot fail.
         assert_ne!(group, unsafe { libc::getpgrp() }, "a group of its own");
         assert_eq!(err, "oops\n");
+    }
+
+    #[test]
+    fn a_program_is_found_along_the_childs_path_relative_entries_inside_its_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("bin")).expect("mkdir");
+        let tool = dir.path().join("bin/shout-launch-test-tool");
+        std::fs::write(&tool, "#!/bin/sh\necho found in $PWD\n").expect("writes");
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut launch = Launch::new("shout-launch-test-tool", &[]);
+        launch
+            .env_clear()
+            .env("PATH", "/nonexistent:bin:/usr/bin:/bin");
+        launch.current_dir(dir.path());
+        let (status, out, _) = run(launch);
+        assert!(status.success());
+        let real = dir.path().canonicalize().expect("canonical");
+        assert_eq!(out, format!("found in {}\n", real.display()));
+        // Without that entry on its PATH, it is not found.
+        let mut launch = Launch::new("shout-launch-test-tool", &[]);
+        launch.env_clear().env("PATH", "/usr/bin:/bin");
+        launch.current_dir(dir.path());
+        let missing = launch.spawn().map(|_| ()).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]
