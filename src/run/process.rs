@@ -36,8 +36,8 @@ pub struct Spawn {
     pub confine: Option<Arc<dyn Confine>>,
 }
 
-/// Confinement applied to a child between its start and `exec` (for example resource limits,
-/// a private `/etc/hosts`, an unprivileged user, a pids cgroup).
+/// Confinement applied to a child between its start and `exec` (for example resource
+/// limits, a private `/etc/hosts`, an unprivileged user, a pids cgroup).
 pub trait Confine: Send + Sync + std::fmt::Debug {
     /// Adjusts `cmd` before it is spawned (typically installing a `pre_exec` hook) and
     /// returns the handle that ends everything this one child starts. `passed` is the
