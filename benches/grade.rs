@@ -6,8 +6,13 @@
 //! `tests/fixtures/submissions/` into `SHOUT_BENCH_CLASS` folders (default 50) named
 //! `student-01` …, cycling through a mix that looks like a real class: mostly textbook
 //! Python 3 (faithful, with the placeholders, with one bug each), some Python 2, C and
-//! JavaScript, a few incomplete ones. It then grades the whole class once and prints the
-//! wall time, the time per submission, and the slowest submissions. Hostile and
+//! JavaScript, a few incomplete ones. It first grades the first submission alone until
+//! the reference's own units all come from the cache (a fresh build computes them, and
+//! keeps a case the reference gives no answer to only once a second run has seen it so),
+//! then grades the whole class once and prints the wall time, the time per submission,
+//! the slowest submissions, how busy the machine was meanwhile (from `/proc/stat`), and
+//! what one start of `python3` importing `socket` cost just before: the yardstick for
+//! comparing runs made on different days of a shared machine. Hostile and
 //! deadlocking submissions are left out of the mix: each costs its time limits, which
 //! `SHOUT_BENCH_MIX=all` adds (the whole fixture folder, cycled). `SHOUT_BENCH_JOBS`
 //! overrides `--jobs`.
@@ -92,7 +97,10 @@ fn main() {
         folders.push(to);
     }
     let out = dir.path().join("grades");
+    warm_up(&folders[0], &dir.path().join("warm-up"));
+    let start_ms = python_start_ms();
     println!("shout grade: {class} submissions, --jobs {cores}");
+    let before = cpu_ticks();
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_shout"))
         .arg("grade")
@@ -103,6 +111,7 @@ fn main() {
         .output()
         .expect("shout runs");
     let wall = started.elapsed().as_secs_f64();
+    let busy = before.zip(cpu_ticks()).map(|(a, b)| b.since(&a));
     assert!(
         output.status.success(),
         "shout grade failed: {}\n{}",
@@ -143,4 +152,100 @@ fn main() {
     for (secs, name, from) in per.iter().take(5) {
         println!("  {name} ({from}): {secs:.1} s");
     }
+    if let Some(t) = busy {
+        println!(
+            "machine meanwhile: user {:.1} s, system {:.1} s, idle {:.1} s of CPU ({:.0} % busy)",
+            t.user,
+            t.system,
+            t.idle,
+            100.0 * (t.user + t.system) / (t.user + t.system + t.idle).max(f64::EPSILON)
+        );
+    }
+    match start_ms {
+        Some(ms) => {
+            println!("one `python3 -c 'import socket'` just before: {ms:.1} ms (median of 21)")
+        }
+        None => println!("python3 could not be started to measure this machine's speed"),
+    }
+}
+
+/// Grades `folder` alone, up to three times, until its run takes every reference unit
+/// from the cache.
+fn warm_up(folder: &Path, out: &Path) {
+    for _ in 0..3 {
+        let status = Command::new(env!("CARGO_BIN_EXE_shout"))
+            .arg("grade")
+            .arg(folder)
+            .arg("--out")
+            .arg(out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("shout runs");
+        assert!(status.success(), "warm-up grade failed: {status}");
+        let name = folder.file_name().expect("a submission name");
+        let bytes = std::fs::read(out.join(name).join("shout.json")).expect("warm-up results");
+        let results: Results = serde_json::from_slice(&bytes).expect("results parse");
+        if results.cache.is_some_and(|c| c.ran == 0) {
+            return;
+        }
+    }
+}
+
+/// The median wall time of 21 starts of `python3` importing `socket`, in milliseconds:
+/// the interpreter itself, not a launcher in front of it (pyenv's shims take longer than
+/// the interpreter they start).
+fn python_start_ms() -> Option<f64> {
+    let found = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()?;
+    let python = String::from_utf8(found.stdout).ok()?.trim().to_string();
+    let mut times: Vec<f64> = (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            let ok = Command::new(&python)
+                .args(["-c", "import socket"])
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| t.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect::<Option<_>>()?;
+    times.sort_by(f64::total_cmp);
+    Some(times[times.len() / 2])
+}
+
+/// CPU time of the whole machine, in seconds, from the first line of `/proc/stat`.
+struct Ticks {
+    user: f64,
+    system: f64,
+    idle: f64,
+}
+
+impl Ticks {
+    fn since(&self, before: &Ticks) -> Ticks {
+        Ticks {
+            user: self.user - before.user,
+            system: self.system - before.system,
+            idle: self.idle - before.idle,
+        }
+    }
+}
+
+fn cpu_ticks() -> Option<Ticks> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let v: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap_or(0.0) / 100.0)
+        .collect();
+    let at = |i: usize| v.get(i).copied().unwrap_or(0.0);
+    // user nice system idle iowait irq softirq
+    Some(Ticks {
+        user: at(0) + at(1),
+        system: at(2) + at(5) + at(6),
+        idle: at(3) + at(4),
+    })
 }

@@ -33,6 +33,13 @@ use crate::run::sandbox::{
 };
 use crate::run::{interpreter, worker_pool};
 
+/// Lanes a submission's units run on at once, each with its own server and network.
+/// Several of a submission's units mostly wait (a line typed late, a line sent to its
+/// server late, a silent connection held open): with two lanes, both are often waiting
+/// at once, and the submissions graded beside it are at the same stage, so the machine
+/// sits idle. A third lane keeps it working through those waits.
+const LANES_PER_SUBMISSION: usize = 3;
+
 /// How to grade.
 #[derive(Debug, Clone)]
 pub struct GradeConfig {
@@ -506,7 +513,11 @@ impl Class<'_> {
         RunOptions {
             timeout: self.config.timeout,
             // In namespaces each lane has its own network, so fixed ports never meet.
-            jobs: if self.isolated { 2 } else { 1 },
+            jobs: if self.isolated {
+                LANES_PER_SUBMISSION
+            } else {
+                1
+            },
             confine: Some(sandbox as Arc<dyn Confine>),
             isolate: self
                 .isolated
