@@ -329,12 +329,18 @@ fn the_gradescope_entry_point_writes_results_json_even_when_grading_fails() {
             .assert()
             .success();
         let text = std::fs::read_to_string(ag.path().join("results/results.json")).unwrap();
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        let kept = cache_files(&ag.path().join("shout-cache"));
+        (
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            kept,
+        )
     };
-    let graded = run(&shout_bin(), "missing-role");
+    let (graded, kept) = run(&shout_bin(), "missing-role");
     validate_gradescope(&graded).unwrap();
     assert_eq!(graded["score"].as_f64(), Some(38.0), "{graded}");
-    let failed = run(std::path::Path::new("/bin/false"), "missing-role");
+    // It keeps the reference's units where the image's warm-up puts them.
+    assert_eq!(kept, 1, "reference files in AUTOGRADER_ROOT/shout-cache");
+    let (failed, _) = run(std::path::Path::new("/bin/false"), "missing-role");
     validate_gradescope(&failed).unwrap();
     assert_eq!(failed["score"].as_f64(), Some(0.0), "{failed}");
     assert!(
@@ -344,4 +350,72 @@ fn the_gradescope_entry_point_writes_results_json_even_when_grading_fails() {
             .contains("could not run"),
         "{failed}"
     );
+}
+
+/// How many reference cache files `dir` holds.
+fn cache_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("reference-"))
+            .count()
+    })
+}
+
+/// The image's warm-up fills the cache the entry point reads with every reference unit a
+/// student's grading needs: a submission graded after it runs none of them. It refuses a
+/// folder without the reference scripts.
+#[test]
+fn the_gradescope_warm_up_leaves_no_reference_unit_for_a_student_to_run() {
+    let script = root().join("tools/gradescope/warm_cache");
+    let ag = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ag.path().join("source")).unwrap();
+    let warm = |from: &std::path::Path| {
+        assert_cmd::Command::new("bash")
+            .arg(&script)
+            .arg(from)
+            .env("SHOUT", shout_bin())
+            .env("AUTOGRADER_ROOT", ag.path())
+            .timeout(Duration::from_secs(600))
+            .output()
+            .unwrap()
+    };
+    let refused = warm(&root().join("tests"));
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("has no UDPClient.py"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let warmed = warm(&root().join("reference"));
+    assert!(
+        warmed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warmed.stderr)
+    );
+    let cache = ag.path().join("shout-cache");
+    assert_eq!(cache_files(&cache), 1);
+    let out = tempfile::tempdir().unwrap();
+    let graded = assert_cmd::Command::new(shout_bin())
+        .arg("grade")
+        .arg(root().join("tests/fixtures/submissions/py3-faithful"))
+        .arg("--out")
+        .arg(out.path())
+        .arg("--cache-dir")
+        .arg(&cache)
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    assert!(
+        graded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graded.stderr)
+    );
+    let text = std::fs::read_to_string(out.path().join("py3-faithful/shout.json")).unwrap();
+    let results: shout::results::Results = serde_json::from_str(&text).unwrap();
+    let used = results.cache.expect("the cache is reported");
+    assert_eq!(
+        used.ran, 0,
+        "reference units run after the warm-up: {used:?}"
+    );
+    assert!(used.reused > 0, "{used:?}");
 }
