@@ -165,26 +165,33 @@ pub fn adopt_orphans() {
 
 /// Kills and reaps every child of this process that is not one shout is running: the
 /// orphans [`adopt_orphans`] brought back (and theirs, as they come back in turn).
-/// Returns how many were killed.
+/// Returns how many were still running when killed: one that had already exited (a
+/// sandbox's init whose launcher shout started directly, and which only this reaps) is
+/// reaped without being counted.
 pub fn kill_orphans() -> usize {
     let me = std::process::id() as i32;
     let mut killed = 0;
     for _ in 0..10 {
         let ours: BTreeSet<i32> = live_groups().lock().map(|g| g.clone()).unwrap_or_default();
-        let orphans: Vec<i32> = children_of(me)
+        let orphans: Vec<(i32, char)> = children_of(me)
             .into_iter()
-            .filter(|pid| !ours.contains(pid) && parent_of(*pid) == Some(me))
+            .filter(|pid| !ours.contains(pid))
+            .filter_map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let (parent, state, _) = parent_state_group(&stat)?;
+                (parent == me).then_some((pid, state))
+            })
             .collect();
         if orphans.is_empty() {
             break;
         }
-        for pid in orphans {
+        for (pid, state) in orphans {
             // SAFETY: kill(2) and waitpid(2) on a child of this process.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
             }
-            killed += 1;
+            killed += usize::from(state != 'Z');
         }
     }
     killed

@@ -20,6 +20,8 @@ fn grades_a_faithful_a_buggy_and_an_incomplete_submission() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert_eq!(result.status.code(), Some(0), "{stderr}");
+    // None of these programs leaves anything running: no note says otherwise.
+    assert!(!stderr.contains("left running"), "{stderr}");
 
     let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
