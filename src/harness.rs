@@ -107,7 +107,13 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
     };
     let mut declared = load_declared(config)?;
     declared.extend(built.as_ref().map(|b| b.implementation.clone()));
-    let (axes, python_ctx) = build_axes(&infos, scratch.path(), &declared)?;
+    let (axes, mut runtimes) = build_axes(&infos, scratch.path(), &declared)?;
+    // A reference on another runtime (Java) follows that runtime's Unicode version.
+    if let Some(runtime) = built.as_ref().and_then(|b| b.runtime.as_ref()) {
+        for seen in runtimes.values_mut() {
+            *seen = (runtime.label.clone(), runtime.unicode);
+        }
+    }
     let reference = infos
         .iter()
         .zip(&axes)
@@ -137,7 +143,7 @@ pub fn prepare(config: &Config) -> Result<Prepared, HarnessError> {
         units: chosen.units,
         corpus: corpus_fingerprint(&cases),
         context: verdict::Context {
-            python: python_ctx,
+            reference_runtime: runtimes,
             client_output,
             unicode,
             strict_unicode: config.strict_unicode,
@@ -239,7 +245,10 @@ fn build_axes(
         // only when the scripts are the reference.
         implementations.retain(|_| registry::reference() == registry::PYTHON);
         implementations.extend(declared.iter().cloned());
-        python_ctx.insert(label.clone(), (info.version.clone(), info.unicode));
+        python_ctx.insert(
+            label.clone(),
+            (format!("Python {}", info.version), info.unicode),
+        );
         axes.push(Axis {
             label,
             implementations,

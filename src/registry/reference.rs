@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use super::model::{ClientOutput, CommandTemplate, Implementation, Origin, Role, RoleKey};
+use crate::proto::UnicodeVersion;
 
 /// The default reference: the Python scripts in `reference/`.
 pub const PYTHON: &str = "python";
@@ -183,6 +184,13 @@ impl ReferenceChoice {
             ReferenceChoice::JavaTextbook => java_textbook(scratch).map(Some),
             ReferenceChoice::Manifest(i) => Ok(Some(BuiltReference {
                 fingerprint: manifest_fingerprint(i),
+                runtime: match i.unicode {
+                    super::UnicodePolicy::Declared(unicode) => Some(Runtime {
+                        label: i.name.clone(),
+                        unicode,
+                    }),
+                    _ => None,
+                },
                 implementation: (**i).clone(),
             })),
         }
@@ -196,6 +204,59 @@ pub struct BuiltReference {
     pub implementation: Implementation,
     /// Its programs' bytes and toolchain, for the reference cache's key.
     pub fingerprint: String,
+    /// What its uppercasing follows, when known and not the Python interpreter's.
+    pub runtime: Option<Runtime>,
+}
+
+/// What a reference other than the Python scripts runs on, as sentences name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// How a sentence names it after "the reference": `Java 17`, or a manifest's name.
+    pub label: String,
+    /// The Unicode version its uppercasing follows.
+    pub unicode: UnicodeVersion,
+}
+
+/// The Unicode version each Java release's `Character` follows (its documentation:
+/// "Character information is based on the Unicode Standard, version …"), from Java 11:
+/// shout carries no case table before Unicode 9.0, and Java 9 and 10 follow 8.0.
+const JAVA_UNICODE: [(u32, (u8, u8)); 15] = [
+    (11, (10, 0)),
+    (12, (11, 0)),
+    (13, (12, 1)),
+    (14, (12, 1)),
+    (15, (13, 0)),
+    (16, (13, 0)),
+    (17, (13, 0)),
+    (18, (13, 0)),
+    (19, (14, 0)),
+    (20, (15, 0)),
+    (21, (15, 0)),
+    (22, (15, 1)),
+    (23, (15, 1)),
+    (24, (16, 0)),
+    (25, (16, 0)),
+];
+
+/// The runtime `java -version` describes (it prints `openjdk version "17.0.2" …` or
+/// `java version "1.8.0_392"` on stderr): `Java 17` and its Unicode version; `None` for
+/// a release the table does not know (before Java 11, or newer than it).
+fn java_runtime(version_text: &str) -> Option<Runtime> {
+    let quoted = version_text.split('"').nth(1)?;
+    let mut parts = quoted.split(['.', '-', '+', '_']);
+    let feature: u32 = match parts.next()?.parse().ok()? {
+        1 => parts.next()?.parse().ok()?,
+        n => n,
+    };
+    let &(_, (major, minor)) = JAVA_UNICODE.iter().find(|(f, _)| *f == feature)?;
+    Some(Runtime {
+        label: format!("Java {feature}"),
+        unicode: UnicodeVersion {
+            major,
+            minor,
+            update: 0,
+        },
+    })
 }
 
 /// Writes the Java sources into `scratch/java-textbook`, compiles them there, and
@@ -237,6 +298,7 @@ fn java_textbook(scratch: &Path) -> Result<BuiltReference, String> {
         .map_err(|e| no_jdk(&format!("`{}` cannot run: {e}", java.display())))?;
     Ok(BuiltReference {
         implementation: java_implementation(&java, &dir),
+        runtime: java_runtime(&version),
         fingerprint: format!(
             "{} {}",
             fingerprint_of(&JAVA_SOURCES),
@@ -342,6 +404,38 @@ pub(super) fn fingerprint_of(texts: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn java_version_texts_name_the_release_and_its_unicode_version() {
+        let v = |major, minor| UnicodeVersion {
+            major,
+            minor,
+            update: 0,
+        };
+        let seen = |text: &str| java_runtime(text).map(|r| (r.label, r.unicode));
+        assert_eq!(
+            seen("openjdk version \"17.0.17\" 2025-10-21\nOpenJDK Runtime Environment"),
+            Some(("Java 17".into(), v(13, 0)))
+        );
+        assert_eq!(
+            seen("java version \"21\" 2023-09-19 LTS"),
+            Some(("Java 21".into(), v(15, 0)))
+        );
+        assert_eq!(
+            seen("openjdk version \"22-ea\""),
+            Some(("Java 22".into(), v(15, 1)))
+        );
+        assert_eq!(
+            seen("openjdk version \"11.0.2\""),
+            Some(("Java 11".into(), v(10, 0)))
+        );
+        // Java 8 (6.2) and 9 (8.0) are older than any version shout carries; an unknown
+        // release is not guessed at.
+        assert_eq!(seen("java version \"1.8.0_392\""), None);
+        assert_eq!(seen("java version \"9.0.4\""), None);
+        assert_eq!(seen("openjdk version \"99\""), None);
+        assert_eq!(seen("no version here"), None);
+    }
 
     #[test]
     fn names_choose_the_built_in_references_and_anything_else_must_be_a_manifest() {

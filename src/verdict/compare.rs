@@ -17,8 +17,9 @@ use crate::run::process::Exit;
 /// What judging needs to know about each axis.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// Per axis label: the reference interpreter's `major.minor` and Unicode version.
-    pub python: BTreeMap<Option<String>, (String, UnicodeVersion)>,
+    /// Per axis label: what the reference runs on, as sentences name it (`Python 3.11`,
+    /// `Java 17`), and the Unicode version its uppercasing follows.
+    pub reference_runtime: BTreeMap<Option<String>, (String, UnicodeVersion)>,
     /// How each implementation's client output is compared, by name.
     pub client_output: BTreeMap<String, ClientOutput>,
     /// Which Unicode version each implementation may follow, by name (absent: the
@@ -173,7 +174,7 @@ impl Outcome {
 pub(super) struct Judge<'a> {
     pub(super) index: &'a Index<'a>,
     pub(super) ctx: &'a Context,
-    pub(super) python: String,
+    pub(super) runtime: String,
     pub(super) unicode: UnicodeVersion,
 }
 

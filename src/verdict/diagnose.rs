@@ -104,7 +104,7 @@ pub fn diagnose_reply(
     expected: &[u8],
     actual: &[u8],
     reference: UnicodeVersion,
-    python: &str,
+    runtime: &str,
 ) -> (ServerFinding, Option<String>) {
     if actual.is_empty() && !expected.is_empty() {
         return (ServerFinding::ReplyEmpty, None);
@@ -150,7 +150,7 @@ pub fn diagnose_reply(
         }
     }
     if let Ok(text) = std::str::from_utf8(request) {
-        if let Some(found) = diagnose_text(text, actual, reference, python) {
+        if let Some(found) = diagnose_text(text, actual, reference, runtime) {
             return found;
         }
     }
@@ -222,7 +222,7 @@ fn diagnose_text(
     text: &str,
     actual: &[u8],
     reference: UnicodeVersion,
-    python: &str,
+    runtime: &str,
 ) -> Option<(ServerFinding, Option<String>)> {
     let up = upper_str(text, reference);
     if up.strip_suffix('\r').map(str::as_bytes) == Some(actual) {
@@ -248,7 +248,7 @@ fn diagnose_text(
             from,
             to,
             reference,
-            python: python.to_string(),
+            runtime: runtime.to_string(),
         };
         return Some((finding, minimal.map(|c| c.to_string())));
     }

@@ -142,8 +142,9 @@ pub enum ServerFinding {
         to: UnicodeVersion,
         /// The reference's version.
         reference: UnicodeVersion,
-        /// The reference interpreter's `major.minor`.
-        python: String,
+        /// What the reference runs on (`Python 3.11`, `Java 17`).
+        #[serde(alias = "python")]
+        runtime: String,
     },
     /// The server follows another Unicode version, and that version (declared, or the
     /// one every version difference of this server agrees on) explains this reply: a
@@ -157,8 +158,9 @@ pub enum ServerFinding {
         declared: bool,
         /// The reference's version.
         reference: UnicodeVersion,
-        /// The reference interpreter's `major.minor`.
-        python: String,
+        /// What the reference runs on (`Python 3.11`, `Java 17`).
+        #[serde(alias = "python")]
+        runtime: String,
     },
     /// The server applies another case mapping than Python's `upper()`.
     CaseMapping {

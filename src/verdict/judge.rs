@@ -19,15 +19,15 @@ pub fn judge(executed: &[Executed], ctx: &Context) -> Vec<Judged> {
 }
 
 fn judge_one(e: &Executed, index: &Index, ctx: &Context) -> Judged {
-    let (python, unicode) = ctx
-        .python
+    let (runtime, unicode) = ctx
+        .reference_runtime
         .get(&e.unit.axis)
         .cloned()
-        .unwrap_or_else(|| ("3".into(), UnicodeVersion::DEFAULT));
+        .unwrap_or_else(|| ("Python 3".into(), UnicodeVersion::DEFAULT));
     let j = Judge {
         index,
         ctx,
-        python,
+        runtime,
         unicode,
     };
     let mut o = match &e.observation {

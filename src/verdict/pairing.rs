@@ -330,7 +330,7 @@ impl Pair<'_> {
             return (finding, None);
         }
         let ref_reply = self.ref_wire.sent_by(Peer::Server);
-        diagnose_reply(request, &ref_reply, &reply, j.unicode, &j.python)
+        diagnose_reply(request, &ref_reply, &reply, j.unicode, &j.runtime)
     }
 
     /// What is wrong with what the client printed (its request and the reply were right).
@@ -545,7 +545,7 @@ mod tests {
             testing::executed(testing::unit(PROBE, "alice", "c"), alice_probe),
         ];
         let ctx = Context {
-            python: BTreeMap::new(),
+            reference_runtime: BTreeMap::new(),
             client_output: BTreeMap::new(),
             unicode: BTreeMap::new(),
             strict_unicode: false,

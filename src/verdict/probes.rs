@@ -203,7 +203,7 @@ fn reply_finding(
         }
         let request = e.unit.case.request_bytes();
         return Some(diagnose_reply(
-            &request, ref_bytes, bytes, j.unicode, &j.python,
+            &request, ref_bytes, bytes, j.unicode, &j.runtime,
         ));
     }
     if !survived(server) {
@@ -415,7 +415,7 @@ mod tests {
             load: None,
         };
         let ctx = Context {
-            python: BTreeMap::new(),
+            reference_runtime: BTreeMap::new(),
             client_output: BTreeMap::new(),
             unicode: BTreeMap::new(),
             strict_unicode: false,
@@ -447,7 +447,7 @@ mod tests {
     #[test]
     fn a_death_after_the_probe_gave_up_is_named_by_the_wait_another_probe_showed() {
         let ctx = Context {
-            python: BTreeMap::new(),
+            reference_runtime: BTreeMap::new(),
             client_output: BTreeMap::new(),
             unicode: BTreeMap::new(),
             strict_unicode: false,

@@ -164,15 +164,15 @@ impl ServerFinding {
                 from,
                 to,
                 reference,
-                python,
-            } => unicode_sentence(*from, *to, *reference, python),
+                runtime,
+            } => unicode_sentence(*from, *to, *reference, runtime),
             ServerFinding::VersionOnly {
                 from,
                 to,
                 declared,
                 reference,
-                python,
-            } => version_only(*from, *to, *declared, *reference, python),
+                runtime,
+            } => version_only(*from, *to, *declared, *reference, runtime),
             ServerFinding::CaseMapping { mapping } => mapping.predicate().into(),
             ServerFinding::Latin1 => " decodes the request as Latin-1 instead of UTF-8".into(),
             ServerFinding::OtherEncoding { encoding } => encoding_predicate(*encoding).into(),
@@ -269,14 +269,14 @@ fn unicode_sentence(
     from: UnicodeVersion,
     to: UnicodeVersion,
     reference: UnicodeVersion,
-    python: &str,
+    runtime: &str,
 ) -> String {
     let hint = from
         .python_hint()
         .map(|h| format!(" (as {h})"))
         .unwrap_or_default();
     let range = range(from, to);
-    format!(" follows Unicode {range}{hint}, the reference Python {python} follows {reference}")
+    format!(" follows Unicode {range}{hint}, the reference {runtime} follows {reference}")
 }
 
 /// A TCP server that ends with RST where the reference ends with FIN.
@@ -294,10 +294,10 @@ fn version_only(
     to: UnicodeVersion,
     declared: bool,
     reference: UnicodeVersion,
-    python: &str,
+    runtime: &str,
 ) -> String {
     format!(
-        " follows Unicode {}{} where the reference Python {python} follows {reference}: a difference of Unicode version only",
+        " follows Unicode {}{} where the reference {runtime} follows {reference}: a difference of Unicode version only",
         range(from, to),
         if declared { ", as declared" } else { "" }
     )

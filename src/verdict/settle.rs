@@ -69,11 +69,11 @@ pub fn settle(judged: &mut [Judged], ctx: &Context) {
         }
     }
     for ((axis, server), units) in by_server {
-        let (python, reference) = ctx
-            .python
+        let (runtime, reference) = ctx
+            .reference_runtime
             .get(&axis)
             .cloned()
-            .unwrap_or_else(|| ("3".into(), UnicodeVersion::DEFAULT));
+            .unwrap_or_else(|| ("Python 3".into(), UnicodeVersion::DEFAULT));
         reconcile(judged, &units, reference);
         let agreed = agreeing_versions(judged, (&axis, &server), reference);
         narrow(judged, &units, &agreed);
@@ -87,7 +87,7 @@ pub fn settle(judged: &mut [Judged], ctx: &Context) {
             &units,
             policy,
             ctx.strict_unicode,
-            (&python, reference),
+            (&runtime, reference),
         );
     }
 }
@@ -280,7 +280,7 @@ fn versions_only(
     units: &[usize],
     policy: UnicodePolicy,
     strict: bool,
-    (python, reference): (&str, UnicodeVersion),
+    (runtime, reference): (&str, UnicodeVersion),
 ) {
     let ranges: Vec<(usize, UnicodeVersion, UnicodeVersion)> = units
         .iter()
@@ -331,7 +331,7 @@ fn versions_only(
                 to: hi,
                 declared: matches!(policy, UnicodePolicy::Declared(_)),
                 reference,
-                python: python.to_string(),
+                runtime: runtime.to_string(),
             }
             .into(),
         );
@@ -360,7 +360,9 @@ mod tests {
 
     fn ctx(policy: UnicodePolicy, strict: bool) -> Context {
         Context {
-            python: [(None, ("3.11".to_string(), V14))].into_iter().collect(),
+            reference_runtime: [(None, ("Python 3.11".to_string(), V14))]
+                .into_iter()
+                .collect(),
             client_output: BTreeMap::new(),
             unicode: [("alice".to_string(), policy)].into_iter().collect(),
             strict_unicode: strict,

@@ -407,3 +407,44 @@ fn java_textbook_without_a_jdk_is_the_machines_problem_exit_2() {
         "{stderr}"
     );
 }
+
+/// Under `--reference java-textbook`, a Unicode difference names the Java runtime and
+/// the Unicode version its `Character` follows, never the Python interpreter's.
+#[test]
+fn a_unicode_difference_under_the_java_reference_names_java_and_its_version() {
+    let java = std::process::Command::new("java")
+        .arg("-version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&java.stderr).into_owned();
+    let quoted = text.split('"').nth(1).unwrap_or_default();
+    let feature = match quoted.split(['.', '-', '+']).next() {
+        Some("1") => quoted.split('.').nth(1).unwrap_or_default(),
+        Some(n) => n,
+        None => "",
+    };
+    let server = format!(
+        "python3 {} {{port}}",
+        root().join("reference/UDPServer.py").display()
+    );
+    let done = shout(
+        &[
+            "check",
+            "--reference",
+            "java-textbook",
+            "--transport",
+            "udp",
+            "--server",
+            &server,
+            "--case",
+            "unicode-*",
+        ]
+        .map(std::ffi::OsStr::new),
+    );
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        stdout.contains(&format!("the reference Java {feature} follows ")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("the reference Python"), "{stdout}");
+}

@@ -232,7 +232,7 @@ fn case_mapping_mistakes_name_what_the_server_does() {
             from: "16.0".parse().unwrap(),
             to: "16.0".parse().unwrap(),
             reference: "14.0".parse().unwrap(),
-            python: "3.11".into(),
+            runtime: "Python 3.11".into(),
         },
         "Ƛ".as_bytes(),
         "\u{a7dc}".as_bytes(),
