@@ -234,7 +234,7 @@ fn build_axes(
         .ok_or_else(|| HarnessError::Environment("cannot find the shout executable".into()))?;
     let several = infos.len() > 1;
     let mut axes = Vec::new();
-    let mut python_ctx = BTreeMap::new();
+    let mut runtimes = BTreeMap::new();
     for info in infos {
         let label = several.then(|| format!("py{}", info.version));
         let reference_dir = scratch.join(format!("reference-{}", info.version));
@@ -245,7 +245,7 @@ fn build_axes(
         // only when the scripts are the reference.
         implementations.retain(|_| registry::reference() == registry::PYTHON);
         implementations.extend(declared.iter().cloned());
-        python_ctx.insert(
+        runtimes.insert(
             label.clone(),
             (format!("Python {}", info.version), info.unicode),
         );
@@ -254,7 +254,7 @@ fn build_axes(
             implementations,
         });
     }
-    Ok((axes, python_ctx))
+    Ok((axes, runtimes))
 }
 
 /// `--case` patterns must match a case and `--only` names an implementation.

@@ -176,10 +176,9 @@ pub fn kill_orphans() -> usize {
         let orphans: Vec<(i32, char)> = children_of(me)
             .into_iter()
             .filter(|pid| !ours.contains(pid))
-            .filter_map(|pid| {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                let (parent, state, _) = parent_state_group(&stat)?;
-                (parent == me).then_some((pid, state))
+            .filter_map(|pid| match stat_of(pid)? {
+                (parent, state, _) if parent == me => Some((pid, state)),
+                _ => None,
             })
             .collect();
         if orphans.is_empty() {
@@ -215,9 +214,7 @@ pub fn reap_orphan_zombies() -> usize {
         .into_iter()
         .filter(|pid| !ours.contains(pid))
         .filter(|&pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
-            let orphan = stat.as_deref().and_then(parent_state_group);
-            matches!(orphan, Some((parent, 'Z', group)) if parent == me && group != my_group)
+            matches!(stat_of(pid), Some((parent, 'Z', group)) if parent == me && group != my_group)
         })
         .collect();
     for &pid in &zombies {
@@ -259,7 +256,11 @@ pub fn children_of(pid: i32) -> Vec<i32> {
     out.into_iter().collect()
 }
 
-/// The parent and the state letter from the text of `/proc/PID/stat`.
+/// The parent, state and process group of `pid`, from `/proc/PID/stat`.
+fn stat_of(pid: i32) -> Option<(i32, char, i32)> {
+    parent_state_group(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
 /// The parent, state and process group in a `/proc/PID/stat` line.
 fn parent_state_group(stat: &str) -> Option<(i32, char, i32)> {
     let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
