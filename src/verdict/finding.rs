@@ -146,9 +146,8 @@ pub enum ServerFinding {
         #[serde(alias = "python")]
         runtime: String,
     },
-    /// The server follows another Unicode version, and that version (declared, or the
-    /// one every version difference of this server agrees on) explains this reply: a
-    /// version difference alone, not a mistake (unless `--strict-unicode`).
+    /// The server follows another Unicode version (declared, or agreed on by all its
+    /// differences) that explains this reply: not a mistake unless `--strict-unicode`.
     VersionOnly {
         /// The oldest version consistent with the server's replies (or the declared one).
         from: UnicodeVersion,
